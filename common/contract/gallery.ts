@@ -1,0 +1,168 @@
+import { z } from 'zod';
+import { GuidanceMode, ProviderName, RunRequest, SamplerName } from './run-request';
+
+/** Milliseconds since the Unix epoch. */
+const Timestamp = z.number().int().nonnegative();
+const Id = z.number().int().positive();
+
+/** `interrupted`: the process died while the run was going; its finished samples are kept. */
+export const RunStatus = z.enum(['running', 'finished', 'cancelled', 'failed', 'interrupted']);
+export type RunStatus = z.infer<typeof RunStatus>;
+
+export const ModelRecord = z.object({
+  id: z.string().min(1),
+  /** Fingerprint of the model's files; a recipe names it so a re-run uses the same weights. */
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  name: z.string(),
+  imageSize: z.number().int().positive(),
+  classCount: z.number().int().positive(),
+  addedAt: Timestamp,
+});
+export type ModelRecord = z.infer<typeof ModelRecord>;
+
+export const RunRecord = z.object({
+  id: Id,
+  modelId: z.string(),
+  modelSha256: z.string(),
+  request: RunRequest,
+  /** The execution provider that really ran the job (the request may say `auto`). */
+  provider: ProviderName,
+  noiseAlgorithm: z.string(),
+  appVersion: z.string(),
+  status: RunStatus,
+  error: z.string().nullable(),
+  evaluationId: Id.nullable(),
+  startedAt: Timestamp,
+  endedAt: Timestamp.nullable(),
+  sampleCount: z.number().int().nonnegative(),
+});
+export type RunRecord = z.infer<typeof RunRecord>;
+
+/** One gallery item without its image bytes (those are fetched separately). */
+export const SampleRecord = z.object({
+  id: Id,
+  runId: Id,
+  modelId: z.string(),
+  classIndex: z.number().int().nonnegative(),
+  scale: z.number(),
+  mode: GuidanceMode,
+  sampler: SamplerName,
+  steps: z.string(),
+  seed: z.number().int().nonnegative(),
+  width: z.number().int().positive(),
+  height: z.number().int().positive(),
+  hasThumbnail: z.boolean(),
+  /** Final classifier confidence p(y | x₀), when the run had a classifier. */
+  confidence: z.number().nullable(),
+  favorite: z.boolean(),
+  tags: z.array(z.string()),
+  notes: z.string(),
+  createdAt: Timestamp,
+});
+export type SampleRecord = z.infer<typeof SampleRecord>;
+
+export const TrajectoryStepRecord = z.object({
+  /** Position in the recorded sequence, 0 = first step taken (noisiest). */
+  index: z.number().int().nonnegative(),
+  /** Original (un-respaced) timestep index. */
+  t: z.number().int().nonnegative(),
+  /** p(y | xₜ) from the classifier, when guided. */
+  probability: z.number().nullable(),
+  /** ‖∇ₓ log p(y | xₜ)‖, when guided. */
+  gradientNorm: z.number().nullable(),
+});
+export type TrajectoryStepRecord = z.infer<typeof TrajectoryStepRecord>;
+
+export const SampleDetail = z.object({
+  sample: SampleRecord,
+  run: RunRecord,
+  trajectory: z.array(TrajectoryStepRecord),
+});
+export type SampleDetail = z.infer<typeof SampleDetail>;
+
+const TagText = z.string().trim().min(1).max(64);
+
+/** Filters for the gallery grid; every field narrows the result, absent fields do not. */
+export const SampleQuery = z.object({
+  modelId: z.string().optional(),
+  classIndex: z.number().int().nonnegative().optional(),
+  scaleMin: z.number().finite().optional(),
+  scaleMax: z.number().finite().optional(),
+  sampler: SamplerName.optional(),
+  favorite: z.boolean().optional(),
+  tag: TagText.optional(),
+  /** Case-insensitive text to find in the notes. */
+  notesText: z.string().min(1).optional(),
+  runId: Id.optional(),
+  /** Keyset cursor: the `nextCursor` of the previous page. */
+  before: Id.optional(),
+  limit: z.number().int().min(1).max(500).default(60),
+});
+export type SampleQuery = z.input<typeof SampleQuery>;
+
+export const SamplePage = z.object({
+  items: z.array(SampleRecord),
+  /** Pass as `before` to get the next page; null on the last page. */
+  nextCursor: Id.nullable(),
+});
+export type SamplePage = z.infer<typeof SamplePage>;
+
+export const ClassCount = z.object({ classIndex: z.number().int().nonnegative(), count: z.number().int().positive() });
+export type ClassCount = z.infer<typeof ClassCount>;
+
+export const SampleEdit = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('favorite'), sampleId: Id, favorite: z.boolean() }),
+  z.object({ kind: z.literal('tag'), sampleId: Id, tag: TagText }),
+  z.object({ kind: z.literal('untag'), sampleId: Id, tag: TagText }),
+  z.object({ kind: z.literal('notes'), sampleId: Id, notes: z.string().max(10_000) }),
+]);
+export type SampleEdit = z.infer<typeof SampleEdit>;
+
+/** Saved sampler settings: a run request without seeds. */
+export const PresetSettings = RunRequest.omit({ seeds: true });
+export type PresetSettings = z.infer<typeof PresetSettings>;
+
+export const PresetRecord = z.object({
+  id: Id,
+  name: z.string().trim().min(1).max(100),
+  settings: PresetSettings,
+  updatedAt: Timestamp,
+});
+export type PresetRecord = z.infer<typeof PresetRecord>;
+
+export const EvaluationStatus = z.enum(['pending', 'running', 'finished', 'cancelled', 'failed', 'interrupted']);
+export type EvaluationStatus = z.infer<typeof EvaluationStatus>;
+
+export const EvaluationSpec = z.object({
+  modelId: z.string().min(1),
+  classes: z.array(z.number().int().nonnegative()).min(1),
+  scales: z.array(z.number().finite().nonnegative()).min(1),
+  mode: GuidanceMode,
+  sampler: SamplerName,
+  steps: z.string().min(1),
+  eta: z.number().finite().min(0).max(1).default(0),
+  samplesPerScale: z.number().int().positive(),
+});
+export type EvaluationSpec = z.infer<typeof EvaluationSpec>;
+
+export const EvaluationResult = z.object({
+  scale: z.number(),
+  sampleCount: z.number().int().nonnegative(),
+  fid: z.number().nullable(),
+  inceptionScore: z.number().nullable(),
+  precision: z.number().nullable(),
+  recall: z.number().nullable(),
+  classAccuracy: z.number().nullable(),
+});
+export type EvaluationResult = z.infer<typeof EvaluationResult>;
+
+export const EvaluationRecord = z.object({
+  id: Id,
+  spec: EvaluationSpec,
+  status: EvaluationStatus,
+  error: z.string().nullable(),
+  createdAt: Timestamp,
+  endedAt: Timestamp.nullable(),
+  results: z.array(EvaluationResult),
+});
+export type EvaluationRecord = z.infer<typeof EvaluationRecord>;

@@ -1,0 +1,53 @@
+import { z } from 'zod';
+import { GuidanceMode, ProviderName, RunRequest, SamplerName } from './run-request';
+
+/** Keyword of the PNG text chunk that carries a sample's recipe. */
+export const RECIPE_PNG_KEYWORD = 'gds-recipe';
+
+/** Version of the recipe layout written into PNGs; readers accept this version and older ones. */
+export const RECIPE_FORMAT = 1;
+
+const Sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'must be a lowercase hex sha256');
+
+/**
+ * Everything needed to re-run one sample exactly: the model it came from (id and
+ * fingerprint), every sampler setting, its own seed, the noise generator and the
+ * execution provider that really ran it.
+ */
+export const Recipe = z.object({
+  format: z.number().int().min(1).max(RECIPE_FORMAT),
+  model: z.object({ id: z.string().min(1), sha256: Sha256 }),
+  classIndex: z.number().int().nonnegative(),
+  /** Human name of the class, for people reading the chunk; the index is what counts. */
+  className: z.string().optional(),
+  mode: GuidanceMode,
+  scale: z.number().finite().nonnegative(),
+  sampler: SamplerName,
+  steps: z.string().min(1),
+  eta: z.number().finite().min(0).max(1),
+  seed: z.number().int().nonnegative().max(2 ** 32 - 1),
+  clipDenoised: z.boolean(),
+  /** Name of the seeded noise generator, so a later algorithm change is detectable. */
+  noiseAlgorithm: z.string().min(1),
+  provider: ProviderName,
+  appVersion: z.string().min(1),
+  createdAt: z.string().optional(),
+});
+export type Recipe = z.infer<typeof Recipe>;
+
+/** The run request that re-creates exactly this one sample. */
+export function recipeToRunRequest(recipe: Recipe): RunRequest {
+  return RunRequest.parse({
+    modelId: recipe.model.id,
+    classIndex: recipe.classIndex,
+    mode: recipe.mode,
+    scale: recipe.scale,
+    sampler: recipe.sampler,
+    steps: recipe.steps,
+    eta: recipe.eta,
+    clipDenoised: recipe.clipDenoised,
+    seeds: [recipe.seed],
+    batchSize: 1,
+    provider: recipe.provider,
+  });
+}

@@ -1,0 +1,102 @@
+import { PNG } from 'pngjs';
+
+/** 8-bit RGBA pixels, row-major. */
+export interface RgbaImage {
+  width: number;
+  height: number;
+  data: Uint8Array;
+}
+
+/**
+ * Converts a CHW float tensor in [-1, 1] (1 or 3 channels) to RGBA bytes.
+ * Uses ((x + 1) · 127.5) clamped to [0, 255] and truncated, as the reference sampling
+ * script does, so saved pixels match the reference implementation's.
+ */
+export function imageFromTensor(tensor: Float32Array, channels: number, height: number, width: number): RgbaImage {
+  if (channels !== 1 && channels !== 3) {
+    throw new Error(`Cannot make an image from ${channels} channels; expected 1 (grey) or 3 (RGB).`);
+  }
+  const plane = height * width;
+  if (tensor.length !== channels * plane) {
+    throw new Error(`Tensor holds ${tensor.length} values but ${channels}×${height}×${width} = ${channels * plane} were expected.`);
+  }
+  const data = new Uint8Array(plane * 4);
+  for (let pixel = 0; pixel < plane; pixel++) {
+    for (let rgb = 0; rgb < 3; rgb++) {
+      const value = tensor[(channels === 1 ? 0 : rgb) * plane + pixel] as number;
+      data[pixel * 4 + rgb] = Math.trunc(Math.min(255, Math.max(0, (value + 1) * 127.5)));
+    }
+    data[pixel * 4 + 3] = 255;
+  }
+  return { width, height, data };
+}
+
+function isGrey(image: RgbaImage): boolean {
+  const { data } = image;
+  for (let i = 0; i < data.length; i += 4) {
+    if (data[i] !== data[i + 1] || data[i] !== data[i + 2]) return false;
+  }
+  return true;
+}
+
+/** Encodes RGBA pixels as an 8-bit PNG (greyscale when every pixel is grey, RGB otherwise). */
+export function encodePng(image: RgbaImage): Uint8Array {
+  const png = new PNG({ width: image.width, height: image.height });
+  png.data = Buffer.from(image.data.buffer, image.data.byteOffset, image.data.byteLength);
+  const encoded = PNG.sync.write(png, { colorType: isGrey(image) ? 0 : 2, inputColorType: 6, bitDepth: 8 });
+  return new Uint8Array(encoded.buffer, encoded.byteOffset, encoded.byteLength);
+}
+
+const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+
+export function hasPngSignature(bytes: Uint8Array): boolean {
+  return bytes.length >= PNG_SIGNATURE.length && PNG_SIGNATURE.every((byte, i) => bytes[i] === byte);
+}
+
+/** Decodes any PNG to 8-bit RGBA. */
+export function decodePng(bytes: Uint8Array): RgbaImage {
+  if (!hasPngSignature(bytes)) {
+    throw new Error('This file is not a PNG image (its first bytes are not the PNG signature). Choose a .png file.');
+  }
+  const png = PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+  return { width: png.width, height: png.height, data: new Uint8Array(png.data.buffer, png.data.byteOffset, png.data.byteLength) };
+}
+
+/** Width and height from the IHDR chunk, without decoding pixels. */
+export function pngSize(bytes: Uint8Array): { width: number; height: number } {
+  if (!hasPngSignature(bytes) || bytes.length < 24) {
+    throw new Error('This file is not a PNG image (its first bytes are not the PNG signature). Choose a .png file.');
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return { width: view.getUint32(16), height: view.getUint32(20) };
+}
+
+/**
+ * Shrinks an image so its longer side is at most `maxSide`, averaging every source
+ * pixel that falls in each target pixel (area resampling), which avoids the aliasing
+ * of nearest-neighbour thumbnails. Returns the image unchanged when it is small enough.
+ */
+export function downscale(image: RgbaImage, maxSide: number): RgbaImage {
+  const factor = Math.max(image.width, image.height) / maxSide;
+  if (factor <= 1) return image;
+  const width = Math.max(1, Math.round(image.width / factor));
+  const height = Math.max(1, Math.round(image.height / factor));
+  const data = new Uint8Array(width * height * 4);
+  for (let y = 0; y < height; y++) {
+    const y0 = Math.floor((y * image.height) / height);
+    const y1 = Math.max(y0 + 1, Math.floor(((y + 1) * image.height) / height));
+    for (let x = 0; x < width; x++) {
+      const x0 = Math.floor((x * image.width) / width);
+      const x1 = Math.max(x0 + 1, Math.floor(((x + 1) * image.width) / width));
+      const area = (y1 - y0) * (x1 - x0);
+      for (let c = 0; c < 4; c++) {
+        let sum = 0;
+        for (let sy = y0; sy < y1; sy++) {
+          for (let sx = x0; sx < x1; sx++) sum += image.data[(sy * image.width + sx) * 4 + c] as number;
+        }
+        data[(y * width + x) * 4 + c] = Math.round(sum / area);
+      }
+    }
+  }
+  return { width, height, data };
+}
