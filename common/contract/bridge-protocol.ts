@@ -1,0 +1,29 @@
+/**
+ * Frames of the `serve` WebSocket bridge: the page sends calls, the server answers each by id
+ * and pushes events. Payloads are then checked against the StudioApi schemas.
+ */
+import { z } from 'zod';
+
+export const BridgeCall = z.object({
+  id: z.number().int().nonnegative(),
+  channel: z.string().max(64),
+  payload: z.unknown().optional(),
+});
+export type BridgeCall = z.infer<typeof BridgeCall>;
+
+export const BridgeReply = z.union([
+  z.object({ id: z.number().int(), ok: z.literal(true), result: z.unknown() }),
+  z.object({ id: z.number().int(), ok: z.literal(false), error: z.string() }),
+]);
+export type BridgeReply = z.infer<typeof BridgeReply>;
+
+export const BridgeEvent = z.object({ event: z.string(), payload: z.unknown() });
+export type BridgeEvent = z.infer<typeof BridgeEvent>;
+
+export const BridgeServerFrame = z.union([BridgeReply, BridgeEvent]);
+export type BridgeServerFrame = z.infer<typeof BridgeServerFrame>;
+
+/** Path of the WebSocket endpoint; the token travels as the `token` query parameter. */
+export const bridgeSocketPath = '/studio';
+/** Path prefix under which `serve` answers `imagePath(ref)` requests. */
+export const bridgeImagePrefix = '/images/';

@@ -1,0 +1,44 @@
+/**
+ * Names of the messages that cross from the page to the service, one per StudioApi method.
+ * Electron IPC, the preload and the `serve` WebSocket bridge all use these strings;
+ * a message whose channel is not listed here is rejected before its payload is read.
+ */
+export const invokeChannels = {
+  listModels: 'models:list',
+  loadModel: 'models:load',
+  startRun: 'run:start',
+  cancelRun: 'run:cancel',
+  startSweep: 'sweep:start',
+  listSamples: 'gallery:list',
+  getSample: 'gallery:get',
+  galleryFacets: 'gallery:facets',
+  editSample: 'gallery:edit',
+  deleteSample: 'gallery:delete',
+  exportPng: 'gallery:export',
+  readRecipe: 'gallery:read-recipe',
+  listPresets: 'presets:list',
+  savePreset: 'presets:save',
+  deletePreset: 'presets:delete',
+} as const;
+
+/** Messages the service pushes to every page that subscribed. */
+export const eventChannels = {
+  runEvent: 'run:progress',
+} as const;
+
+export type InvokeMethod = keyof typeof invokeChannels;
+export type InvokeChannel = (typeof invokeChannels)[InvokeMethod];
+export type EventChannel = (typeof eventChannels)[keyof typeof eventChannels];
+
+const knownInvokeChannels: ReadonlySet<string> = new Set(Object.values(invokeChannels));
+
+export function isInvokeChannel(channel: unknown): channel is InvokeChannel {
+  return typeof channel === 'string' && knownInvokeChannels.has(channel);
+}
+
+/** The StudioApi method that answers a channel. */
+export function methodOfChannel(channel: InvokeChannel): InvokeMethod {
+  const entry = Object.entries(invokeChannels).find(([, name]) => name === channel);
+  if (!entry) throw new Error(`Unknown channel ${channel}`);
+  return entry[0] as InvokeMethod;
+}

@@ -1,0 +1,252 @@
+/**
+ * StudioApi: every operation the page may ask of the service, with the zod schema of each
+ * request, response and event. Main process, preload, `serve` and renderer all import this
+ * module, so the types that cross a process boundary have exactly one source.
+ */
+import { z } from 'zod';
+import { GuidanceMode, ProviderName, RunRequest, SamplerName } from './run-request';
+import { eventChannels, invokeChannels, type InvokeMethod } from './channels';
+import {
+  ClassCount,
+  PresetRecord,
+  SampleDetail,
+  SampleEdit,
+  SamplePage,
+  SampleQuery,
+  SampleRecord,
+} from './gallery';
+
+const Id = z.string().min(1).max(200);
+const Base64 = z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/, 'must be base64');
+
+// ---------------------------------------------------------------- models
+
+export const ModelInfo = z.object({
+  id: z.string(),
+  name: z.string(),
+  source: z.string(),
+  license: z.string(),
+  imageSize: z.number().int().positive(),
+  channels: z.number().int().positive(),
+  classNames: z.array(z.string()),
+  classSynonyms: z.array(z.array(z.string())),
+  /** Guidance modes this model's graphs allow (a classifier is needed for the guided ones). */
+  modes: z.array(GuidanceMode).min(1),
+  /** T, the number of diffusion steps the model was trained with. */
+  diffusionSteps: z.number().int().positive(),
+  defaults: z.object({
+    mode: GuidanceMode,
+    sampler: SamplerName,
+    steps: z.string(),
+    scale: z.number(),
+    eta: z.number(),
+  }),
+  hasEvaluator: z.boolean(),
+  /** Execution provider of the open sessions, or null while the model is not loaded. */
+  activeProvider: z.string().nullable(),
+});
+export type ModelInfo = z.infer<typeof ModelInfo>;
+
+export const LoadModelRequest = z.object({ modelId: Id, provider: ProviderName.default('auto') });
+export const LoadedModel = z.object({
+  modelId: z.string(),
+  requestedProvider: ProviderName,
+  activeProvider: z.string(),
+  /** Set when the requested provider could not start and another took over. */
+  fallbackNote: z.string().nullable(),
+});
+export type LoadedModel = z.infer<typeof LoadedModel>;
+
+// ---------------------------------------------------------------- runs
+
+export const StartRunRequest = z.object({
+  request: RunRequest,
+  /** Keep xₜ and x̂₀ of every step of every sample for the trajectory viewer. */
+  recordTrajectory: z.boolean().default(true),
+});
+export type StartRunRequest = z.input<typeof StartRunRequest>;
+
+const RunId = z.number().int().positive();
+
+export const RunHandle = z.object({ runId: RunId });
+export type RunHandle = z.infer<typeof RunHandle>;
+
+export const SweepRequest = z.object({
+  request: RunRequest,
+  /** Each scale runs the same seeds; `request.scale` is ignored. */
+  scales: z.array(z.number().finite().nonnegative()).min(1).max(16),
+  recordTrajectory: z.boolean().default(false),
+});
+export type SweepRequest = z.input<typeof SweepRequest>;
+
+export const SweepHandle = z.object({
+  sweepId: Id,
+  runs: z.array(z.object({ runId: RunId, scale: z.number() })),
+});
+export type SweepHandle = z.infer<typeof SweepHandle>;
+
+/** A small image as raw 8-bit pixels, row-major, interleaved channels (1 = grey, 3 = RGB). */
+export const PreviewImage = z.object({
+  seed: z.number().int().nonnegative(),
+  width: z.number().int().positive(),
+  height: z.number().int().positive(),
+  channels: z.union([z.literal(1), z.literal(3)]),
+  pixels: Base64,
+});
+export type PreviewImage = z.infer<typeof PreviewImage>;
+
+// ---------------------------------------------------------------- gallery
+
+const SampleId = SampleRecord.shape.id;
+
+/** What the gallery holds, for filling the filter menus. */
+export const GalleryFacets = z.object({
+  total: z.number().int().nonnegative(),
+  models: z.array(z.object({ modelId: z.string(), count: z.number().int().nonnegative() })),
+  classes: z.array(z.object({ modelId: z.string(), classes: z.array(ClassCount) })),
+  tags: z.array(z.string()),
+});
+export type GalleryFacets = z.infer<typeof GalleryFacets>;
+
+export const SampleRef = z.object({ sampleId: SampleId });
+export type SampleRef = z.infer<typeof SampleRef>;
+
+export const ExportedPng = z.object({ fileName: z.string(), png: Base64 });
+export type ExportedPng = z.infer<typeof ExportedPng>;
+
+export const RecipeSource = z.object({ png: Base64.max(64 * 1024 * 1024) });
+export const RecipeResult = z.object({
+  request: RunRequest,
+  /** Why the recipe may not reproduce the image here (another model version, say), or null. */
+  warning: z.string().nullable(),
+});
+export type RecipeResult = z.infer<typeof RecipeResult>;
+
+/** An image the page shows by URL; see `imagePath` for how a reference becomes a path. */
+export const ImageRef = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('sample'), sampleId: SampleId }),
+  z.object({ kind: z.literal('thumbnail'), sampleId: SampleId }),
+  z.object({ kind: z.literal('xt'), sampleId: SampleId, step: z.number().int().nonnegative() }),
+  z.object({ kind: z.literal('x0'), sampleId: SampleId, step: z.number().int().nonnegative() }),
+]);
+export type ImageRef = z.infer<typeof ImageRef>;
+
+/** Path of an image below the image root: `sample/<id>.png`, `xt/<id>/<step>.png`, … */
+export function imagePath(ref: ImageRef): string {
+  if (ref.kind === 'xt' || ref.kind === 'x0') return `${ref.kind}/${ref.sampleId}/${ref.step}.png`;
+  return `${ref.kind}/${ref.sampleId}.png`;
+}
+
+/** Inverse of `imagePath`; null for anything else (the caller answers 404). */
+export function parseImagePath(path: string): ImageRef | null {
+  const single = /^(sample|thumbnail)\/([1-9]\d{0,15})\.png$/.exec(path);
+  if (single) return { kind: single[1] as 'sample' | 'thumbnail', sampleId: Number(single[2]) };
+  const stepped = /^(xt|x0)\/([1-9]\d{0,15})\/(\d{1,6})\.png$/.exec(path);
+  if (stepped) return { kind: stepped[1] as 'xt' | 'x0', sampleId: Number(stepped[2]), step: Number(stepped[3]) };
+  return null;
+}
+
+// ---------------------------------------------------------------- presets
+
+export const SavePresetRequest = PresetRecord.pick({ name: true, settings: true });
+export const PresetRef = z.object({ presetId: PresetRecord.shape.id });
+
+// ---------------------------------------------------------------- events
+
+const RunEventBase = z.object({ runId: RunId, sweepId: Id.nullable() });
+
+export const RunEvent = z.discriminatedUnion('type', [
+  RunEventBase.extend({
+    type: z.literal('started'),
+    request: RunRequest,
+    /** Sampling steps per batch after respacing. */
+    totalSteps: z.number().int().positive(),
+    sampleCount: z.number().int().positive(),
+    activeProvider: z.string(),
+  }),
+  RunEventBase.extend({
+    type: z.literal('step'),
+    /** 1-based step within the current batch. */
+    step: z.number().int().positive(),
+    totalSteps: z.number().int().positive(),
+    batchIndex: z.number().int().nonnegative(),
+    batchCount: z.number().int().positive(),
+    stepsPerSecond: z.number().nonnegative(),
+    secondsLeft: z.number().nonnegative(),
+    /** x̂₀ of each sample of the batch at this step; empty when previews are throttled. */
+    previews: z.array(PreviewImage),
+  }),
+  RunEventBase.extend({ type: z.literal('sample'), sample: SampleRecord }),
+  RunEventBase.extend({
+    type: z.literal('finished'),
+    status: z.enum(['completed', 'cancelled', 'failed']),
+    /** A sentence for the user when the run failed. */
+    message: z.string().nullable(),
+    sampleCount: z.number().int().nonnegative(),
+  }),
+]);
+export type RunEvent = z.infer<typeof RunEvent>;
+
+// ---------------------------------------------------------------- the operation table
+
+const NoRequest = z.void();
+
+function operation<Request extends z.ZodType, Response extends z.ZodType>(
+  method: InvokeMethod,
+  request: Request,
+  response: Response,
+) {
+  return { channel: invokeChannels[method], request, response };
+}
+
+/** Channel, request schema and response schema of every StudioApi method. */
+export const studioOperations = {
+  listModels: operation('listModels', NoRequest, z.array(ModelInfo)),
+  loadModel: operation('loadModel', LoadModelRequest, LoadedModel),
+  startRun: operation('startRun', StartRunRequest, RunHandle),
+  cancelRun: operation('cancelRun', RunHandle, z.object({ cancelled: z.boolean() })),
+  startSweep: operation('startSweep', SweepRequest, SweepHandle),
+  listSamples: operation('listSamples', SampleQuery, SamplePage),
+  getSample: operation('getSample', SampleRef, SampleDetail),
+  galleryFacets: operation('galleryFacets', NoRequest, GalleryFacets),
+  editSample: operation('editSample', SampleEdit, SampleRecord),
+  deleteSample: operation('deleteSample', SampleRef, z.object({ deleted: z.boolean() })),
+  exportPng: operation('exportPng', SampleRef, ExportedPng),
+  readRecipe: operation('readRecipe', RecipeSource, RecipeResult),
+  listPresets: operation('listPresets', NoRequest, z.array(PresetRecord)),
+  savePreset: operation('savePreset', SavePresetRequest, PresetRecord),
+  deletePreset: operation('deletePreset', PresetRef, z.object({ deleted: z.boolean() })),
+} satisfies Record<InvokeMethod, { channel: string; request: z.ZodType; response: z.ZodType }>;
+
+export type StudioOperations = typeof studioOperations;
+
+type Operation<M extends InvokeMethod> = StudioOperations[M];
+export type RequestOf<M extends InvokeMethod> = z.input<Operation<M>['request']>;
+export type ParsedRequestOf<M extends InvokeMethod> = z.output<Operation<M>['request']>;
+export type ResponseOf<M extends InvokeMethod> = z.output<Operation<M>['response']>;
+
+/** The event schemas, by channel. */
+export const studioEvents = {
+  [eventChannels.runEvent]: RunEvent,
+} as const;
+
+export type Unsubscribe = () => void;
+
+/** What the page sees: one function per operation, plus event subscriptions. */
+export type StudioApi = {
+  [M in InvokeMethod]: Operation<M>['request'] extends z.ZodVoid
+    ? () => Promise<ResponseOf<M>>
+    : (request: RequestOf<M>) => Promise<ResponseOf<M>>;
+} & {
+  onRunEvent(listener: (event: RunEvent) => void): Unsubscribe;
+};
+
+/** What the service implements: requests arrive already validated and with defaults applied. */
+export type StudioHandlers = {
+  [M in InvokeMethod]: Operation<M>['request'] extends z.ZodVoid
+    ? () => Promise<ResponseOf<M>>
+    : (request: ParsedRequestOf<M>) => Promise<ResponseOf<M>>;
+};
+
+/** An error the user can read: what was wrong and what to do. Crosses processes as its message. */
+export const StudioErrorPayload = z.object({ message: z.string() });
