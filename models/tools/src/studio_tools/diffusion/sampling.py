@@ -1,0 +1,204 @@
+"""Ancestral (DDPM) and DDIM sampling with classifier guidance (Dhariwal & Nichol 2021).
+
+Every sampler has one signature: it takes the diffusion, the UNet as a function of
+(x, original timestep, label), the starting noise x_T and the per-step noise, and
+yields one ``SampleStep`` per reverse step. Guidance is a function handed in
+(``GradientFn``): DDPM applies it with ``condition_mean`` (Algorithm 1), DDIM with
+``condition_score`` (Algorithm 2). The networks always see original timestep indices.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Iterator, Literal, Sequence
+
+import torch
+
+from .gaussian_diffusion import GaussianDiffusion, ReverseStep, extract
+
+SamplerName = Literal["ddpm", "ddim"]
+GuidanceMode = Literal["conditional", "unconditional+classifier", "conditional+classifier"]
+GUIDANCE_MODES: tuple[GuidanceMode, ...] = ("conditional", "unconditional+classifier", "conditional+classifier")
+
+# (x, original timesteps) -> UNet output; the label is bound in by ``guided_functions``.
+DenoiseFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+# (x, original timesteps) -> s·∇ₓ log p(y | x).
+GradientFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+
+
+@dataclass(frozen=True)
+class SampleStep:
+    step: int
+    t: int
+    xt: torch.Tensor
+    pred_xstart: torch.Tensor
+
+
+def condition_mean(step: ReverseStep, gradient: torch.Tensor) -> torch.Tensor:
+    """μ' = μ + σ²·s·∇ₓ log p(y|x_t)."""
+    return step.mean + step.variance * gradient
+
+
+def condition_score(
+    diffusion: GaussianDiffusion, step: ReverseStep, x_t: torch.Tensor, t: torch.Tensor, gradient: torch.Tensor
+) -> torch.Tensor:
+    """x̂₀ from ε' = ε − √(1−ᾱₜ)·s·∇ₓ log p(y|x_t), ε being re-derived from the (clipped) x̂₀."""
+    eps = diffusion.predict_eps_from_xstart(x_t, t, step.pred_xstart)
+    eps = eps - extract(diffusion.sqrt_one_minus_alphas_cumprod, t, x_t) * gradient
+    return diffusion.predict_xstart_from_eps(x_t, t, eps)
+
+
+def ddpm_step(
+    diffusion: GaussianDiffusion,
+    denoise: DenoiseFn,
+    x_t: torch.Tensor,
+    t: torch.Tensor,
+    noise: torch.Tensor,
+    *,
+    clip_denoised: bool,
+    gradient_fn: GradientFn | None = None,
+    eta: float = 0.0,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """One ancestral step x_t → x_{t−1}; returns (x_{t−1}, x̂₀)."""
+    model_t = diffusion.model_timesteps(t)
+    # 1. p(x_{t−1}|x_t): μ_θ, σ²_θ and x̂₀ from the UNet's ε and v.
+    step = diffusion.p_mean_variance(denoise(x_t, model_t), x_t, t, clip_denoised)
+    # 2. Guidance shifts the mean by σ²·s·∇ₓ log p(y|x_t).
+    mean = step.mean if gradient_fn is None else condition_mean(step, gradient_fn(x_t, model_t).to(x_t.dtype))
+    # 3. x_{t−1} = μ' + σ·z, without noise at t = 0.
+    nonzero = (t != 0).to(x_t.dtype).reshape(-1, *([1] * (x_t.dim() - 1)))
+    return mean + nonzero * torch.exp(0.5 * step.log_variance) * noise, step.pred_xstart
+
+
+def ddim_step(
+    diffusion: GaussianDiffusion,
+    denoise: DenoiseFn,
+    x_t: torch.Tensor,
+    t: torch.Tensor,
+    noise: torch.Tensor,
+    *,
+    clip_denoised: bool,
+    gradient_fn: GradientFn | None = None,
+    eta: float = 0.0,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """One DDIM step x_t → x_{t−1} (Song et al. 2021, eq. 12); returns (x_{t−1}, x̂₀)."""
+    model_t = diffusion.model_timesteps(t)
+    # 1. x̂₀ from the UNet's ε (clipped when asked).
+    step = diffusion.p_mean_variance(denoise(x_t, model_t), x_t, t, clip_denoised)
+    pred_xstart = step.pred_xstart
+    # 2. Guidance on the score: x̂₀ from ε' = ε − √(1−ᾱₜ)·s·∇ₓ log p(y|x_t).
+    if gradient_fn is not None:
+        pred_xstart = condition_score(diffusion, step, x_t, t, gradient_fn(x_t, model_t).to(x_t.dtype))
+    # 3. ε consistent with x̂₀.
+    eps = diffusion.predict_eps_from_xstart(x_t, t, pred_xstart)
+    # 4. σ = η·√((1−ᾱₜ₋₁)/(1−ᾱₜ))·√(1−ᾱₜ/ᾱₜ₋₁).
+    alpha_bar = extract(diffusion.alphas_cumprod, t, x_t)
+    alpha_bar_prev = extract(diffusion.alphas_cumprod_prev, t, x_t)
+    sigma = eta * torch.sqrt((1 - alpha_bar_prev) / (1 - alpha_bar)) * torch.sqrt(1 - alpha_bar / alpha_bar_prev)
+    # 5. x_{t−1} = √ᾱₜ₋₁·x̂₀ + √(1−ᾱₜ₋₁−σ²)·ε + σz, without noise at t = 0.
+    nonzero = (t != 0).to(x_t.dtype).reshape(-1, *([1] * (x_t.dim() - 1)))
+    mean = pred_xstart * torch.sqrt(alpha_bar_prev) + torch.sqrt(1 - alpha_bar_prev - sigma**2) * eps
+    return mean + nonzero * sigma * noise, pred_xstart
+
+
+STEPS = {"ddpm": ddpm_step, "ddim": ddim_step}
+
+
+def sample(
+    diffusion: GaussianDiffusion,
+    sampler: SamplerName,
+    denoise: DenoiseFn,
+    x_T: torch.Tensor,
+    noise: Sequence[torch.Tensor] | torch.Tensor | None = None,
+    *,
+    clip_denoised: bool = True,
+    gradient_fn: GradientFn | None = None,
+    eta: float = 0.0,
+    generator: torch.Generator | None = None,
+) -> Iterator[SampleStep]:
+    """Run the reverse process from x_T, yielding x_{t−1} and x̂₀ after each step.
+
+    ``noise[k]`` is the z of the k-th step in sampling order (t = S−1 first); without it,
+    z is drawn from ``generator``.
+    """
+    if sampler not in STEPS:
+        raise ValueError(f"Unknown sampler {sampler!r}; use \"ddpm\" or \"ddim\".")
+    if noise is not None and len(noise) != diffusion.num_timesteps:
+        raise ValueError(f"Expected noise for {diffusion.num_timesteps} steps, got {len(noise)}.")
+    step_fn = STEPS[sampler]
+    x = x_T
+    batch = x_T.shape[0]
+    for k, index in enumerate(range(diffusion.num_timesteps - 1, -1, -1)):
+        t = torch.full((batch,), index, dtype=torch.int64, device=x.device)
+        z = (
+            noise[k].to(x.dtype)
+            if noise is not None
+            else torch.randn(x.shape, generator=generator, dtype=x.dtype, device=x.device)
+        )
+        with torch.no_grad():
+            x, pred_xstart = step_fn(
+                diffusion, denoise, x, t, z, clip_denoised=clip_denoised, gradient_fn=gradient_fn, eta=eta
+            )
+        yield SampleStep(step=k, t=index, xt=x, pred_xstart=pred_xstart)
+
+
+def classifier_gradient(
+    classifier: torch.nn.Module, y: torch.Tensor, scale: float
+) -> GradientFn:
+    """s·∇ₓ Σᵢ log softmax(f(xᵢ, tᵢ))[yᵢ], evaluated in the classifier's dtype."""
+    dtype = next(classifier.parameters()).dtype
+
+    def gradient(x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        with torch.enable_grad():
+            x_in = x.detach().to(dtype).requires_grad_(True)
+            log_probs = torch.log_softmax(classifier(x_in, t), dim=-1)
+            selected = log_probs[torch.arange(len(y)), y]
+            (grad,) = torch.autograd.grad(selected.sum(), x_in)
+        return grad.to(x.dtype) * scale
+
+    return gradient
+
+
+def guided_functions(
+    unet: torch.nn.Module,
+    classifier: torch.nn.Module | None,
+    mode: GuidanceMode,
+    y: torch.Tensor,
+    scale: float,
+    *,
+    class_cond: bool,
+    null_class: int | None,
+) -> tuple[DenoiseFn, GradientFn | None]:
+    """Bind the class into the UNet and the classifier as the guidance mode asks.
+
+    ``conditional``: the UNet gets y, no classifier. ``unconditional+classifier``: the
+    UNet gets the null class when it was trained with one (else no label) and the
+    classifier steers. ``conditional+classifier``: both get y.
+    """
+    if mode not in GUIDANCE_MODES:
+        raise ValueError(f"Unknown guidance mode {mode!r}; use one of {', '.join(GUIDANCE_MODES)}.")
+    uses_classifier = mode != "conditional"
+    if mode == "conditional" and not class_cond:
+        raise ValueError("Conditional sampling needs a class-conditional UNet; use unconditional+classifier.")
+    if uses_classifier and classifier is None:
+        raise ValueError(f"Guidance mode {mode} needs a classifier, and this model has none.")
+
+    if not class_cond:
+        unet_label = None
+    elif mode == "unconditional+classifier":
+        if null_class is None:
+            raise ValueError(
+                "This class-conditional UNet has no null class, so it cannot sample unconditionally; "
+                "use conditional or conditional+classifier."
+            )
+        unet_label = torch.full_like(y, null_class)
+    else:
+        unet_label = y
+    dtype = next(unet.parameters()).dtype
+
+    def denoise(x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        kwargs = {} if unet_label is None else {"y": unet_label}
+        return unet(x.to(dtype), t, **kwargs).to(x.dtype)
+
+    gradient_fn = classifier_gradient(classifier, y, scale) if uses_classifier and classifier is not None else None
+    return denoise, gradient_fn
