@@ -1,0 +1,38 @@
+/**
+ * Ancestral DDPM sampling (Ho et al. 2020) with classifier guidance by shifting the mean
+ * (Dhariwal & Nichol 2021, Algorithm 1: condition_mean).
+ */
+import { allocateStepBuffers, assertFinite, evaluateStep, stepRecord } from './reverse-step';
+import { elementsOf, type Sampler, type SamplerInput, type SamplerStep } from './sampler';
+
+export const ddpmSample: Sampler = async function* ddpmSample(input: SamplerInput): AsyncGenerator<SamplerStep, void, void> {
+  const { shape, guidance, noise } = input;
+  const buffers = allocateStepBuffers(shape);
+  let xt: Float32Array = new Float32Array(elementsOf(shape));
+  noise.initial(xt);
+  for (let step = 0; step < input.diffusion.betas.length; step++) {
+    // 1. ε_θ(xₜ, t) (and v) → x̂₀, μ̃ₜ(xₜ, x̂₀), log σ²ₜ; ∇ₓ log p(y|xₜ) when guided
+    const evaluated = await evaluateStep(input, xt, step, buffers);
+
+    // 2. condition_mean: μ' = μ + σ²·s·∇ₓ log p(y|xₜ)
+    if (evaluated.guided !== null && guidance !== null) {
+      const grad = evaluated.guided.grad;
+      for (let i = 0; i < xt.length; i++) {
+        buffers.mean[i] = (buffers.mean[i] as number) + Math.exp(buffers.logVariance[i] as number) * guidance.scale * (grad[i] as number);
+      }
+    }
+
+    // 3. z ~ N(0, I), none at the last step (t = 0)
+    noise.step(buffers.noise, step);
+    const addNoise = evaluated.index > 0 ? 1 : 0;
+
+    // 4. xₜ₋₁ = μ' + σ·z
+    for (let i = 0; i < xt.length; i++) {
+      buffers.next[i] = (buffers.mean[i] as number) + addNoise * Math.exp(0.5 * (buffers.logVariance[i] as number)) * (buffers.noise[i] as number);
+    }
+    assertFinite(buffers.next, shape, step, evaluated.t);
+    [xt, buffers.next] = [buffers.next, xt];
+
+    yield stepRecord(step, evaluated, xt, buffers.predX0);
+  }
+};

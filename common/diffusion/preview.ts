@@ -1,0 +1,34 @@
+/** Turning model-space images ([-1, 1], NCHW float32) into 8-bit pixels. */
+
+export interface ImageSize {
+  channels: number;
+  height: number;
+  width: number;
+}
+
+/** Maps [-1, 1] to 0…255 with rounding and clamping, keeping the CHW layout of one sample. */
+export function toUint8(values: Float32Array): Uint8Array {
+  const pixels = new Uint8Array(values.length);
+  for (let i = 0; i < values.length; i++) {
+    const scaled = Math.round(((values[i] as number) + 1) * 127.5);
+    pixels[i] = scaled < 0 ? 0 : scaled > 255 ? 255 : scaled;
+  }
+  return pixels;
+}
+
+/**
+ * One sample (CHW, [-1, 1]) as interleaved RGBA pixels (height × width × 4); a one-channel image
+ * becomes grey, a three-channel one keeps its colours.
+ */
+export function toRgba(values: Float32Array, size: ImageSize): Uint8ClampedArray {
+  const plane = size.height * size.width;
+  const rgba = new Uint8ClampedArray(plane * 4);
+  for (let p = 0; p < plane; p++) {
+    for (let c = 0; c < 3; c++) {
+      const channel = size.channels >= 3 ? c : 0;
+      rgba[p * 4 + c] = Math.round(((values[channel * plane + p] as number) + 1) * 127.5);
+    }
+    rgba[p * 4 + 3] = 255;
+  }
+  return rgba;
+}
