@@ -1,0 +1,134 @@
+"""A resumable, deterministic training loop with progress and ETA."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+
+@dataclass
+class LoopSettings:
+    out_dir: Path
+    total_steps: int
+    batch_size: int
+    seed: int
+    lr: float
+    checkpoint_every: int = 250
+    log_every: int = 25
+    ema_rate: float | None = None
+    threads: int | None = None
+
+
+def batch_indices(seed: int, step: int, batch_size: int, dataset_size: int) -> torch.Tensor:
+    """Indices of batch `step`: epoch-wise permutations drawn from the seed, so a resumed run sees the same data."""
+    per_epoch = dataset_size // batch_size
+    epoch, offset = divmod(step, per_epoch)
+    generator = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
+    order = torch.randperm(dataset_size, generator=generator)
+    return order[offset * batch_size : (offset + 1) * batch_size]
+
+
+def step_generator(seed: int, step: int) -> torch.Generator:
+    """The generator of all randomness (t, noise, dropout labels) in one step."""
+    return torch.Generator().manual_seed(seed * 7_919 + 17 + step * 104_729)
+
+
+def _atomic_save(obj: object, path: Path) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def _format_eta(seconds: float) -> str:
+    hours, rest = divmod(int(seconds), 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
+
+
+def run_loop(
+    settings: LoopSettings,
+    model: torch.nn.Module,
+    loss_fn: Callable[[int], dict[str, torch.Tensor]],
+    describe: dict,
+) -> torch.nn.Module:
+    """Train `model` with `loss_fn(step)` until total_steps, resuming from `out_dir/last.pt`.
+
+    Returns the weights to export: the EMA copy when `ema_rate` is set, else the model.
+    """
+    if settings.threads:
+        torch.set_num_threads(settings.threads)
+    torch.manual_seed(settings.seed)
+    settings.out_dir.mkdir(parents=True, exist_ok=True)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=settings.lr, weight_decay=0.0)
+    ema = None
+    if settings.ema_rate is not None:
+        ema = {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+    checkpoint_path = settings.out_dir / "last.pt"
+    step = 0
+    if checkpoint_path.exists():
+        state = torch.load(checkpoint_path, weights_only=True)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        if ema is not None:
+            ema = state["ema"]
+        step = int(state["step"])
+        print(f"resumed from step {step}", file=sys.stderr, flush=True)
+    (settings.out_dir / "run.json").write_text(json.dumps(describe, indent=2))
+
+    def save() -> None:
+        state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step}
+        if ema is not None:
+            state["ema"] = ema
+        _atomic_save(state, checkpoint_path)
+
+    model.train()
+    started, started_step = time.monotonic(), step
+    running: dict[str, float] = {}
+    log_path = settings.out_dir / "log.jsonl"
+    window = 0
+    while step < settings.total_steps:
+        # Reseed per step so dropout draws are the same whether or not the run was resumed.
+        torch.manual_seed(settings.seed * 1_000_033 + step)
+        losses = loss_fn(step)
+        optimizer.zero_grad(set_to_none=True)
+        losses["loss"].backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        step += 1
+        if ema is not None:
+            # Warm-up EMA: short runs are not dominated by the random initialisation.
+            rate = min(settings.ema_rate, (1 + step) / (10 + step))
+            with torch.no_grad():
+                for key, value in model.state_dict().items():
+                    if value.dtype.is_floating_point:
+                        ema[key].mul_(rate).add_(value.detach(), alpha=1 - rate)
+                    else:
+                        ema[key].copy_(value)
+        for key, value in losses.items():
+            running[key] = running.get(key, 0.0) + float(value.detach())
+        window += 1
+        if step % settings.log_every == 0 or step == settings.total_steps:
+            elapsed = time.monotonic() - started
+            rate_s = elapsed / max(step - started_step, 1)
+            means = {k: v / window for k, v in running.items()}
+            running.clear()
+            window = 0
+            eta = _format_eta(rate_s * (settings.total_steps - step))
+            text = " ".join(f"{k}={v:.4f}" for k, v in means.items())
+            print(f"step {step}/{settings.total_steps} {text} {rate_s:.2f}s/step eta {eta}", file=sys.stderr, flush=True)
+            with log_path.open("a") as log:
+                log.write(json.dumps({"step": step, **means, "s_per_step": rate_s}) + "\n")
+        if step % settings.checkpoint_every == 0:
+            save()
+    save()
+    if ema is not None:
+        model.load_state_dict(ema)
+    return model
