@@ -6,8 +6,8 @@ const Timestamp = z.number().int().nonnegative();
 const Id = z.number().int().positive();
 
 /** `interrupted`: the process died while the run was going; its finished samples are kept. */
-export const RunStatus = z.enum(['running', 'finished', 'cancelled', 'failed', 'interrupted']);
-export type RunStatus = z.infer<typeof RunStatus>;
+export const StoredRunStatus = z.enum(['running', 'completed', 'cancelled', 'failed', 'interrupted']);
+export type StoredRunStatus = z.infer<typeof StoredRunStatus>;
 
 export const ModelRecord = z.object({
   id: z.string().min(1),
@@ -29,7 +29,7 @@ export const RunRecord = z.object({
   provider: ProviderName,
   noiseAlgorithm: z.string(),
   appVersion: z.string(),
-  status: RunStatus,
+  status: StoredRunStatus,
   error: z.string().nullable(),
   evaluationId: Id.nullable(),
   startedAt: Timestamp,
@@ -130,7 +130,7 @@ export const PresetRecord = z.object({
 });
 export type PresetRecord = z.infer<typeof PresetRecord>;
 
-export const EvaluationStatus = z.enum(['pending', 'running', 'finished', 'cancelled', 'failed', 'interrupted']);
+export const EvaluationStatus = z.enum(['pending', 'running', 'completed', 'cancelled', 'failed', 'interrupted']);
 export type EvaluationStatus = z.infer<typeof EvaluationStatus>;
 
 export const EvaluationSpec = z.object({

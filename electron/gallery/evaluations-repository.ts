@@ -1,0 +1,129 @@
+import type Database from 'better-sqlite3';
+import {
+  type EvaluationRecord,
+  EvaluationResult,
+  EvaluationSpec,
+  type EvaluationStatus,
+} from '../../common/contract/gallery';
+import { GalleryError } from './gallery-error';
+import { ownerIsGone } from './owner-process';
+
+interface EvaluationRow {
+  id: number;
+  spec: string;
+  status: EvaluationStatus;
+  error: string | null;
+  created_at: number;
+  ended_at: number | null;
+}
+
+interface ResultRow {
+  scale: number;
+  sampleCount: number;
+  fid: number | null;
+  inceptionScore: number | null;
+  precision: number | null;
+  recall: number | null;
+  classAccuracy: number | null;
+}
+
+/**
+ * Evaluation runs (a model, classes, guidance scales and sampler settings) and their
+ * metrics per scale. Their samples are ordinary gallery samples whose runs point back
+ * here, so a restarted evaluation can skip the seeds it already has.
+ */
+export class EvaluationsRepository {
+  private readonly insertStatement;
+  private readonly statusStatement;
+  private readonly getStatement;
+  private readonly listStatement;
+  private readonly resultsStatement;
+  private readonly saveResultStatement;
+  private readonly seedsStatement;
+  private readonly runningStatement;
+
+  constructor(db: Database.Database) {
+    this.insertStatement = db.prepare<[string, string, number, number]>(
+      `INSERT INTO evaluations (spec, model_id, status, owner_pid, created_at) VALUES (?, ?, 'pending', ?, ?)`,
+    );
+    this.statusStatement = db.prepare<[EvaluationStatus, string | null, number | null, number | null, number]>(
+      'UPDATE evaluations SET status = ?, error = ?, ended_at = ?, owner_pid = coalesce(?, owner_pid) WHERE id = ?',
+    );
+    this.getStatement = db.prepare<[number], EvaluationRow>('SELECT * FROM evaluations WHERE id = ?');
+    this.listStatement = db.prepare<[], EvaluationRow>('SELECT * FROM evaluations ORDER BY id DESC');
+    this.resultsStatement = db.prepare<[number], ResultRow>(
+      `SELECT scale, sample_count AS sampleCount, fid, inception_score AS inceptionScore, precision, recall,
+              class_accuracy AS classAccuracy
+       FROM evaluation_results WHERE evaluation_id = ? ORDER BY scale`,
+    );
+    this.saveResultStatement = db.prepare(
+      `INSERT INTO evaluation_results (evaluation_id, scale, sample_count, fid, inception_score, precision, recall, class_accuracy)
+       VALUES (@evaluationId, @scale, @sampleCount, @fid, @inceptionScore, @precision, @recall, @classAccuracy)
+       ON CONFLICT (evaluation_id, scale) DO UPDATE SET sample_count = excluded.sample_count, fid = excluded.fid,
+         inception_score = excluded.inception_score, precision = excluded.precision, recall = excluded.recall,
+         class_accuracy = excluded.class_accuracy`,
+    );
+    this.seedsStatement = db.prepare<[number, number, number], { seed: number }>(
+      `SELECT s.seed FROM samples s JOIN runs r ON r.id = s.run_id
+       WHERE r.evaluation_id = ? AND s.scale = ? AND s.class_index = ? ORDER BY s.seed`,
+    );
+    this.runningStatement = db.prepare<[], { id: number; owner_pid: number | null }>(
+      `SELECT id, owner_pid FROM evaluations WHERE status = 'running'`,
+    );
+  }
+
+  create(spec: EvaluationSpec): EvaluationRecord {
+    const checked = EvaluationSpec.parse(spec);
+    const { lastInsertRowid } = this.insertStatement.run(JSON.stringify(checked), checked.modelId, process.pid, Date.now());
+    return this.require(Number(lastInsertRowid));
+  }
+
+  /** Records a new status; ending ones (everything but pending and running) also stamp the end time. */
+  setStatus(evaluationId: number, status: EvaluationStatus, error: string | null = null): EvaluationRecord {
+    const ended = status !== 'pending' && status !== 'running';
+    this.statusStatement.run(status, error, ended ? Date.now() : null, status === 'running' ? process.pid : null, evaluationId);
+    return this.require(evaluationId);
+  }
+
+  /** Stores (or replaces) the metrics of one guidance scale. */
+  saveResult(evaluationId: number, result: EvaluationResult): EvaluationRecord {
+    this.saveResultStatement.run({ evaluationId, ...EvaluationResult.parse(result) });
+    return this.require(evaluationId);
+  }
+
+  /** Seeds already sampled for this scale and class, so a resumed evaluation skips them. */
+  finishedSeeds(evaluationId: number, scale: number, classIndex: number): number[] {
+    return this.seedsStatement.all(evaluationId, scale, classIndex).map((row) => row.seed);
+  }
+
+  get(evaluationId: number): EvaluationRecord | undefined {
+    const row = this.getStatement.get(evaluationId);
+    if (row === undefined) return undefined;
+    return {
+      id: row.id,
+      spec: EvaluationSpec.parse(JSON.parse(row.spec)),
+      status: row.status,
+      error: row.error,
+      createdAt: row.created_at,
+      endedAt: row.ended_at,
+      results: this.resultsStatement.all(row.id),
+    };
+  }
+
+  list(): EvaluationRecord[] {
+    return this.listStatement.all().map((row) => this.require(row.id));
+  }
+
+  /** Evaluations whose process died while running become `interrupted` (and can be resumed). */
+  markInterrupted(): number[] {
+    const orphans = this.runningStatement.all().filter((row) => ownerIsGone(row.owner_pid));
+    for (const row of orphans) this.setStatus(row.id, 'interrupted');
+    return orphans.map((row) => row.id);
+  }
+
+  private require(evaluationId: number): EvaluationRecord {
+    const evaluation = this.get(evaluationId);
+    if (evaluation === undefined) throw new GalleryError(`Evaluation ${evaluationId} is not in the gallery.`);
+    return evaluation;
+  }
+}

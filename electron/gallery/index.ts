@@ -1,0 +1,87 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type Database from 'better-sqlite3';
+import type { Recipe } from '../../common/contract/recipe';
+import { EvaluationsRepository } from './evaluations-repository';
+import { ModelsRepository } from './models-repository';
+import { openDatabase, type OpenDatabaseOptions } from './open-database';
+import { type ExportedSample, exportSample, type ImportedRecipe, importRecipe, type ModelLookup } from './recipes';
+import { RunsRepository } from './runs-repository';
+import { SamplesRepository } from './samples-repository';
+import { PresetsRepository } from './presets-repository';
+import { TrajectoriesRepository } from './trajectories-repository';
+
+export interface Gallery {
+  readonly file: string;
+  /** Schema version of the file before it was opened (0: new file). */
+  readonly previousVersion: number;
+  /** Copy taken before migrating, or null. */
+  readonly backupFile: string | null;
+  /** Runs found still running from a process that died, now marked interrupted. */
+  readonly interruptedRunIds: readonly number[];
+  readonly models: ModelsRepository;
+  readonly runs: RunsRepository;
+  readonly samples: SamplesRepository;
+  readonly trajectories: TrajectoriesRepository;
+  readonly presets: PresetsRepository;
+  readonly evaluations: EvaluationsRepository;
+  /** The sample's PNG with its full recipe, and a telling file name. */
+  exportPng(sampleId: number): ExportedSample;
+  /** A PNG's recipe as a run request; models are looked up in `findModel`, else among the gallery's models. */
+  importPng(png: Uint8Array, findModel?: ModelLookup, currentNoiseAlgorithm?: string): ImportedRecipe;
+  close(): void;
+}
+
+/**
+ * Opens the gallery file (creating its folder and the file when needed), migrates it to
+ * the current schema and marks runs orphaned by a crash as interrupted.
+ */
+export function openGallery(file: string, options: OpenDatabaseOptions = {}): Gallery {
+  if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+  const { db, previousVersion, backupFile } = openDatabase(file, options);
+  return createGallery(db, file, previousVersion, backupFile);
+}
+
+function createGallery(db: Database.Database, file: string, previousVersion: number, backupFile: string | null): Gallery {
+  const models = new ModelsRepository(db);
+  const runs = new RunsRepository(db);
+  const trajectories = new TrajectoriesRepository(db);
+  const samples = new SamplesRepository(db, runs, trajectories);
+  const presets = new PresetsRepository(db);
+  const evaluations = new EvaluationsRepository(db);
+  const interruptedRunIds = db.transaction(() => {
+    evaluations.markInterrupted();
+    return runs.markInterrupted();
+  }).immediate();
+
+  const galleryModels: ModelLookup = (modelId) => {
+    const stored = models.get(modelId);
+    return stored === undefined ? undefined : { sha256: stored.record.sha256, classCount: stored.record.classCount };
+  };
+
+  return {
+    file,
+    previousVersion,
+    backupFile,
+    interruptedRunIds,
+    models,
+    runs,
+    samples,
+    trajectories,
+    presets,
+    evaluations,
+    exportPng: (sampleId) => exportSample(sampleId, { samples, runs, models }),
+    importPng: (png, findModel = galleryModels, currentNoiseAlgorithm) => importRecipe(png, findModel, currentNoiseAlgorithm),
+    close: () => db.close(),
+  };
+}
+
+export type { Recipe, ExportedSample, ImportedRecipe, ModelLookup };
+export { GalleryError } from './gallery-error';
+export { RecipeReadError } from '../png/recipe-chunk';
+export { galleryFile } from './paths';
+export { modelFingerprint } from './model-fingerprint';
+export { LATEST_VERSION } from './migrations';
+export type { NewSample } from './samples-repository';
+export type { NewTrajectoryStep, TrajectoryImageKind } from './trajectories-repository';
+export type { NewRun, EndedRunStatus } from './runs-repository';

@@ -1,0 +1,131 @@
+/**
+ * The gallery schema, as numbered steps. Step N turns a version N−1 database into
+ * version N; `PRAGMA user_version` records how far a file has come. Released steps are
+ * never edited: a change to the schema is a new step at the end.
+ */
+export interface Migration {
+  version: number;
+  description: string;
+  sql: string;
+}
+
+const RUN_STATUSES = "'running', 'completed', 'cancelled', 'failed', 'interrupted'";
+
+export const migrations: readonly Migration[] = [
+  {
+    version: 1,
+    description: 'models, runs, samples with images and tags, trajectories, presets',
+    sql: `
+      CREATE TABLE models (
+        id TEXT PRIMARY KEY,
+        sha256 TEXT NOT NULL,
+        manifest TEXT NOT NULL,
+        added_at INTEGER NOT NULL
+      ) STRICT;
+
+      CREATE TABLE runs (
+        id INTEGER PRIMARY KEY,
+        model_id TEXT NOT NULL REFERENCES models(id),
+        model_sha256 TEXT NOT NULL,
+        request TEXT NOT NULL,
+        provider TEXT NOT NULL,
+        noise_algorithm TEXT NOT NULL,
+        app_version TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN (${RUN_STATUSES})),
+        error TEXT,
+        owner_pid INTEGER,
+        started_at INTEGER NOT NULL,
+        ended_at INTEGER
+      ) STRICT;
+      CREATE INDEX runs_by_status ON runs(status) WHERE status = 'running';
+
+      -- Settings that filters use are copied from the run so one index serves a filtered page.
+      CREATE TABLE samples (
+        id INTEGER PRIMARY KEY,
+        run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        model_id TEXT NOT NULL,
+        class_index INTEGER NOT NULL,
+        scale REAL NOT NULL,
+        mode TEXT NOT NULL,
+        sampler TEXT NOT NULL,
+        steps TEXT NOT NULL,
+        seed INTEGER NOT NULL,
+        width INTEGER NOT NULL,
+        height INTEGER NOT NULL,
+        confidence REAL,
+        favorite INTEGER NOT NULL DEFAULT 0 CHECK (favorite IN (0, 1)),
+        notes TEXT NOT NULL DEFAULT '',
+        created_at INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX samples_by_run ON samples(run_id);
+      CREATE INDEX samples_by_model_class ON samples(model_id, class_index);
+      CREATE INDEX samples_by_class ON samples(class_index);
+      CREATE INDEX samples_favorites ON samples(favorite) WHERE favorite = 1;
+
+      -- Image bytes live apart from the rows that queries scan, so paging never reads them.
+      CREATE TABLE sample_images (
+        sample_id INTEGER PRIMARY KEY REFERENCES samples(id) ON DELETE CASCADE,
+        png BLOB NOT NULL,
+        thumbnail_png BLOB
+      ) STRICT;
+
+      CREATE TABLE sample_tags (
+        sample_id INTEGER NOT NULL REFERENCES samples(id) ON DELETE CASCADE,
+        tag TEXT NOT NULL,
+        PRIMARY KEY (sample_id, tag)
+      ) STRICT, WITHOUT ROWID;
+      CREATE INDEX sample_tags_by_tag ON sample_tags(tag, sample_id);
+
+      CREATE TABLE trajectory_steps (
+        sample_id INTEGER NOT NULL REFERENCES samples(id) ON DELETE CASCADE,
+        step_index INTEGER NOT NULL,
+        t INTEGER NOT NULL,
+        xt_png BLOB NOT NULL,
+        pred_x0_png BLOB NOT NULL,
+        probability REAL,
+        gradient_norm REAL,
+        PRIMARY KEY (sample_id, step_index)
+      ) STRICT;
+
+      CREATE TABLE presets (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        settings TEXT NOT NULL,
+        updated_at INTEGER NOT NULL
+      ) STRICT;
+    `,
+  },
+  {
+    version: 2,
+    description: 'evaluation runs and their metric results per guidance scale',
+    sql: `
+      CREATE TABLE evaluations (
+        id INTEGER PRIMARY KEY,
+        spec TEXT NOT NULL,
+        model_id TEXT NOT NULL REFERENCES models(id),
+        status TEXT NOT NULL CHECK (status IN ('pending', ${RUN_STATUSES})),
+        error TEXT,
+        owner_pid INTEGER,
+        created_at INTEGER NOT NULL,
+        ended_at INTEGER
+      ) STRICT;
+
+      CREATE TABLE evaluation_results (
+        evaluation_id INTEGER NOT NULL REFERENCES evaluations(id) ON DELETE CASCADE,
+        scale REAL NOT NULL,
+        sample_count INTEGER NOT NULL,
+        fid REAL,
+        inception_score REAL,
+        precision REAL,
+        recall REAL,
+        class_accuracy REAL,
+        PRIMARY KEY (evaluation_id, scale)
+      ) STRICT;
+
+      ALTER TABLE runs ADD COLUMN evaluation_id INTEGER REFERENCES evaluations(id) ON DELETE SET NULL;
+      CREATE INDEX runs_by_evaluation ON runs(evaluation_id) WHERE evaluation_id IS NOT NULL;
+    `,
+  },
+];
+
+export const LATEST_VERSION = migrations.length;

@@ -1,0 +1,97 @@
+import { type Recipe, RECIPE_FORMAT, recipeToRunRequest } from '../../common/contract/recipe';
+import type { RunRequest } from '../../common/contract/run-request';
+import { RecipeReadError, readRecipe, withRecipe } from '../png/recipe-chunk';
+import { GalleryError } from './gallery-error';
+import type { ModelsRepository } from './models-repository';
+import type { RunsRepository } from './runs-repository';
+import type { SamplesRepository } from './samples-repository';
+
+export interface ExportedSample {
+  /** A file name that says what the image is: model, class, scale and seed. */
+  fileName: string;
+  /** The image with its full recipe in the text chunk. */
+  png: Uint8Array;
+  recipe: Recipe;
+}
+
+/** What an import needs to know about a model the recipe names. */
+export interface KnownModel {
+  sha256: string;
+  classCount: number;
+}
+
+export type ModelLookup = (modelId: string) => KnownModel | undefined;
+
+export interface ImportedRecipe {
+  recipe: Recipe;
+  /** The run request that re-creates the image (one seed, batch of one). */
+  request: RunRequest;
+  /** Why a re-run may not give the same pixels here, or null when it should. */
+  warning: string | null;
+}
+
+function fileNamePart(text: string): string {
+  return text.toLowerCase().replace(/[^a-z0-9.]+/g, '-').replace(/^-+|-+$/g, '') || 'class';
+}
+
+/** Builds the PNG a user saves: the stored image plus the recipe that re-creates it. */
+export function exportSample(
+  sampleId: number,
+  repositories: { samples: SamplesRepository; runs: RunsRepository; models: ModelsRepository },
+): ExportedSample {
+  const sample = repositories.samples.get(sampleId);
+  const image = repositories.samples.image(sampleId);
+  if (sample === undefined || image === undefined) {
+    throw new GalleryError(`Sample ${sampleId} is not in the gallery (it may have been deleted), so it cannot be exported.`);
+  }
+  const run = repositories.runs.get(sample.runId);
+  if (run === undefined) throw new GalleryError(`Sample ${sampleId} refers to run ${sample.runId}, which is missing.`);
+  const className = repositories.models.get(sample.modelId)?.manifest.classes.names[sample.classIndex];
+  const recipe: Recipe = {
+    format: RECIPE_FORMAT,
+    model: { id: run.modelId, sha256: run.modelSha256 },
+    classIndex: sample.classIndex,
+    ...(className === undefined ? {} : { className }),
+    mode: sample.mode,
+    scale: sample.scale,
+    sampler: sample.sampler,
+    steps: sample.steps,
+    eta: run.request.eta,
+    seed: sample.seed,
+    clipDenoised: run.request.clipDenoised,
+    noiseAlgorithm: run.noiseAlgorithm,
+    provider: run.provider,
+    appVersion: run.appVersion,
+    createdAt: new Date(sample.createdAt).toISOString(),
+  };
+  const fileName = `${fileNamePart(sample.modelId)}-${fileNamePart(className ?? `class-${sample.classIndex}`)}-s${sample.scale}-seed${sample.seed}.png`;
+  return { fileName, png: withRecipe(image, recipe), recipe };
+}
+
+/**
+ * Reads a PNG's recipe and turns it into a run request for a model that is installed.
+ * Throws a RecipeReadError with a sentence for the user when the file is not a PNG,
+ * has no recipe, or names a model or class this studio does not have.
+ */
+export function importRecipe(png: Uint8Array, findModel: ModelLookup, currentNoiseAlgorithm?: string): ImportedRecipe {
+  const recipe = readRecipe(png);
+  const model = findModel(recipe.model.id);
+  if (model === undefined) {
+    throw new RecipeReadError(
+      `This image was made with model "${recipe.model.id}", which is not installed here. Install or convert that model, then import the image again.`,
+    );
+  }
+  if (recipe.classIndex >= model.classCount) {
+    throw new RecipeReadError(
+      `The recipe asks for class ${recipe.classIndex}, but model "${recipe.model.id}" has only ${model.classCount} classes (0–${model.classCount - 1}); the installed model is not the one that made this image.`,
+    );
+  }
+  const warnings: string[] = [];
+  if (model.sha256 !== recipe.model.sha256) {
+    warnings.push(`The installed "${recipe.model.id}" has other weights than the one that made this image, so a re-run will differ.`);
+  }
+  if (currentNoiseAlgorithm !== undefined && currentNoiseAlgorithm !== recipe.noiseAlgorithm) {
+    warnings.push(`The image was made with noise generator "${recipe.noiseAlgorithm}" and this studio uses "${currentNoiseAlgorithm}", so a re-run will differ.`);
+  }
+  return { recipe, request: recipeToRunRequest(recipe), warning: warnings.length > 0 ? warnings.join(' ') : null };
+}

@@ -1,0 +1,36 @@
+import { SampleQuery } from '../../common/contract/gallery';
+
+export type ParsedSampleQuery = ReturnType<typeof SampleQuery.parse>;
+
+export interface SqlFilter {
+  /** `WHERE …` (or an empty string) over the `samples` table aliased `s`. */
+  where: string;
+  params: Record<string, string | number>;
+}
+
+/**
+ * Turns the gallery filters into one WHERE clause with named parameters; the clause
+ * text depends only on which filters are present, so prepared statements can be reused.
+ */
+export function sampleFilterSql(query: Omit<ParsedSampleQuery, 'limit'>, options: { keyset: boolean }): SqlFilter {
+  const clauses: string[] = [];
+  const params: Record<string, string | number> = {};
+  const add = (clause: string, name: string, value: string | number) => {
+    clauses.push(clause);
+    params[name] = value;
+  };
+  if (query.modelId !== undefined) add('s.model_id = @modelId', 'modelId', query.modelId);
+  if (query.classIndex !== undefined) add('s.class_index = @classIndex', 'classIndex', query.classIndex);
+  if (query.scaleMin !== undefined) add('s.scale >= @scaleMin', 'scaleMin', query.scaleMin);
+  if (query.scaleMax !== undefined) add('s.scale <= @scaleMax', 'scaleMax', query.scaleMax);
+  if (query.sampler !== undefined) add('s.sampler = @sampler', 'sampler', query.sampler);
+  if (query.favorite !== undefined) add('s.favorite = @favorite', 'favorite', query.favorite ? 1 : 0);
+  if (query.runId !== undefined) add('s.run_id = @runId', 'runId', query.runId);
+  if (query.tag !== undefined) {
+    add('EXISTS (SELECT 1 FROM sample_tags t WHERE t.sample_id = s.id AND t.tag = @tag)', 'tag', query.tag);
+  }
+  // instr() rather than LIKE so that % and _ typed by the user are plain text.
+  if (query.notesText !== undefined) add('instr(lower(s.notes), lower(@notesText)) > 0', 'notesText', query.notesText);
+  if (options.keyset && query.before !== undefined) add('s.id < @before', 'before', query.before);
+  return { where: clauses.length > 0 ? `WHERE ${clauses.join(' AND ')}` : '', params };
+}
