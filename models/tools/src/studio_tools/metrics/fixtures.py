@@ -1,0 +1,131 @@
+"""Golden values for the studio's metrics, from numpy and scipy alone.
+
+Writes fixed features, logits and the expected FID, Inception Score, precision and recall to
+``test/electron/metrics/fixtures``. The expectations follow the reference evaluator of
+guided-diffusion: ``np.cov`` statistics and ``scipy.linalg.sqrtm`` of Σ₁Σ₂ for FID, squared
+Euclidean k-NN radii (k = 3) for precision and recall, the improved-GAN formula for IS.
+
+    python -m studio_tools.metrics.fixtures [output-folder]
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+from scipy import linalg
+from scipy.spatial.distance import cdist
+
+SEED = 20210511
+DIMENSION = 64
+REFERENCE_COUNT = 400
+GENERATED_COUNT = 300
+CLASSES = 10
+IS_SPLITS = 4
+K = 3
+
+
+def frechet_distance(mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray, sigma2: np.ndarray) -> float:
+    diff = mu1 - mu2
+    covmean = linalg.sqrtm(sigma1.dot(sigma2))
+    covmean = np.real(covmean)
+    return float(diff.dot(diff) + np.trace(sigma1) + np.trace(sigma2) - 2 * np.trace(covmean))
+
+
+def statistics(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    x = features.astype(np.float64)
+    return x.mean(axis=0), np.cov(x, rowvar=False)
+
+
+def radii(features: np.ndarray, k: int) -> np.ndarray:
+    x = features.astype(np.float64)
+    distances = cdist(x, x, "sqeuclidean")
+    return np.sort(distances, axis=1)[:, k]
+
+
+def precision_recall(reference: np.ndarray, generated: np.ndarray, k: int) -> tuple[float, float]:
+    reference_radii, generated_radii = radii(reference, k), radii(generated, k)
+    cross = cdist(generated.astype(np.float64), reference.astype(np.float64), "sqeuclidean")
+    precision = np.mean(np.any(cross <= reference_radii[None, :], axis=1))
+    recall = np.mean(np.any(cross <= generated_radii[:, None], axis=0))
+    return float(precision), float(recall)
+
+
+def inception_score(logits: np.ndarray, splits: int) -> tuple[float, float]:
+    x = logits.astype(np.float64)
+    x = x - x.max(axis=1, keepdims=True)
+    probabilities = np.exp(x) / np.exp(x).sum(axis=1, keepdims=True)
+    scores = []
+    n = len(probabilities)
+    for part in range(splits):
+        chunk = probabilities[part * n // splits:(part + 1) * n // splits]
+        marginal = chunk.mean(axis=0, keepdims=True)
+        kl = chunk * (np.log(chunk) - np.log(marginal))
+        scores.append(np.exp(kl.sum(axis=1).mean()))
+    return float(np.mean(scores)), float(np.std(scores))
+
+
+def correlated_gaussian(rng: np.random.Generator, count: int, mean: np.ndarray, mixing: np.ndarray) -> np.ndarray:
+    return (rng.standard_normal((count, len(mean))) @ mixing + mean).astype(np.float32)
+
+
+def build(out: Path) -> dict[str, object]:
+    rng = np.random.default_rng(SEED)
+    mixing = rng.standard_normal((DIMENSION, DIMENSION)) / np.sqrt(DIMENSION)
+    reference = correlated_gaussian(rng, REFERENCE_COUNT, np.zeros(DIMENSION), mixing)
+    shifted_mixing = mixing + 0.3 * rng.standard_normal((DIMENSION, DIMENSION)) / np.sqrt(DIMENSION)
+    generated = correlated_gaussian(rng, GENERATED_COUNT, 0.2 * rng.standard_normal(DIMENSION), shifted_mixing)
+    # Fewer samples than dimensions: a singular covariance, as a small evaluation run has.
+    few = generated[:40]
+    logits = (3 * rng.standard_normal((200, CLASSES))).astype(np.float32)
+    symmetric = rng.standard_normal((DIMENSION, DIMENSION))
+    symmetric = symmetric + symmetric.T
+
+    reference_mu, reference_sigma = statistics(reference)
+    generated_mu, generated_sigma = statistics(generated)
+    few_mu, few_sigma = statistics(few)
+    precision, recall = precision_recall(reference, generated, K)
+    is_mean, is_std = inception_score(logits, IS_SPLITS)
+
+    arrays = {
+        "reference_features": reference,
+        "reference_mu": reference_mu,
+        "reference_sigma": reference_sigma,
+        "generated_features": generated,
+        "generated_logits": logits,
+        "symmetric_matrix": symmetric,
+    }
+    out.mkdir(parents=True, exist_ok=True)
+    for name, array in arrays.items():
+        np.save(out / f"{name}.npy", np.ascontiguousarray(array))
+    expected = {
+        "fid": frechet_distance(generated_mu, generated_sigma, reference_mu, reference_sigma),
+        "fid_reference_first": frechet_distance(reference_mu, reference_sigma, generated_mu, generated_sigma),
+        "fid_few_samples": frechet_distance(few_mu, few_sigma, reference_mu, reference_sigma),
+        "few_samples_count": len(few),
+        "generated_mu": generated_mu.tolist(),
+        "generated_sigma_trace": float(np.trace(generated_sigma)),
+        "precision": precision,
+        "recall": recall,
+        "k": K,
+        "inception_score": is_mean,
+        "inception_score_std": is_std,
+        "inception_score_splits": IS_SPLITS,
+        "symmetric_eigenvalues": np.linalg.eigvalsh(symmetric).tolist(),
+    }
+    (out / "expected.json").write_text(json.dumps(expected, indent=2) + "\n", encoding="utf-8")
+    return expected
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = sys.argv[1:] if argv is None else argv
+    repo_root = Path(__file__).resolve().parents[5]
+    out = Path(args[0]) if args else repo_root / "test" / "electron" / "metrics" / "fixtures"
+    expected = build(out)
+    print(json.dumps({key: value for key, value in expected.items() if isinstance(value, float)}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
