@@ -121,6 +121,7 @@ export type SampleEdit = z.infer<typeof SampleEdit>;
 /** Saved sampler settings: a run request without seeds. */
 export const PresetSettings = RunRequest.omit({ seeds: true });
 export type PresetSettings = z.infer<typeof PresetSettings>;
+export type PresetSettingsInput = z.input<typeof PresetSettings>;
 
 export const PresetRecord = z.object({
   id: Id,
@@ -144,6 +145,7 @@ export const EvaluationSpec = z.object({
   samplesPerScale: z.number().int().positive(),
 });
 export type EvaluationSpec = z.infer<typeof EvaluationSpec>;
+export type EvaluationSpecInput = z.input<typeof EvaluationSpec>;
 
 export const EvaluationResult = z.object({
   scale: z.number(),

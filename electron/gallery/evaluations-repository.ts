@@ -3,6 +3,7 @@ import {
   type EvaluationRecord,
   EvaluationResult,
   EvaluationSpec,
+  type EvaluationSpecInput,
   type EvaluationStatus,
 } from '../../common/contract/gallery';
 import { GalleryError } from './gallery-error';
@@ -72,7 +73,7 @@ export class EvaluationsRepository {
     );
   }
 
-  create(spec: EvaluationSpec): EvaluationRecord {
+  create(spec: EvaluationSpecInput): EvaluationRecord {
     const checked = EvaluationSpec.parse(spec);
     const { lastInsertRowid } = this.insertStatement.run(JSON.stringify(checked), checked.modelId, process.pid, Date.now());
     return this.require(Number(lastInsertRowid));

@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import { type PresetRecord, PresetSettings } from '../../common/contract/gallery';
+import { type PresetRecord, PresetSettings, type PresetSettingsInput } from '../../common/contract/gallery';
 
 interface PresetRow {
   id: number;
@@ -32,7 +32,7 @@ export class PresetsRepository {
   }
 
   /** Saves under `name`, replacing the settings of a preset already called that. */
-  save(name: string, settings: PresetSettings): PresetRecord {
+  save(name: string, settings: PresetSettingsInput): PresetRecord {
     const trimmed = name.trim();
     if (trimmed.length === 0) throw new Error('A preset needs a name; type one and save again.');
     this.upsertStatement.run(trimmed, JSON.stringify(PresetSettings.parse(settings)), Date.now());

@@ -1,0 +1,71 @@
+/**
+ * What a run request means for one model: which label the UNet sees, whether the classifier
+ * guides, the respaced process and the variance type. Every user mistake becomes a sentence.
+ */
+import type { RunRequest } from '../contract/run-request';
+import { spacedDiffusion, type SpacedDiffusion } from '../diffusion/respace';
+import type { VarianceType } from '../diffusion/sampler';
+import type { ModelManifest } from './manifest';
+
+export interface RunPlan {
+  diffusion: SpacedDiffusion;
+  /** Label fed to the UNet for every sample, or null when the UNet takes none. */
+  unetLabel: number | null;
+  /** Label whose log p(y|xₜ) gradient guides sampling, or null for unguided runs. */
+  guidanceLabel: number | null;
+  variance: VarianceType;
+  channels: number;
+  size: number;
+}
+
+export class RunRequestError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RunRequestError';
+  }
+}
+
+export function planRun(manifest: ModelManifest, request: Pick<RunRequest, 'classIndex' | 'mode' | 'scale' | 'steps' | 'eta' | 'seeds'>): RunPlan {
+  const { classes } = manifest;
+  if (!Number.isInteger(request.classIndex) || request.classIndex < 0 || request.classIndex >= classes.count) {
+    throw new RunRequestError(`Class ${request.classIndex} is out of range: "${manifest.name}" has classes 0 to ${classes.count - 1}.`);
+  }
+  if (!Number.isFinite(request.scale) || request.scale < 0) {
+    throw new RunRequestError(`The guidance scale must be a number of 0 or more, got ${request.scale}.`);
+  }
+  if (!Number.isFinite(request.eta) || request.eta < 0 || request.eta > 1) {
+    throw new RunRequestError(`η must be between 0 and 1, got ${request.eta}.`);
+  }
+  if (request.seeds.length === 0) throw new RunRequestError('A run needs at least one seed.');
+  const usesClassifier = request.mode !== 'conditional';
+  if (usesClassifier && manifest.classifier === null) {
+    throw new RunRequestError(`The mode "${request.mode}" needs a classifier, but "${manifest.name}" has none. Use the "conditional" mode.`);
+  }
+  let unetLabel: number | null;
+  if (request.mode === 'unconditional+classifier') {
+    if (manifest.unet.class_cond && classes.null_class === null) {
+      throw new RunRequestError(`"${manifest.name}" has a class-conditional UNet without a "no class" label, so it cannot sample unconditionally. Use "conditional" or "conditional+classifier".`);
+    }
+    unetLabel = manifest.unet.class_cond ? classes.null_class : null;
+  } else {
+    if (!manifest.unet.class_cond) {
+      throw new RunRequestError(`The UNet of "${manifest.name}" takes no class, so the mode "${request.mode}" is not available. Use "unconditional+classifier".`);
+    }
+    unetLabel = request.classIndex;
+  }
+  let diffusion: SpacedDiffusion;
+  try {
+    diffusion = spacedDiffusion(manifest.diffusion.noise_schedule, manifest.diffusion.steps, request.steps);
+  } catch (error) {
+    throw new RunRequestError((error as Error).message);
+  }
+  return {
+    diffusion,
+    unetLabel,
+    guidanceLabel: usesClassifier ? request.classIndex : null,
+    // Models without a learned variance use the reference code's default, β (fixed large).
+    variance: manifest.diffusion.learn_sigma ? 'learned-range' : 'fixed-large',
+    channels: manifest.image.channels,
+    size: manifest.image.size,
+  };
+}

@@ -1,0 +1,177 @@
+/** The engine on the main thread: finds models, and forwards jobs to the sampling worker. */
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { RunRequest as RunRequestSchema, type ProviderName, type RunRequest } from '../../common/contract/run-request';
+import { planRun } from '../../common/models/run-plan';
+import { modelFolderCandidates, readManifest } from './model-folder';
+import { checkReplayNoise } from './sampling-job';
+import type { Engine, EngineOptions, LoadedModelInfo, ModelSummary, RunResult, SampleOptions, SampleResult } from './types';
+import type { FromWorker, ToWorker, WorkerSettings } from './worker-protocol';
+
+/** Runs a TypeScript worker entry through tsx's loader; a built .js entry starts directly. */
+function startWorker(entry: URL, settings: WorkerSettings): Worker {
+  if (!entry.pathname.endsWith('.ts')) return new Worker(entry, { workerData: settings });
+  const tsxPackage = createRequire(import.meta.url).resolve('tsx/package.json');
+  const tsxApi = pathToFileURL(path.join(path.dirname(tsxPackage), 'dist/esm/api/index.mjs')).href;
+  const bootstrap = `import(${JSON.stringify(tsxApi)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry.href)}); });`;
+  return new Worker(bootstrap, { eval: true, workerData: settings });
+}
+
+interface PendingJob {
+  onMessage(message: FromWorker): void;
+  fail(error: Error): void;
+}
+
+function errorFrom(serialized: { name: string; message: string }): Error {
+  const error = new Error(serialized.message);
+  error.name = serialized.name;
+  return error;
+}
+
+function cancelledError(): Error {
+  const error = new Error('Sampling was cancelled.');
+  error.name = 'AbortError';
+  return error;
+}
+
+export function createEngine(options: EngineOptions = {}): Engine {
+  const entry = options.workerEntry ?? new URL('./sampling-worker.ts', import.meta.url);
+  const settings: WorkerSettings = { threads: options.threads ?? 0 };
+  let worker: Worker | null = null;
+  let nextId = 1;
+  const pending = new Map<number, PendingJob>();
+
+  function ensureWorker(): Worker {
+    if (worker !== null) return worker;
+    const started = startWorker(entry, settings);
+    started.on('message', (message: FromWorker) => pending.get(message.id)?.onMessage(message));
+    const failAll = (error: Error): void => {
+      for (const job of pending.values()) job.fail(error);
+      pending.clear();
+      worker = null;
+    };
+    started.on('error', (error) => failAll(new Error(`The sampling worker stopped: ${error.message}`)));
+    started.on('exit', (code) => failAll(new Error(`The sampling worker exited (code ${code}).`)));
+    worker = started;
+    return started;
+  }
+
+  function send(message: ToWorker): void {
+    ensureWorker().postMessage(message);
+  }
+
+  async function listModels(): Promise<ModelSummary[]> {
+    const folders = [...(options.modelsDir ? await modelFolderCandidates(options.modelsDir) : []), ...(options.modelFolders ?? [])];
+    const summaries: ModelSummary[] = [];
+    for (const folder of folders) {
+      const dir = path.resolve(folder);
+      const manifest = await readManifest(dir).catch(() => null);
+      if (manifest !== null && !summaries.some((summary) => summary.id === manifest.id)) {
+        summaries.push({ id: manifest.id, name: manifest.name, dir, manifest });
+      }
+    }
+    return summaries;
+  }
+
+  async function findModel(id: string): Promise<ModelSummary> {
+    const models = await listModels();
+    const model = models.find((candidate) => candidate.id === id);
+    if (!model) {
+      const known = models.map((candidate) => `"${candidate.id}"`).join(', ') || 'none';
+      throw new Error(`No model with id "${id}" was found. Available models: ${known}.`);
+    }
+    return model;
+  }
+
+  async function loadModel(id: string, provider: ProviderName = 'auto'): Promise<LoadedModelInfo> {
+    const model = await findModel(id);
+    const jobId = nextId++;
+    return new Promise<LoadedModelInfo>((resolve, reject) => {
+      pending.set(jobId, {
+        onMessage(message) {
+          if (message.type === 'loaded') resolve({ ...model, provider: message.provider, fallbacks: message.fallbacks });
+          else if (message.type === 'failed') reject(errorFrom(message.error));
+          else return;
+          pending.delete(jobId);
+        },
+        fail: reject,
+      });
+      send({ type: 'load', id: jobId, dir: model.dir, provider });
+    });
+  }
+
+  async function sample(input: RunRequest, sampleOptions: SampleOptions = {}): Promise<RunResult> {
+    const parsed = RunRequestSchema.safeParse(input);
+    if (!parsed.success) {
+      throw new Error(`The run request is not valid: ${parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ')}.`);
+    }
+    const request = parsed.data;
+    const model = await findModel(request.modelId);
+    // Mistakes in the request are reported here, before the worker does any work.
+    const plan = planRun(model.manifest, request);
+    if (sampleOptions.noise) checkReplayNoise(sampleOptions.noise, request, plan);
+    const { signal } = sampleOptions;
+    signal?.throwIfAborted();
+    const jobId = nextId++;
+    const samples: SampleResult[] = [];
+    return new Promise<RunResult>((resolve, reject) => {
+      const onAbort = (): void => send({ type: 'cancel', id: jobId });
+      const settle = (): void => {
+        pending.delete(jobId);
+        signal?.removeEventListener('abort', onAbort);
+      };
+      pending.set(jobId, {
+        onMessage(message) {
+          switch (message.type) {
+            case 'progress':
+              sampleOptions.onProgress?.(message.event);
+              return;
+            case 'sample':
+              samples.push(message.sample);
+              sampleOptions.onSample?.(message.sample);
+              return;
+            case 'done':
+              settle();
+              resolve({ samples, provider: message.provider, fallbacks: message.fallbacks, timings: message.timings });
+              return;
+            case 'failed':
+              settle();
+              reject(message.error.name === 'AbortError' ? cancelledError() : errorFrom(message.error));
+              return;
+            default:
+              return;
+          }
+        },
+        fail(error) {
+          settle();
+          reject(error);
+        },
+      });
+      signal?.addEventListener('abort', onAbort, { once: true });
+      send({
+        type: 'sample',
+        id: jobId,
+        dir: model.dir,
+        request,
+        trajectory: sampleOptions.trajectory ?? false,
+        previewEvery: sampleOptions.previewEvery ?? 1,
+        noise: sampleOptions.noise ?? null,
+      });
+    });
+  }
+
+  async function close(): Promise<void> {
+    const running = worker;
+    worker = null;
+    if (running !== null) {
+      running.removeAllListeners('exit');
+      await running.terminate();
+    }
+    for (const job of pending.values()) job.fail(new Error('The engine was closed.'));
+    pending.clear();
+  }
+
+  return { listModels, loadModel, sample, close };
+}

@@ -1,0 +1,43 @@
+/**
+ * Inference engine: the only code that talks to onnxruntime-node.
+ *
+ *   const engine = createEngine({ modelsDir: 'models', threads: 2 });
+ *   const models = await engine.listModels();               // ModelSummary[] (manifest included)
+ *   const info = await engine.loadModel('fashion-mnist');    // verifies sha256, opens sessions; info.provider, info.fallbacks
+ *   const result = await engine.sample(runRequest, {         // RunRequest from common/contract/run-request
+ *     signal,                                                // AbortSignal: stops within one step ("AbortError")
+ *     onProgress: (event) => {},                             // every step: t, p(y|xₜ), ‖∇‖, x̂₀ previews as RGBA
+ *     onSample: (sample) => {},                              // each finished sample: float image + 8-bit pixels
+ *     trajectory: true,                                      // keep xₜ and x̂₀ of every step per sample
+ *     previewEvery: 1,                                       // steps between previews (0: only the last step)
+ *     noise: { initial, steps },                             // replay x_T and per-step z instead of the seeds
+ *   });                                                      // RunResult: samples, provider, fallbacks, timings
+ *   await engine.close();
+ *
+ * Sampling runs in a worker thread that owns the sessions; the main event loop only receives
+ * messages. Each seed gives the same image alone or in any batch (Philox noise, docs/noise-generator.md).
+ * Errors a user can cause (bad class, steps, scale, damaged model folder, graph/manifest
+ * mismatch, NaN during sampling) reject with a sentence saying what was wrong and what to do.
+ */
+export { createEngine } from './engine';
+export { autoProviderOrder } from './sessions';
+export { ModelFolderError } from './model-folder';
+export { RunRequestError } from '../../common/models/run-plan';
+export { SamplingDivergedError } from '../../common/diffusion/sampler';
+export type {
+  ConcreteProvider,
+  Engine,
+  EngineOptions,
+  LoadedModelInfo,
+  ModelSummary,
+  PreviewImage,
+  ProgressEvent,
+  ProviderAttempt,
+  ReplayNoise,
+  RunResult,
+  RunTimings,
+  RuntimeTimings,
+  SampleOptions,
+  SampleResult,
+  SampleTrajectory,
+} from './types';

@@ -1,0 +1,203 @@
+/**
+ * One run request on a loaded model: the seeds are cut into batches, each batch is sampled with
+ * the chosen sampler, and progress, previews, samples and trajectories are reported as they come.
+ */
+import type { RunRequest } from '../../common/contract/run-request';
+import { toRgba, toUint8 } from '../../common/diffusion/preview';
+import { replayedNoise, seededNoise, type NoiseSource } from '../../common/diffusion/rng';
+import { samplers } from '../../common/diffusion/samplers';
+import type { BatchShape, Guidance, SamplerStep } from '../../common/diffusion/sampler';
+import { planRun, type RunPlan } from '../../common/models/run-plan';
+import type { LoadedModel } from './loaded-model';
+import { classifierGradient, emptyTimings, unetDenoiser, type RuntimeTimings } from './networks';
+import type { ProgressEvent, ReplayNoise, RunTimings, SampleResult, SampleTrajectory } from './types';
+
+export interface JobOptions {
+  signal?: AbortSignal;
+  trajectory: boolean;
+  previewEvery: number;
+  noise: ReplayNoise | null;
+}
+
+export interface JobEvents {
+  progress(event: ProgressEvent): void;
+  sample(sample: SampleResult): void;
+}
+
+/** Batch sizes the UNet accepts: any for "dynamic", else the largest listed one that fits. */
+function graphBatchSize(batchOption: 'dynamic' | number[], requested: number): number {
+  if (batchOption === 'dynamic') return requested;
+  const fitting = batchOption.filter((size) => size <= requested);
+  return fitting.length > 0 ? Math.max(...fitting) : Math.min(...batchOption);
+}
+
+/** Copies rows `rows` of a [.., N, perRow] block array into a [.., rows.length, perRow] one. */
+function gatherRows(source: Float32Array, blocks: number, rowsPerBlock: number, perRow: number, rows: readonly number[]): Float32Array {
+  const out = new Float32Array(blocks * rows.length * perRow);
+  for (let block = 0; block < blocks; block++) {
+    rows.forEach((row, position) => {
+      const from = (block * rowsPerBlock + row) * perRow;
+      out.set(source.subarray(from, from + perRow), (block * rows.length + position) * perRow);
+    });
+  }
+  return out;
+}
+
+export function needsStepNoise(request: Pick<RunRequest, 'sampler' | 'eta'>): boolean {
+  return request.sampler === 'ddpm' || request.eta > 0;
+}
+
+/** Checks replayed noise against the request before any work starts. */
+export function checkReplayNoise(noise: ReplayNoise, request: RunRequest, plan: RunPlan): void {
+  const perSample = plan.channels * plan.size * plan.size;
+  const samples = request.seeds.length;
+  const stepCount = plan.diffusion.betas.length;
+  if (noise.initial.length !== samples * perSample) {
+    throw new Error(`The replayed x_T holds ${noise.initial.length} values, but ${samples} samples of ${plan.channels}×${plan.size}×${plan.size} need ${samples * perSample}.`);
+  }
+  if (needsStepNoise(request) && (noise.steps === null || noise.steps.length !== stepCount * samples * perSample)) {
+    throw new Error(`The replayed step noise must have shape [${stepCount}, ${samples}, ${plan.channels}, ${plan.size}, ${plan.size}] for ${request.steps} ${request.sampler} steps${noise.steps === null ? ', but none was given' : `, but it holds ${noise.steps.length} values`}.`);
+  }
+}
+
+interface TrajectoryRecorder {
+  record(step: SamplerStep): void;
+  forSample(position: number): SampleTrajectory;
+}
+
+function trajectoryRecorder(initial: Float32Array, batch: number, perSample: number, stepCount: number, guided: boolean): TrajectoryRecorder {
+  const t = new Int32Array(stepCount);
+  const xt = Array.from({ length: batch }, () => new Float32Array(stepCount * perSample));
+  const predX0 = Array.from({ length: batch }, () => new Float32Array(stepCount * perSample));
+  const classProbability = guided ? Array.from({ length: batch }, () => new Float32Array(stepCount)) : null;
+  const gradNorm = guided ? Array.from({ length: batch }, () => new Float32Array(stepCount)) : null;
+  return {
+    record(step) {
+      t[step.step] = step.t;
+      for (let sample = 0; sample < batch; sample++) {
+        const rows = [sample * perSample, (sample + 1) * perSample] as const;
+        (xt[sample] as Float32Array).set(step.xt.subarray(...rows), step.step * perSample);
+        (predX0[sample] as Float32Array).set(step.predX0.subarray(...rows), step.step * perSample);
+        if (classProbability && step.classProbability) (classProbability[sample] as Float32Array)[step.step] = step.classProbability[sample] as number;
+        if (gradNorm && step.gradNorm) (gradNorm[sample] as Float32Array)[step.step] = step.gradNorm[sample] as number;
+      }
+    },
+    forSample(position) {
+      return {
+        t,
+        initial: initial.slice(position * perSample, (position + 1) * perSample),
+        xt: xt[position] as Float32Array,
+        predX0: predX0[position] as Float32Array,
+        classProbability: classProbability?.[position] ?? null,
+        gradNorm: gradNorm?.[position] ?? null,
+      };
+    },
+  };
+}
+
+/** CHW planes → HWC interleaved pixels. */
+function interleave(planes: Uint8Array, channels: number, plane: number): Uint8Array {
+  if (channels === 1) return planes;
+  const pixels = new Uint8Array(planes.length);
+  for (let c = 0; c < channels; c++) for (let p = 0; p < plane; p++) pixels[p * channels + c] = planes[c * plane + p] as number;
+  return pixels;
+}
+
+export async function runSamplingJob(model: LoadedModel, request: RunRequest, options: JobOptions, events: JobEvents): Promise<RunTimings> {
+  const started = performance.now();
+  const { manifest } = model.folder;
+  const plan = planRun(manifest, request);
+  if (options.noise !== null) checkReplayNoise(options.noise, request, plan);
+  const { channels, size } = plan;
+  const perSample = channels * size * size;
+  const stepCount = plan.diffusion.betas.length;
+  const timings: RuntimeTimings = emptyTimings();
+  const total = request.seeds.length;
+  const samplesPerBatch = Math.min(request.batchSize, total);
+  const batches = Math.ceil(total / samplesPerBatch);
+  const graphBatch = graphBatchSize(manifest.unet.batch, samplesPerBatch);
+
+  for (let batch = 0; batch < batches; batch++) {
+    const first = batch * samplesPerBatch;
+    const members = request.seeds.slice(first, first + samplesPerBatch).map((seed, offset) => ({ seed, index: first + offset }));
+    // Graphs with fixed batch sizes get the last sample repeated; its copies are dropped.
+    const runBatch = Math.max(graphBatch, members.length);
+    const rows = Array.from({ length: runBatch }, (_, position) => (members[Math.min(position, members.length - 1)] as { index: number }).index);
+    const shape: BatchShape = { batch: runBatch, channels, height: size, width: size };
+    const geometry = { batch: runBatch, channels, size };
+    const noise: NoiseSource =
+      options.noise === null
+        ? seededNoise(rows.map((row) => request.seeds[row] as number))
+        : replayedNoise(
+            gatherRows(options.noise.initial, 1, total, perSample, rows),
+            options.noise.steps === null ? null : gatherRows(options.noise.steps, stepCount, total, perSample, rows),
+          );
+    const labels = (label: number): number[] => new Array<number>(runBatch).fill(label);
+    const guidance: Guidance | null =
+      plan.guidanceLabel === null || model.classifier === null
+        ? null
+        : { gradient: classifierGradient(model.classifier.session, manifest, geometry, labels(plan.guidanceLabel), timings), scale: request.scale };
+    const initial = new Float32Array(runBatch * perSample);
+    if (options.trajectory) {
+      // The samplers draw x_T themselves; the recorder keeps a copy from the same source.
+      noise.initial(initial);
+    }
+    const recorder = options.trajectory ? trajectoryRecorder(initial, members.length, perSample, stepCount, guidance !== null) : null;
+    let last: SamplerStep | null = null;
+
+    for await (const step of samplers[request.sampler]({
+      diffusion: plan.diffusion,
+      shape,
+      denoise: unetDenoiser(model.unet.session, manifest, geometry, plan.unetLabel === null ? null : labels(plan.unetLabel), timings),
+      variance: plan.variance,
+      guidance,
+      clipDenoised: request.clipDenoised,
+      eta: request.eta,
+      noise,
+      ...(options.signal ? { signal: options.signal } : {}),
+    })) {
+      recorder?.record(step);
+      last = step;
+      const isLast = step.step === stepCount - 1;
+      const wantPreview = isLast || (options.previewEvery > 0 && step.step % options.previewEvery === 0);
+      events.progress({
+        batch,
+        batches,
+        step: step.step,
+        steps: stepCount,
+        t: step.t,
+        samplesDone: first,
+        total,
+        previews: wantPreview
+          ? members.map((member, position) => ({
+              index: member.index,
+              width: size,
+              height: size,
+              rgba: toRgba(step.predX0.subarray(position * perSample, (position + 1) * perSample), { channels, height: size, width: size }),
+            }))
+          : [],
+        ...(step.classProbability ? { classProbability: [...step.classProbability.subarray(0, members.length)] } : {}),
+        ...(step.gradNorm ? { gradNorm: [...step.gradNorm.subarray(0, members.length)] } : {}),
+      });
+    }
+
+    if (last === null) throw new Error('The sampler finished without a step.');
+    const final = last;
+    members.forEach((member, position) => {
+      const image = final.xt.slice(position * perSample, (position + 1) * perSample);
+      events.sample({
+        index: member.index,
+        seed: member.seed,
+        classIndex: request.classIndex,
+        channels,
+        height: size,
+        width: size,
+        image,
+        pixels: interleave(toUint8(image), channels, size * size),
+        classProbability: final.classProbability ? (final.classProbability[position] as number) : null,
+        ...(recorder ? { trajectory: recorder.forSample(position) } : {}),
+      });
+    });
+  }
+  return { ...timings, totalMs: performance.now() - started };
+}

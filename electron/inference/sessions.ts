@@ -1,0 +1,125 @@
+/**
+ * onnxruntime-node sessions: provider choice with visible fallback, and runs whose feeds are
+ * checked against the graph's inputs so a mismatch reads as a sentence with shapes.
+ */
+import * as ort from 'onnxruntime-node';
+import type { ProviderName } from '../../common/contract/run-request';
+
+// Failed provider probes are reported through OpenedSession.fallbacks; keep onnxruntime's own log quiet.
+ort.env.logLevel = 'fatal';
+
+export type ConcreteProvider = Exclude<ProviderName, 'auto'>;
+
+/** The order "auto" tries on each platform (DESIGN.md, "Execution providers"). */
+export function autoProviderOrder(platform: NodeJS.Platform = process.platform): ConcreteProvider[] {
+  if (platform === 'win32') return ['dml', 'webgpu', 'cpu'];
+  if (platform === 'darwin') return ['coreml', 'webgpu', 'cpu'];
+  return ['cuda', 'webgpu', 'cpu'];
+}
+
+export interface ProviderAttempt {
+  provider: ConcreteProvider;
+  error: string;
+}
+
+export interface OpenedSession {
+  session: ort.InferenceSession;
+  /** The provider the session really runs on. */
+  provider: ConcreteProvider;
+  /** Providers tried before it, with why they failed. */
+  fallbacks: ProviderAttempt[];
+}
+
+export interface SessionSettings {
+  provider: ProviderName;
+  /** CPU threads per operator (intra-op); 0 lets onnxruntime decide. */
+  threads: number;
+}
+
+export class GraphLoadError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'GraphLoadError';
+  }
+}
+
+function firstLine(error: unknown): string {
+  return String(error instanceof Error ? error.message : error).split('\n')[0]?.slice(0, 300) ?? '';
+}
+
+/**
+ * Opens `modelPath` on the requested provider; for "auto", or when a named GPU provider fails,
+ * it falls back along the platform order down to the CPU and records why.
+ */
+export async function openSession(modelPath: string, label: string, settings: SessionSettings): Promise<OpenedSession> {
+  const order = settings.provider === 'auto' ? autoProviderOrder() : settings.provider === 'cpu' ? ['cpu' as const] : [settings.provider, 'cpu' as const];
+  const fallbacks: ProviderAttempt[] = [];
+  for (const provider of order) {
+    try {
+      const session = await ort.InferenceSession.create(modelPath, {
+        executionProviders: [provider],
+        intraOpNumThreads: settings.threads,
+        interOpNumThreads: 1,
+        graphOptimizationLevel: 'all',
+        logSeverityLevel: 4,
+      });
+      return { session, provider, fallbacks };
+    } catch (error) {
+      fallbacks.push({ provider, error: firstLine(error) });
+      if (provider === 'cpu') break;
+    }
+  }
+  const cpuFailure = fallbacks.find((attempt) => attempt.provider === 'cpu');
+  throw new GraphLoadError(
+    `The ${label} graph could not be opened${cpuFailure ? `: ${cpuFailure.error}` : ''}. The ONNX file may be damaged or use operators this onnxruntime lacks; re-export the model.`,
+  );
+}
+
+/** Expected input of a graph: the name the manifest gives it and what it is for. */
+export interface ExpectedInput {
+  name: string;
+  role: string;
+}
+
+function describeShape(shape: readonly (number | string)[]): string {
+  return `[${shape.join(', ')}]`;
+}
+
+function describeInputs(session: ort.InferenceSession): string {
+  return session.inputMetadata
+    .map((input) => (input.isTensor ? `${input.name} ${input.type} ${describeShape(input.shape)}` : input.name))
+    .join(', ');
+}
+
+/** Throws when the graph's inputs are not exactly the ones the manifest names. */
+export function checkGraphInputs(session: ort.InferenceSession, label: string, expected: readonly ExpectedInput[], outputs: readonly string[]): void {
+  const actual = new Set(session.inputNames);
+  const wanted = new Set(expected.map((input) => input.name));
+  const missing = expected.filter((input) => !actual.has(input.name));
+  const unexpected = session.inputNames.filter((name) => !wanted.has(name));
+  if (missing.length > 0 || unexpected.length > 0) {
+    const parts = [
+      ...missing.map((input) => `the manifest's ${input.role} input "${input.name}" is not in the graph`),
+      ...unexpected.map((name) => `the graph needs an input "${name}" the manifest does not name`),
+    ];
+    throw new GraphLoadError(`The ${label} graph and its manifest disagree: ${parts.join('; ')}. The graph takes ${describeInputs(session)}. Fix the manifest or re-export the model.`);
+  }
+  const missingOutputs = outputs.filter((name) => !session.outputNames.includes(name));
+  if (missingOutputs.length > 0) {
+    throw new GraphLoadError(`The ${label} graph has no output ${missingOutputs.map((name) => `"${name}"`).join(', ')}; it gives ${session.outputNames.join(', ')}. Fix the manifest or re-export the model.`);
+  }
+}
+
+/** Runs a session, turning onnxruntime's failures into a sentence with the feed and graph shapes. */
+export async function runChecked(session: ort.InferenceSession, label: string, feeds: Record<string, ort.Tensor>): Promise<ort.InferenceSession.OnnxValueMapType> {
+  try {
+    return await session.run(feeds);
+  } catch (error) {
+    const given = Object.entries(feeds)
+      .map(([name, tensor]) => `${name} ${tensor.type} ${describeShape(tensor.dims)}`)
+      .join(', ');
+    throw new GraphLoadError(`The ${label} graph failed on inputs ${given} (it takes ${describeInputs(session)}): ${firstLine(error)}`);
+  }
+}
+
+export { ort };

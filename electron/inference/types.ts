@@ -1,0 +1,134 @@
+/** Types of the inference engine's public API (re-exported by index.ts). */
+import type { ProviderName, RunRequest } from '../../common/contract/run-request';
+import type { ModelManifest } from '../../common/models/manifest';
+import type { RuntimeTimings } from './networks';
+import type { ConcreteProvider, ProviderAttempt } from './sessions';
+
+export type { ConcreteProvider, ProviderAttempt, RuntimeTimings };
+
+export interface EngineOptions {
+  /** Folder whose sub-folders are model folders (each with a manifest.json). */
+  modelsDir?: string;
+  /** Extra model folders anywhere on disk (e.g. given on the command line). */
+  modelFolders?: string[];
+  /** onnxruntime intra-op CPU threads; 0 (default) lets onnxruntime choose. */
+  threads?: number;
+  /**
+   * The worker's entry module. Defaults to ./sampling-worker.ts beside this file (run through tsx);
+   * a bundled app passes the URL of its built worker .js.
+   */
+  workerEntry?: URL;
+}
+
+export interface ModelSummary {
+  id: string;
+  name: string;
+  dir: string;
+  manifest: ModelManifest;
+}
+
+export interface LoadedModelInfo extends ModelSummary {
+  /** The provider the UNet really runs on. */
+  provider: ConcreteProvider;
+  /** Providers tried first that failed, with the reason. */
+  fallbacks: ProviderAttempt[];
+}
+
+/** Noise to replay instead of the seeded generator (all samples of the request, in order). */
+export interface ReplayNoise {
+  /** x_T, [N, C, H, W]. */
+  initial: Float32Array;
+  /** z of every sampling step, [S, N, C, H, W]; null when the sampler draws none (DDIM, η = 0). */
+  steps: Float32Array | null;
+}
+
+export interface SampleOptions {
+  signal?: AbortSignal;
+  onProgress?: (event: ProgressEvent) => void;
+  onSample?: (sample: SampleResult) => void;
+  /** Keep xₜ and x̂₀ of every step of every sample. */
+  trajectory?: boolean;
+  /** Send x̂₀ previews every this many steps (0: none; default 1). The last step always has them. */
+  previewEvery?: number;
+  noise?: ReplayNoise;
+}
+
+export interface PreviewImage {
+  /** Index of the sample in the request (its seed is request.seeds[index]). */
+  index: number;
+  width: number;
+  height: number;
+  /** x̂₀ as RGBA pixels, row-major, width × height × 4 (ImageData layout). */
+  rgba: Uint8ClampedArray;
+}
+
+export interface ProgressEvent {
+  /** 0-based batch, of `batches`. */
+  batch: number;
+  batches: number;
+  /** 0-based step of this batch, of `steps`. */
+  step: number;
+  steps: number;
+  /** Original timestep index of the step. */
+  t: number;
+  /** Samples finished before this batch, of `total`. */
+  samplesDone: number;
+  total: number;
+  previews: PreviewImage[];
+  /** p(y|xₜ) and ‖∇ₓ log p(y|xₜ)‖ of the batch's samples, for guided runs. */
+  classProbability?: number[];
+  gradNorm?: number[];
+}
+
+export interface SampleTrajectory {
+  /** Original timestep index of each step [S]. */
+  t: Int32Array;
+  /** x_T [C, H, W]. */
+  initial: Float32Array;
+  /** x after each step [S, C, H, W]. */
+  xt: Float32Array;
+  /** x̂₀ of each step [S, C, H, W]. */
+  predX0: Float32Array;
+  /** p(y|xₜ) and gradient norm per step [S], for guided runs. */
+  classProbability: Float32Array | null;
+  gradNorm: Float32Array | null;
+}
+
+export interface SampleResult {
+  index: number;
+  seed: number;
+  classIndex: number;
+  channels: number;
+  height: number;
+  width: number;
+  /** The sample in model space: [C, H, W], values in [-1, 1]. */
+  image: Float32Array;
+  /** 8-bit pixels, row-major and interleaved: height × width × channels. */
+  pixels: Uint8Array;
+  /** p(y|xₜ) at the last step, for guided runs. */
+  classProbability: number | null;
+  trajectory?: SampleTrajectory;
+}
+
+export interface RunTimings extends RuntimeTimings {
+  /** Wall time of the whole job inside the worker. */
+  totalMs: number;
+}
+
+export interface RunResult {
+  samples: SampleResult[];
+  provider: ConcreteProvider;
+  fallbacks: ProviderAttempt[];
+  timings: RunTimings;
+}
+
+export interface Engine {
+  /** Model folders found in `modelsDir` and `modelFolders` (manifests validated, files not hashed). */
+  listModels(): Promise<ModelSummary[]>;
+  /** Verifies a model's files and opens its sessions on `provider` (default "auto"). */
+  loadModel(id: string, provider?: ProviderName): Promise<LoadedModelInfo>;
+  /** Samples every seed of the request; rejects with a sentence on bad input, NaN, or cancellation. */
+  sample(request: RunRequest, options?: SampleOptions): Promise<RunResult>;
+  /** Stops the worker. */
+  close(): Promise<void>;
+}

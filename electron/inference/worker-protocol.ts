@@ -1,0 +1,24 @@
+/** Messages between the engine (main thread) and the sampling worker. */
+import type { ProviderName, RunRequest } from '../../common/contract/run-request';
+import type { ConcreteProvider, ProgressEvent, ProviderAttempt, ReplayNoise, RunTimings, SampleResult } from './types';
+
+export type ToWorker =
+  | { type: 'load'; id: number; dir: string; provider: ProviderName }
+  | { type: 'sample'; id: number; dir: string; request: RunRequest; trajectory: boolean; previewEvery: number; noise: ReplayNoise | null }
+  | { type: 'cancel'; id: number };
+
+export interface SerializedError {
+  name: string;
+  message: string;
+}
+
+export type FromWorker =
+  | { type: 'loaded'; id: number; provider: ConcreteProvider; fallbacks: ProviderAttempt[] }
+  | { type: 'progress'; id: number; event: ProgressEvent }
+  | { type: 'sample'; id: number; sample: SampleResult }
+  | { type: 'done'; id: number; timings: RunTimings; provider: ConcreteProvider; fallbacks: ProviderAttempt[] }
+  | { type: 'failed'; id: number; error: SerializedError };
+
+export interface WorkerSettings {
+  threads: number;
+}
