@@ -79,7 +79,7 @@ def build(out: Path) -> dict[str, object]:
     generated = correlated_gaussian(rng, GENERATED_COUNT, 0.2 * rng.standard_normal(DIMENSION), shifted_mixing)
     # Fewer samples than dimensions: a singular covariance, as a small evaluation run has.
     few = generated[:40]
-    logits = (3 * rng.standard_normal((200, CLASSES))).astype(np.float32)
+    logits = (3 * rng.standard_normal((GENERATED_COUNT, CLASSES))).astype(np.float32)
     symmetric = rng.standard_normal((DIMENSION, DIMENSION))
     symmetric = symmetric + symmetric.T
 

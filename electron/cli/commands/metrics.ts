@@ -1,0 +1,82 @@
+/**
+ * `metrics --features GEN.npy --reference REF.npy [--logits GEN_LOGITS.npy]`: FID, precision,
+ * recall and (with logits) the Inception Score of a generated set, printed as one JSON object.
+ */
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { OnnxMatrixKernels } from '../../inference/linalg-kernels';
+import { DEFAULT_NEIGHBOURHOOD } from '../../metrics/precision-recall';
+import { readFeatureMatrix, readSquareMatrix, readVector } from '../../metrics/npy-files';
+import { DEFAULT_INCEPTION_SPLITS, prepareReference, qualityMetrics } from '../../metrics/quality-metrics';
+
+export interface MetricsCommandOptions {
+  features: string;
+  reference: string;
+  logits?: string;
+  referenceMu?: string;
+  referenceSigma?: string;
+  k: number;
+  splits: number;
+  threads?: number;
+}
+
+/** The printed report; snake_case keys, as researchers' scripts expect. */
+export interface MetricsReport {
+  samples: number;
+  fid: number;
+  precision: number;
+  recall: number;
+  inception_score?: number;
+  inception_score_std?: number;
+}
+
+function positiveInteger(name: string) {
+  return (text: string): number => {
+    const value = Number(text);
+    if (!Number.isInteger(value) || value < 1) throw new InvalidArgumentError(`${name} must be a whole number of at least 1.`);
+    return value;
+  };
+}
+
+export async function computeMetricsReport(options: MetricsCommandOptions): Promise<MetricsReport> {
+  if ((options.referenceMu === undefined) !== (options.referenceSigma === undefined)) {
+    throw new Error('Give --reference-mu and --reference-sigma together, or neither (the statistics are then estimated from --reference).');
+  }
+  const kernels = new OnnxMatrixKernels(options.threads ? { threads: options.threads } : {});
+  try {
+    const features = await readFeatureMatrix(options.features);
+    const logits = options.logits ? await readFeatureMatrix(options.logits) : null;
+    const referenceFeatures = await readFeatureMatrix(options.reference);
+    const statistics =
+      options.referenceMu && options.referenceSigma
+        ? { mu: await readVector(options.referenceMu), sigma: await readSquareMatrix(options.referenceSigma) }
+        : undefined;
+    const reference = await prepareReference(referenceFeatures, kernels, statistics, options.k);
+    const metrics = await qualityMetrics(features, logits, reference, kernels, { splits: options.splits });
+    return {
+      samples: metrics.sampleCount,
+      fid: metrics.fid,
+      precision: metrics.precision,
+      recall: metrics.recall,
+      ...(metrics.inceptionScore ? { inception_score: metrics.inceptionScore.mean, inception_score_std: metrics.inceptionScore.std } : {}),
+    };
+  } finally {
+    await kernels.release();
+  }
+}
+
+export function metricsCommand(): Command {
+  return new Command('metrics')
+    .description('FID, precision, recall and Inception Score of generated features against reference features (.npy files)')
+    .requiredOption('--features <file>', 'generated features, [N, D] float32 .npy (the evaluator\'s features output)')
+    .requiredOption('--reference <file>', 'reference features, [M, D] .npy, for precision/recall and (without --reference-mu) FID')
+    .option('--logits <file>', 'generated logits, [N, K] .npy, for the Inception Score')
+    .option('--reference-mu <file>', 'reference feature mean [D] .npy (float64), used for FID instead of estimating it')
+    .option('--reference-sigma <file>', 'reference feature covariance [D, D] .npy (float64)')
+    .addOption(new Option('--k <n>', 'neighbourhood size of the precision/recall manifolds').argParser(positiveInteger('--k')).default(DEFAULT_NEIGHBOURHOOD))
+    .addOption(new Option('--splits <n>', 'Inception Score splits').argParser(positiveInteger('--splits')).default(DEFAULT_INCEPTION_SPLITS))
+    .addOption(new Option('--threads <n>', 'CPU threads for the matrix products (default: all cores)').argParser(positiveInteger('--threads')))
+    .action(async (options: MetricsCommandOptions) => {
+      const report = await computeMetricsReport(options);
+      process.stdout.write(`${JSON.stringify(report)}\n`);
+    });
+}
