@@ -131,6 +131,9 @@ export const ImageRef = z.discriminatedUnion('kind', [
 ]);
 export type ImageRef = z.infer<typeof ImageRef>;
 
+/** Scheme of the custom protocol through which the Electron window loads gallery images. */
+export const imageProtocolScheme = 'studio-image';
+
 /** Path of an image below the image root: `sample/<id>.png`, `xt/<id>/<step>.png`, … */
 export function imagePath(ref: ImageRef): string {
   if (ref.kind === 'xt' || ref.kind === 'x0') return `${ref.kind}/${ref.sampleId}/${ref.step}.png`;

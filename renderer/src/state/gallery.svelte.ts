@@ -1,0 +1,152 @@
+/** The gallery grid: filters, the loaded pages of samples, and the open sample. */
+import type { SampleDetail, SampleQuery, SampleRecord } from '../../../common/contract/gallery';
+import type { GalleryFacets, StudioApi } from '../../../common/contract/studio-api';
+
+export interface GalleryFilters {
+  modelId: string | null;
+  classIndex: number | null;
+  scaleMin: number | null;
+  scaleMax: number | null;
+  favorite: boolean;
+  tag: string | null;
+}
+
+const pageSize = 200;
+
+export const noFilters: GalleryFilters = {
+  modelId: null,
+  classIndex: null,
+  scaleMin: null,
+  scaleMax: null,
+  favorite: false,
+  tag: null,
+};
+
+export function queryOf(filters: GalleryFilters): SampleQuery {
+  const query: SampleQuery = { limit: pageSize };
+  if (filters.modelId !== null) query.modelId = filters.modelId;
+  if (filters.classIndex !== null) query.classIndex = filters.classIndex;
+  if (filters.scaleMin !== null) query.scaleMin = filters.scaleMin;
+  if (filters.scaleMax !== null) query.scaleMax = filters.scaleMax;
+  if (filters.favorite) query.favorite = true;
+  if (filters.tag !== null) query.tag = filters.tag;
+  return query;
+}
+
+/** Whether a newly finished sample belongs in the grid under the current filters. */
+export function matchesFilters(sample: SampleRecord, filters: GalleryFilters): boolean {
+  return (
+    (filters.modelId === null || sample.modelId === filters.modelId) &&
+    (filters.classIndex === null || sample.classIndex === filters.classIndex) &&
+    (filters.scaleMin === null || sample.scale >= filters.scaleMin) &&
+    (filters.scaleMax === null || sample.scale <= filters.scaleMax) &&
+    (!filters.favorite || sample.favorite) &&
+    (filters.tag === null || sample.tags.includes(filters.tag))
+  );
+}
+
+export class GalleryState {
+  filters = $state<GalleryFilters>({ ...noFilters });
+  items = $state.raw<SampleRecord[]>([]);
+  nextCursor = $state<number | null>(null);
+  loading = $state(false);
+  facets = $state.raw<GalleryFacets>({ total: 0, models: [], classes: [], tags: [] });
+  selectedId = $state<number | null>(null);
+  detail = $state.raw<SampleDetail | null>(null);
+  error = $state<string | null>(null);
+  private generation = 0;
+
+  readonly hasMore = $derived(this.nextCursor !== null);
+
+  constructor(private readonly api: StudioApi) {}
+
+  async reload(): Promise<void> {
+    const generation = ++this.generation;
+    this.loading = true;
+    try {
+      const [page, facets] = await Promise.all([this.api.listSamples(queryOf(this.filters)), this.api.galleryFacets()]);
+      if (generation !== this.generation) return;
+      this.items = page.items;
+      this.nextCursor = page.nextCursor;
+      this.facets = facets;
+      this.error = null;
+    } catch (error) {
+      this.error = (error as Error).message;
+    } finally {
+      if (generation === this.generation) this.loading = false;
+    }
+  }
+
+  async loadMore(): Promise<void> {
+    if (this.loading || this.nextCursor === null) return;
+    const generation = this.generation;
+    this.loading = true;
+    try {
+      const page = await this.api.listSamples({ ...queryOf(this.filters), before: this.nextCursor });
+      if (generation !== this.generation) return;
+      this.items = [...this.items, ...page.items];
+      this.nextCursor = page.nextCursor;
+    } finally {
+      if (generation === this.generation) this.loading = false;
+    }
+  }
+
+  setFilters(change: Partial<GalleryFilters>): void {
+    this.filters = { ...this.filters, ...change };
+    void this.reload();
+  }
+
+  /** A sample just finished by a run: show it first without reloading the grid. */
+  add(sample: SampleRecord): void {
+    this.facets = { ...this.facets, total: this.facets.total + 1 };
+    if (!matchesFilters(sample, this.filters) || this.items.some((item) => item.id === sample.id)) return;
+    this.items = [sample, ...this.items];
+  }
+
+  async open(sampleId: number): Promise<void> {
+    this.selectedId = sampleId;
+    try {
+      const detail = await this.api.getSample({ sampleId });
+      if (this.selectedId === sampleId) this.detail = detail;
+    } catch (error) {
+      this.error = (error as Error).message;
+    }
+  }
+
+  close(): void {
+    this.selectedId = null;
+    this.detail = null;
+  }
+
+  private replace(sample: SampleRecord): void {
+    this.items = this.items.map((item) => (item.id === sample.id ? sample : item));
+    if (this.detail?.sample.id === sample.id) this.detail = { ...this.detail, sample };
+  }
+
+  async setFavorite(sampleId: number, favorite: boolean): Promise<void> {
+    this.replace(await this.api.editSample({ kind: 'favorite', sampleId, favorite }));
+  }
+
+  async setNotes(sampleId: number, notes: string): Promise<void> {
+    this.replace(await this.api.editSample({ kind: 'notes', sampleId, notes }));
+  }
+
+  async addTag(sampleId: number, tag: string): Promise<void> {
+    this.replace(await this.api.editSample({ kind: 'tag', sampleId, tag }));
+    if (!this.facets.tags.includes(tag)) this.facets = { ...this.facets, tags: [...this.facets.tags, tag].sort() };
+  }
+
+  async removeTag(sampleId: number, tag: string): Promise<void> {
+    this.replace(await this.api.editSample({ kind: 'untag', sampleId, tag }));
+  }
+
+  async remove(sampleId: number): Promise<void> {
+    await this.api.deleteSample({ sampleId });
+    const index = this.items.findIndex((item) => item.id === sampleId);
+    this.items = this.items.filter((item) => item.id !== sampleId);
+    this.facets = { ...this.facets, total: Math.max(0, this.facets.total - 1) };
+    const neighbour = this.items[Math.min(index, this.items.length - 1)];
+    if (neighbour) await this.open(neighbour.id);
+    else this.close();
+  }
+}

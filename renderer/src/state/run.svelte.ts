@@ -1,0 +1,88 @@
+/** The run in progress: its progress, live x̂₀ previews and the samples it has finished. */
+import type { SampleRecord } from '../../../common/contract/gallery';
+import type { PreviewImage, RunEvent, StudioApi } from '../../../common/contract/studio-api';
+import type { RunRequest } from '../../../common/contract/run-request';
+
+export type RunPhase = 'idle' | 'starting' | 'running' | 'cancelling' | 'completed' | 'cancelled' | 'failed';
+
+export class RunState {
+  phase = $state<RunPhase>('idle');
+  runId = $state<number | null>(null);
+  request = $state.raw<RunRequest | null>(null);
+  step = $state(0);
+  totalSteps = $state(0);
+  batchIndex = $state(0);
+  batchCount = $state(1);
+  stepsPerSecond = $state(0);
+  secondsLeft = $state(0);
+  activeProvider = $state<string | null>(null);
+  previews = $state.raw<PreviewImage[]>([]);
+  finished = $state.raw<SampleRecord[]>([]);
+  message = $state<string | null>(null);
+
+  readonly busy = $derived(this.phase === 'starting' || this.phase === 'running' || this.phase === 'cancelling');
+  /** Fraction of the whole run, batches included. */
+  readonly fraction = $derived(
+    this.totalSteps === 0 ? 0 : (this.batchIndex * this.totalSteps + this.step) / (this.batchCount * this.totalSteps),
+  );
+
+  constructor(private readonly api: StudioApi) {}
+
+  async start(request: RunRequest, recordTrajectory: boolean): Promise<void> {
+    if (this.busy) return;
+    this.phase = 'starting';
+    this.request = request;
+    this.step = 0;
+    this.batchIndex = 0;
+    this.previews = [];
+    this.finished = [];
+    this.message = null;
+    try {
+      const { runId } = await this.api.startRun({ request, recordTrajectory });
+      this.runId = runId;
+      if (this.phase === 'starting') this.phase = 'running';
+    } catch (error) {
+      this.phase = 'failed';
+      this.message = (error as Error).message;
+    }
+  }
+
+  async cancel(): Promise<void> {
+    if (!this.busy || this.runId === null) return;
+    this.phase = 'cancelling';
+    await this.api.cancelRun({ runId: this.runId });
+  }
+
+  /** Events of sweeps are handled by the sweep state; this follows only single runs. */
+  handle(event: RunEvent): void {
+    if (event.sweepId !== null) return;
+    if (this.runId !== null && event.runId !== this.runId) return;
+    if (this.runId === null && this.phase !== 'starting') return;
+    this.runId = event.runId;
+    switch (event.type) {
+      case 'started':
+        this.totalSteps = event.totalSteps;
+        this.batchCount = Math.ceil(event.request.seeds.length / event.request.batchSize);
+        this.activeProvider = event.activeProvider;
+        if (this.phase === 'starting') this.phase = 'running';
+        break;
+      case 'step':
+        this.step = event.step;
+        this.totalSteps = event.totalSteps;
+        this.batchIndex = event.batchIndex;
+        this.batchCount = event.batchCount;
+        this.stepsPerSecond = event.stepsPerSecond;
+        this.secondsLeft = event.secondsLeft;
+        if (event.previews.length > 0) this.previews = event.previews;
+        break;
+      case 'sample':
+        this.finished = [...this.finished, event.sample];
+        break;
+      case 'finished':
+        this.phase = event.status;
+        this.message = event.message;
+        if (event.status === 'completed') this.secondsLeft = 0;
+        break;
+    }
+  }
+}

@@ -1,0 +1,75 @@
+/** Everything the page holds, wired to one connection; components reach it through context. */
+import { getContext, setContext } from 'svelte';
+import type { StudioConnection } from '../lib/api';
+import { GalleryState } from './gallery.svelte';
+import { RunState } from './run.svelte';
+import { SettingsState } from './settings.svelte';
+import { SweepState } from './sweep.svelte';
+
+export type StudioTab = 'create' | 'gallery' | 'sweep' | 'evaluation';
+
+export class Studio {
+  readonly settings: SettingsState;
+  readonly run: RunState;
+  readonly gallery: GalleryState;
+  readonly sweep: SweepState;
+  tab = $state<StudioTab>('create');
+  trajectorySampleId = $state<number | null>(null);
+  notice = $state<{ text: string; tone: 'info' | 'error' } | null>(null);
+  disconnected = $state(false);
+  private noticeTimer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(readonly connection: StudioConnection) {
+    const { api } = connection;
+    this.settings = new SettingsState(api);
+    this.run = new RunState(api);
+    this.gallery = new GalleryState(api);
+    this.sweep = new SweepState(api);
+    api.onRunEvent((event) => {
+      this.run.handle(event);
+      this.sweep.handle(event);
+      if (event.type === 'sample') this.gallery.add(event.sample);
+      if (event.type === 'finished' && event.status === 'failed' && event.message) this.notify(event.message, 'error');
+    });
+    connection.onDisconnect(() => (this.disconnected = true));
+  }
+
+  async initialise(): Promise<void> {
+    await Promise.all([this.settings.initialise(), this.gallery.reload()]);
+  }
+
+  notify(text: string, tone: 'info' | 'error' = 'info'): void {
+    this.notice = { text, tone };
+    clearTimeout(this.noticeTimer);
+    this.noticeTimer = setTimeout(() => (this.notice = null), tone === 'error' ? 8000 : 3500);
+  }
+
+  async generate(): Promise<void> {
+    if (this.run.busy || this.sweep.busy) return;
+    try {
+      const request = this.settings.nextRequest();
+      this.tab = 'create';
+      await this.run.start(request, this.settings.recordTrajectory);
+      if (this.run.phase === 'failed' && this.run.message) this.notify(this.run.message, 'error');
+    } catch (error) {
+      this.notify((error as Error).message, 'error');
+    }
+  }
+
+  async cancel(): Promise<void> {
+    if (this.run.busy) await this.run.cancel();
+    if (this.sweep.busy) await this.sweep.cancel();
+  }
+}
+
+const studioKey = Symbol('studio');
+
+export function provideStudio(studio: Studio): void {
+  setContext(studioKey, studio);
+}
+
+export function useStudio(): Studio {
+  const studio = getContext<Studio | undefined>(studioKey);
+  if (!studio) throw new Error('useStudio() called outside the studio root.');
+  return studio;
+}
