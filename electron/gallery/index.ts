@@ -85,3 +85,4 @@ export { LATEST_VERSION } from './migrations';
 export type { NewSample } from './samples-repository';
 export type { NewTrajectoryStep, TrajectoryImageKind } from './trajectories-repository';
 export type { NewRun, EndedRunStatus } from './runs-repository';
+export { newSampleFrom, type FinishedSample } from './engine-sample';

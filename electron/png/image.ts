@@ -31,6 +31,23 @@ export function imageFromTensor(tensor: Float32Array, channels: number, height: 
   return { width, height, data };
 }
 
+/** Expands interleaved 8-bit pixels (1 = grey, 3 = RGB, 4 = RGBA channels per pixel) to RGBA. */
+export function rgbaFromInterleaved(pixels: Uint8Array, width: number, height: number, channels: number): RgbaImage {
+  if (channels !== 1 && channels !== 3 && channels !== 4) {
+    throw new Error(`Cannot make an image from ${channels} channels per pixel; expected 1, 3 or 4.`);
+  }
+  if (pixels.length !== width * height * channels) {
+    throw new Error(`Pixel buffer holds ${pixels.length} bytes but ${width}×${height}×${channels} = ${width * height * channels} were expected.`);
+  }
+  if (channels === 4) return { width, height, data: pixels };
+  const data = new Uint8Array(width * height * 4);
+  for (let pixel = 0; pixel < width * height; pixel++) {
+    for (let rgb = 0; rgb < 3; rgb++) data[pixel * 4 + rgb] = pixels[pixel * channels + (channels === 1 ? 0 : rgb)] as number;
+    data[pixel * 4 + 3] = 255;
+  }
+  return { width, height, data };
+}
+
 function isGrey(image: RgbaImage): boolean {
   const { data } = image;
   for (let i = 0; i < data.length; i += 4) {

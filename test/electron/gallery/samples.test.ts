@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
-import { openGallery, type Gallery } from '../../../electron/gallery';
+import { newSampleFrom, openGallery, type Gallery } from '../../../electron/gallery';
 import { decodePng, encodePng } from '../../../electron/png/image';
 import { APP_VERSION, NOISE_ALGORITHM, temporaryFolder, testImage, testManifest, testPng, testRequest } from './gallery-fixtures';
 import type { RunRequest } from '../../../common/contract/run-request';
@@ -60,6 +60,29 @@ describe('writing samples', () => {
     expect(gallery.runs.end(run.id, 'completed').status).toBe('completed');
     // A run keeps its first ending.
     expect(gallery.runs.end(run.id, 'cancelled').status).toBe('completed');
+  });
+
+  it('stores a sample as the engine hands it over: interleaved grey pixels and a float trajectory', () => {
+    const run = startRun();
+    const [height, width] = [2, 3];
+    const pixels = Uint8Array.from([0, 50, 100, 150, 200, 255]);
+    const xt = Float32Array.from([-1, -0.5, 0, 0.5, 1, 1, /* step 2 */ 1, 1, 1, 1, 1, 1]);
+    const sample = gallery.samples.add(
+      run.id,
+      newSampleFrom({
+        seed: 11, channels: 1, height, width, pixels, classProbability: 0.75,
+        trajectory: { t: Int32Array.from([999, 499]), xt, predX0: xt, classProbability: Float32Array.from([0.25, 0.5]), gradNorm: null },
+      }),
+    );
+    expect(sample).toMatchObject({ seed: 11, width: 3, height: 2, confidence: 0.75 });
+    const stored = decodePng(gallery.samples.image(sample.id) as Uint8Array);
+    expect(Array.from(stored.data.filter((_, i) => i % 4 === 1))).toEqual(Array.from(pixels));
+    expect(gallery.trajectories.steps(sample.id)).toEqual([
+      { index: 0, t: 999, probability: 0.25, gradientNorm: null },
+      { index: 1, t: 499, probability: 0.5, gradientNorm: null },
+    ]);
+    const firstXt = decodePng(gallery.trajectories.image(sample.id, 0, 'xt') as Uint8Array);
+    expect(Array.from(firstXt.data.filter((_, i) => i % 4 === 0))).toEqual([0, 63, 127, 191, 255, 255]);
   });
 
   it('keeps a thumbnail of at most 128 pixels for large images only', () => {
