@@ -6,13 +6,16 @@ export interface ImageSize {
   width: number;
 }
 
-/** Maps [-1, 1] to 0…255 with rounding and clamping, keeping the CHW layout of one sample. */
+/** ((x + 1)·127.5) clamped to [0, 255] and truncated, as the reference sampling script stores pixels. */
+function toByte(value: number): number {
+  const scaled = (value + 1) * 127.5;
+  return scaled <= 0 ? 0 : scaled >= 255 ? 255 : Math.trunc(scaled);
+}
+
+/** Maps [-1, 1] to 0…255, keeping the CHW layout of one sample. */
 export function toUint8(values: Float32Array): Uint8Array {
   const pixels = new Uint8Array(values.length);
-  for (let i = 0; i < values.length; i++) {
-    const scaled = Math.round(((values[i] as number) + 1) * 127.5);
-    pixels[i] = scaled < 0 ? 0 : scaled > 255 ? 255 : scaled;
-  }
+  for (let i = 0; i < values.length; i++) pixels[i] = toByte(values[i] as number);
   return pixels;
 }
 
@@ -26,7 +29,7 @@ export function toRgba(values: Float32Array, size: ImageSize): Uint8ClampedArray
   for (let p = 0; p < plane; p++) {
     for (let c = 0; c < 3; c++) {
       const channel = size.channels >= 3 ? c : 0;
-      rgba[p * 4 + c] = Math.round(((values[channel * plane + p] as number) + 1) * 127.5);
+      rgba[p * 4 + c] = toByte(values[channel * plane + p] as number);
     }
     rgba[p * 4 + 3] = 255;
   }

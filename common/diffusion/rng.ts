@@ -7,6 +7,9 @@
  * the four 32-bit outputs make two Box–Muller pairs for elements 4j … 4j+3.
  */
 
+/** Recorded with every sample so a later change of generator is detectable. */
+export const NOISE_ALGORITHM = 'philox4x32-10/box-muller/v1';
+
 const PHILOX_M0 = 0xd2511f53;
 const PHILOX_M1 = 0xcd9e8d57;
 const PHILOX_W0 = 0x9e3779b9;
