@@ -15,7 +15,7 @@ async function readFloat32Npy(file: string): Promise<{ shape: number[]; data: Fl
   try {
     return decodeNpyFloat32(bytes);
   } catch (error) {
-    throw new Error(`${file}: ${(error as Error).message}`);
+    throw new Error(`${file}: ${(error as Error).message}`, { cause: error });
   }
 }
 
