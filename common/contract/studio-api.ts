@@ -66,9 +66,10 @@ export const StartRunRequest = z.object({
 });
 export type StartRunRequest = z.input<typeof StartRunRequest>;
 
-const RunId = z.number().int().positive();
+/** A job of the service's queue: one run, queued or running. Its gallery run id comes with `started`. */
+const JobId = z.number().int().positive();
 
-export const RunHandle = z.object({ runId: RunId });
+export const RunHandle = z.object({ jobId: JobId });
 export type RunHandle = z.infer<typeof RunHandle>;
 
 export const SweepRequest = z.object({
@@ -81,7 +82,7 @@ export type SweepRequest = z.input<typeof SweepRequest>;
 
 export const SweepHandle = z.object({
   sweepId: Id,
-  runs: z.array(z.object({ runId: RunId, scale: z.number() })),
+  jobs: z.array(z.object({ jobId: JobId, scale: z.number() })),
 });
 export type SweepHandle = z.infer<typeof SweepHandle>;
 
@@ -156,11 +157,13 @@ export const PresetRef = z.object({ presetId: PresetRecord.shape.id });
 
 // ---------------------------------------------------------------- events
 
-const RunEventBase = z.object({ runId: RunId, sweepId: Id.nullable() });
+const RunEventBase = z.object({ jobId: JobId, sweepId: Id.nullable() });
 
 export const RunEvent = z.discriminatedUnion('type', [
   RunEventBase.extend({
     type: z.literal('started'),
+    /** The run's id in the gallery (SampleRecord.runId). */
+    runId: z.number().int().positive(),
     request: RunRequest,
     /** Sampling steps per batch after respacing. */
     totalSteps: z.number().int().positive(),

@@ -7,7 +7,7 @@ export type RunPhase = 'idle' | 'starting' | 'running' | 'cancelling' | 'complet
 
 export class RunState {
   phase = $state<RunPhase>('idle');
-  runId = $state<number | null>(null);
+  jobId = $state<number | null>(null);
   request = $state.raw<RunRequest | null>(null);
   step = $state(0);
   totalSteps = $state(0);
@@ -19,6 +19,7 @@ export class RunState {
   previews = $state.raw<PreviewImage[]>([]);
   finished = $state.raw<SampleRecord[]>([]);
   message = $state<string | null>(null);
+  private earlyEvents: RunEvent[] = [];
 
   readonly busy = $derived(this.phase === 'starting' || this.phase === 'running' || this.phase === 'cancelling');
   /** Fraction of the whole run, batches included. */
@@ -31,6 +32,7 @@ export class RunState {
   async start(request: RunRequest, recordTrajectory: boolean): Promise<void> {
     if (this.busy) return;
     this.phase = 'starting';
+    this.jobId = null;
     this.request = request;
     this.step = 0;
     this.batchIndex = 0;
@@ -38,9 +40,13 @@ export class RunState {
     this.finished = [];
     this.message = null;
     try {
-      const { runId } = await this.api.startRun({ request, recordTrajectory });
-      this.runId = runId;
+      const { jobId } = await this.api.startRun({ request, recordTrajectory });
+      this.jobId = jobId;
       if (this.phase === 'starting') this.phase = 'running';
+      // Events may overtake the reply that names the job; replay the ones that belong to it.
+      const early = this.earlyEvents.filter((event) => event.jobId === jobId);
+      this.earlyEvents = [];
+      for (const event of early) this.handle(event);
     } catch (error) {
       this.phase = 'failed';
       this.message = (error as Error).message;
@@ -48,17 +54,19 @@ export class RunState {
   }
 
   async cancel(): Promise<void> {
-    if (!this.busy || this.runId === null) return;
+    if (!this.busy || this.jobId === null) return;
     this.phase = 'cancelling';
-    await this.api.cancelRun({ runId: this.runId });
+    await this.api.cancelRun({ jobId: this.jobId });
   }
 
   /** Events of sweeps are handled by the sweep state; this follows only single runs. */
   handle(event: RunEvent): void {
     if (event.sweepId !== null) return;
-    if (this.runId !== null && event.runId !== this.runId) return;
-    if (this.runId === null && this.phase !== 'starting') return;
-    this.runId = event.runId;
+    if (this.jobId === null) {
+      if (this.phase === 'starting') this.earlyEvents.push(event);
+      return;
+    }
+    if (event.jobId !== this.jobId) return;
     switch (event.type) {
       case 'started':
         this.totalSteps = event.totalSteps;

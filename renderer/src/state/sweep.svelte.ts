@@ -6,7 +6,7 @@ import type { RunEvent, StudioApi } from '../../../common/contract/studio-api';
 export type SweepPhase = 'idle' | 'running' | 'completed' | 'cancelled' | 'failed';
 
 export interface SweepRow {
-  runId: number;
+  jobId: number;
   scale: number;
   /** Finished sample per seed, in the order of `seeds`. */
   cells: (SampleRecord | null)[];
@@ -22,6 +22,7 @@ export class SweepState {
   seeds = $state.raw<number[]>([]);
   rows = $state.raw<SweepRow[]>([]);
   message = $state<string | null>(null);
+  private earlyEvents: RunEvent[] = [];
 
   readonly busy = $derived(this.phase === 'running');
   readonly done = $derived(this.rows.reduce((sum, row) => sum + row.cells.filter((cell) => cell !== null).length, 0));
@@ -35,17 +36,22 @@ export class SweepState {
     this.message = null;
     this.seeds = request.seeds;
     this.rows = [];
+    this.sweepId = null;
     try {
       const handle = await this.api.startSweep({ request, scales });
       this.sweepId = handle.sweepId;
-      this.rows = handle.runs.map(({ runId, scale }) => ({
-        runId,
+      this.rows = handle.jobs.map(({ jobId, scale }) => ({
+        jobId,
         scale,
         cells: request.seeds.map(() => null),
         status: 'queued',
         step: 0,
         totalSteps: 0,
       }));
+      // Events may overtake the reply that names the sweep; replay the ones that belong to it.
+      const early = this.earlyEvents;
+      this.earlyEvents = [];
+      for (const event of early) this.handle(event);
     } catch (error) {
       this.phase = 'failed';
       this.message = (error as Error).message;
@@ -54,13 +60,18 @@ export class SweepState {
 
   async cancel(): Promise<void> {
     for (const row of this.rows) {
-      if (row.status === 'queued' || row.status === 'running') await this.api.cancelRun({ runId: row.runId });
+      if (row.status === 'queued' || row.status === 'running') await this.api.cancelRun({ jobId: row.jobId });
     }
   }
 
   handle(event: RunEvent): void {
-    if (event.sweepId === null || event.sweepId !== this.sweepId) return;
-    this.rows = this.rows.map((row) => (row.runId === event.runId ? this.updated(row, event) : row));
+    if (event.sweepId === null) return;
+    if (this.sweepId === null) {
+      if (this.phase === 'running') this.earlyEvents.push(event);
+      return;
+    }
+    if (event.sweepId !== this.sweepId) return;
+    this.rows = this.rows.map((row) => (row.jobId === event.jobId ? this.updated(row, event) : row));
     const open = this.rows.some((row) => row.status === 'queued' || row.status === 'running');
     if (!open && this.rows.length > 0) {
       const failed = this.rows.find((row) => row.status === 'failed');

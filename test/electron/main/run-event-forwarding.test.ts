@@ -17,7 +17,7 @@ function eventSource() {
   };
 }
 
-const finished: RunEvent = { type: 'finished', runId: 1, sweepId: null, status: 'completed', message: null, sampleCount: 4 };
+const finished: RunEvent = { type: 'finished', jobId: 1, sweepId: null, status: 'completed', message: null, sampleCount: 4 };
 
 describe('run event forwarding', () => {
   it('sends each event to the page on the run channel', () => {

@@ -80,7 +80,7 @@ describe('preload bridge', () => {
     const bridge = createStudioBridge(joined.ipc);
     const received: unknown[][] = [];
     const unsubscribe = bridge.onRunEvent((...args: unknown[]) => received.push(args));
-    const event: RunEvent = { type: 'finished', runId: 2, sweepId: null, status: 'cancelled', message: null, sampleCount: 0 };
+    const event: RunEvent = { type: 'finished', jobId: 2, sweepId: null, status: 'cancelled', message: null, sampleCount: 0 };
 
     joined.push(eventChannels.runEvent, event);
     unsubscribe();
