@@ -1,0 +1,52 @@
+"""A picture grid of the built-in model: one row per class, one column per sample.
+
+    python -m studio_tools.quality.grid --runs checkpoints/fashion-mnist --out docs/fashion-mnist-grid.png
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from ..diffusion.gaussian_diffusion import GaussianDiffusion
+from ..train.architectures import NUM_CLASSES
+from ..train.checkpoints import load_classifier, load_unet
+from ..train.data import to_uint8
+from .report import generate
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m studio_tools.quality.grid", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=Path, default=Path("checkpoints/fashion-mnist"))
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--columns", type=int, default=10)
+    parser.add_argument("--mode", default="conditional+classifier")
+    parser.add_argument("--scale", type=float, default=2.0)
+    parser.add_argument("--steps", default="ddim50")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--zoom", type=int, default=2)
+    args = parser.parse_args(argv)
+
+    unet, config, _ = load_unet(args.runs / "unet")
+    classifier, _, _ = load_classifier(args.runs / "classifier")
+    diffusion = GaussianDiffusion.from_settings(schedule="cosine", num_timesteps=1000, respacing=args.steps,
+                                                learn_sigma=config.learn_sigma)
+    labels = torch.arange(NUM_CLASSES).repeat_interleave(args.columns)
+    sampler = "ddim" if args.steps.startswith("ddim") else "ddpm"
+    images = generate(unet, classifier, diffusion, sampler, args.mode, args.scale, labels, 100, args.seed)
+    tiles = to_uint8(images)[..., 0].reshape(NUM_CLASSES, args.columns, 32, 32)
+    grid = np.concatenate([np.concatenate(list(row), axis=1) for row in tiles], axis=0)
+    picture = Image.fromarray(grid, mode="L")
+    picture = picture.resize((picture.width * args.zoom, picture.height * args.zoom), Image.NEAREST)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    picture.save(args.out)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
