@@ -147,3 +147,8 @@ def test_vb_is_scaled_by_t_over_1000_for_rescaled_learned_sigmas():
     a = rescaled.training_losses(model, x_start, t, noise=noise)["vb"]
     b = plain.training_losses(model, x_start, t, noise=noise)["vb"]
     assert torch.allclose(a, b * 0.1)
+
+
+def test_linear_schedule_too_short_for_its_last_beta_is_refused():
+    with pytest.raises(ValueError, match="more than 20 steps"):
+        get_named_beta_schedule("linear", 20)

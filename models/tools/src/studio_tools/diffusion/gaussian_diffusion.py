@@ -70,8 +70,8 @@ class GaussianDiffusion:
         rescale_learned_sigmas: bool = True,
     ) -> None:
         original_betas = np.asarray(betas, dtype=np.float64)
-        if original_betas.ndim != 1 or not ((original_betas > 0) & (original_betas <= 1)).all():
-            raise ValueError("betas must be a 1-D array of values in (0, 1].")
+        if original_betas.ndim != 1 or not ((original_betas > 0) & (original_betas < 1)).all():
+            raise ValueError("betas must be a 1-D array of values in (0, 1).")
         self.original_num_steps = len(original_betas)
         if use_timesteps is None:
             self.timestep_map = np.arange(self.original_num_steps, dtype=np.int64)

@@ -20,6 +20,10 @@ def get_named_beta_schedule(name: str, num_timesteps: int) -> np.ndarray:
         raise ValueError(f"The number of diffusion steps must be at least 1, got {num_timesteps}.")
     if name == "linear":
         scale = 1000.0 / num_timesteps
+        if scale * 0.02 >= 1.0:
+            raise ValueError(
+                f"The linear schedule needs more than 20 steps (its last beta, 20/T, must stay below 1); got T={num_timesteps}."
+            )
         return np.linspace(scale * 1e-4, scale * 0.02, num_timesteps, dtype=np.float64)
     if name == "cosine":
         return betas_for_alpha_bar(
