@@ -4,7 +4,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { RunRequest as RunRequestSchema, type ProviderName, type RunRequest } from '../../common/contract/run-request';
-import { planRun } from '../../common/models/run-plan';
+import { RunRequestError, planRun } from '../../common/models/run-plan';
 import { modelFolderCandidates, readManifest } from './model-folder';
 import { checkReplayNoise } from './sampling-job';
 import type { Engine, EngineOptions, LoadedModelInfo, ModelSummary, RunResult, SampleOptions, SampleResult } from './types';
@@ -103,6 +103,9 @@ export function createEngine(options: EngineOptions = {}): Engine {
   }
 
   async function sample(input: RunRequest, sampleOptions: SampleOptions = {}): Promise<RunResult> {
+    if (typeof input.scale === 'number' && !(Number.isFinite(input.scale) && input.scale >= 0)) {
+      throw new RunRequestError(`The guidance scale must be a number of 0 or more, got ${input.scale}.`);
+    }
     const parsed = RunRequestSchema.safeParse(input);
     if (!parsed.success) {
       throw new Error(`The run request is not valid: ${parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ')}.`);
@@ -116,8 +119,13 @@ export function createEngine(options: EngineOptions = {}): Engine {
     signal?.throwIfAborted();
     const jobId = nextId++;
     const samples: SampleResult[] = [];
+    // The worker may be inside a network call; the shared flag is seen before its next one.
+    const cancelFlag = new Int32Array(new SharedArrayBuffer(4));
     return new Promise<RunResult>((resolve, reject) => {
-      const onAbort = (): void => send({ type: 'cancel', id: jobId });
+      const onAbort = (): void => {
+        Atomics.store(cancelFlag, 0, 1);
+        send({ type: 'cancel', id: jobId });
+      };
       const settle = (): void => {
         pending.delete(jobId);
         signal?.removeEventListener('abort', onAbort);
@@ -126,7 +134,8 @@ export function createEngine(options: EngineOptions = {}): Engine {
         onMessage(message) {
           switch (message.type) {
             case 'progress':
-              sampleOptions.onProgress?.(message.event);
+              // Steps the worker finished before it saw the cancel are not reported.
+              if (!signal?.aborted) sampleOptions.onProgress?.(message.event);
               return;
             case 'sample':
               samples.push(message.sample);
@@ -158,6 +167,7 @@ export function createEngine(options: EngineOptions = {}): Engine {
         trajectory: sampleOptions.trajectory ?? false,
         previewEvery: sampleOptions.previewEvery ?? 1,
         noise: sampleOptions.noise ?? null,
+        cancelFlag,
       });
     });
   }

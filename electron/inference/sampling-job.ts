@@ -14,6 +14,8 @@ import type { ProgressEvent, ReplayNoise, RunTimings, SampleResult, SampleTrajec
 
 export interface JobOptions {
   signal?: AbortSignal;
+  /** Polled before every network call: a flag the main thread can set while this thread is busy. */
+  cancelled?: () => boolean;
   trajectory: boolean;
   previewEvery: number;
   noise: ReplayNoise | null;
@@ -103,6 +105,21 @@ function interleave(planes: Uint8Array, channels: number, plane: number): Uint8A
   return pixels;
 }
 
+function abortError(): Error {
+  const error = new Error('Sampling was cancelled.');
+  error.name = 'AbortError';
+  return error;
+}
+
+/** Wraps a network call so a cancel request stops the job before the next call starts. */
+function cancellable<A extends unknown[], R>(run: (...args: A) => Promise<R>, cancelled: (() => boolean) | undefined): (...args: A) => Promise<R> {
+  if (cancelled === undefined) return run;
+  return (...args) => {
+    if (cancelled()) return Promise.reject(abortError());
+    return run(...args);
+  };
+}
+
 export async function runSamplingJob(model: LoadedModel, request: RunRequest, options: JobOptions, events: JobEvents): Promise<RunTimings> {
   const started = performance.now();
   const { manifest } = model.folder;
@@ -136,7 +153,10 @@ export async function runSamplingJob(model: LoadedModel, request: RunRequest, op
     const guidance: Guidance | null =
       plan.guidanceLabel === null || model.classifier === null
         ? null
-        : { gradient: classifierGradient(model.classifier.session, manifest, geometry, labels(plan.guidanceLabel), timings), scale: request.scale };
+        : {
+            gradient: cancellable(classifierGradient(model.classifier.session, manifest, geometry, labels(plan.guidanceLabel), timings), options.cancelled),
+            scale: request.scale,
+          };
     const initial = new Float32Array(runBatch * perSample);
     if (options.trajectory) {
       // The samplers draw x_T themselves; the recorder keeps a copy from the same source.
@@ -148,7 +168,7 @@ export async function runSamplingJob(model: LoadedModel, request: RunRequest, op
     for await (const step of samplers[request.sampler]({
       diffusion: plan.diffusion,
       shape,
-      denoise: unetDenoiser(model.unet.session, manifest, geometry, plan.unetLabel === null ? null : labels(plan.unetLabel), timings),
+      denoise: cancellable(unetDenoiser(model.unet.session, manifest, geometry, plan.unetLabel === null ? null : labels(plan.unetLabel), timings), options.cancelled),
       variance: plan.variance,
       guidance,
       clipDenoised: request.clipDenoised,

@@ -64,7 +64,13 @@ async function handle(message: ToWorker): Promise<void> {
     const timings = await runSamplingJob(
       model,
       message.request,
-      { signal: controller.signal, trajectory: message.trajectory, previewEvery: message.previewEvery, noise: message.noise },
+      {
+        signal: controller.signal,
+        cancelled: () => Atomics.load(message.cancelFlag, 0) === 1,
+        trajectory: message.trajectory,
+        previewEvery: message.previewEvery,
+        noise: message.noise,
+      },
       {
         progress: (event) => post({ type: 'progress', id: message.id, event }),
         sample: (sample) => post({ type: 'sample', id: message.id, sample }),

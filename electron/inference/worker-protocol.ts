@@ -4,7 +4,17 @@ import type { ConcreteProvider, ProgressEvent, ProviderAttempt, ReplayNoise, Run
 
 export type ToWorker =
   | { type: 'load'; id: number; dir: string; provider: ProviderName }
-  | { type: 'sample'; id: number; dir: string; request: RunRequest; trajectory: boolean; previewEvery: number; noise: ReplayNoise | null }
+  | {
+      type: 'sample';
+      id: number;
+      dir: string;
+      request: RunRequest;
+      trajectory: boolean;
+      previewEvery: number;
+      noise: ReplayNoise | null;
+      /** Int32Array over a SharedArrayBuffer; the main thread stores 1 to cancel. */
+      cancelFlag: Int32Array;
+    }
   | { type: 'cancel'; id: number };
 
 export interface SerializedError {

@@ -1,0 +1,31 @@
+"""The committed metric fixtures and linear-algebra graphs are what their generators write."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from studio_tools.metrics import fixtures, linalg_graphs
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_committed_fixtures_are_reproducible(tmp_path: Path) -> None:
+    fixtures.build(tmp_path)
+    committed = REPO / "test" / "electron" / "metrics" / "fixtures"
+    assert json.loads((tmp_path / "expected.json").read_text()) == json.loads((committed / "expected.json").read_text())
+    for path in tmp_path.glob("*.npy"):
+        np.testing.assert_array_equal(np.load(path), np.load(committed / path.name))
+
+
+def test_fixture_fid_of_a_set_against_itself_is_zero() -> None:
+    x = np.random.default_rng(0).standard_normal((100, 8))
+    mu, sigma = fixtures.statistics(x)
+    assert abs(fixtures.frechet_distance(mu, sigma, mu, sigma)) < 1e-9
+
+
+def test_committed_linalg_graphs_are_current() -> None:
+    committed = (REPO / "electron" / "inference" / "linalg-graphs.ts").read_text(encoding="utf-8")
+    assert committed == linalg_graphs.typescript_module()
