@@ -51,3 +51,46 @@ export function recipeToRunRequest(recipe: Recipe): RunRequest {
     provider: recipe.provider,
   });
 }
+
+/** What a recipe records beyond the run request: the sample's own seed and how it was really made. */
+export interface RecipeFacts {
+  seed: number;
+  modelSha256: string;
+  className?: string;
+  noiseAlgorithm: string;
+  /** The execution provider that really ran the job. */
+  provider: RunRequest['provider'];
+  appVersion: string;
+  createdAt: Date;
+}
+
+/** The recipe of one sample of a run. */
+export function recipeFromRequest(request: RunRequest, facts: RecipeFacts): Recipe {
+  return Recipe.parse({
+    format: RECIPE_FORMAT,
+    model: { id: request.modelId, sha256: facts.modelSha256 },
+    classIndex: request.classIndex,
+    ...(facts.className === undefined ? {} : { className: facts.className }),
+    mode: request.mode,
+    scale: request.scale,
+    sampler: request.sampler,
+    steps: request.steps,
+    eta: request.eta,
+    seed: facts.seed,
+    clipDenoised: request.clipDenoised,
+    noiseAlgorithm: facts.noiseAlgorithm,
+    provider: facts.provider,
+    appVersion: facts.appVersion,
+    createdAt: facts.createdAt.toISOString(),
+  });
+}
+
+function fileNamePart(text: string): string {
+  return text.toLowerCase().replace(/[^a-z0-9.]+/g, '-').replace(/^-+|-+$/g, '') || 'class';
+}
+
+/** A file name that says what the image is: model, class, scale and seed. */
+export function recipeFileName(recipe: Recipe): string {
+  const className = recipe.className ?? `class-${recipe.classIndex}`;
+  return `${fileNamePart(recipe.model.id)}-${fileNamePart(className)}-s${recipe.scale}-seed${recipe.seed}.png`;
+}

@@ -3,6 +3,7 @@
  * Each command lives in commands/<name>.ts and is registered here.
  */
 import { Command, CommanderError } from 'commander';
+import { galleryCommand } from './commands/gallery';
 import { metricsCommand } from './commands/metrics';
 import { sampleCommand } from './commands/sample';
 
@@ -13,6 +14,7 @@ const program = new Command('gds')
 
 program.addCommand(sampleCommand());
 program.addCommand(metricsCommand());
+program.addCommand(galleryCommand());
 
 try {
   await program.parseAsync(process.argv);

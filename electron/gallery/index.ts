@@ -79,10 +79,10 @@ function createGallery(db: Database.Database, file: string, previousVersion: num
 export type { Recipe, ExportedSample, ImportedRecipe, ModelLookup };
 export { GalleryError } from './gallery-error';
 export { RecipeReadError } from '../png/recipe-chunk';
-export { galleryFile } from './paths';
-export { modelFingerprint } from './model-fingerprint';
+export { defaultDataDir, galleryFile } from './paths';
 export { LATEST_VERSION } from './migrations';
 export type { NewSample } from './samples-repository';
 export type { NewTrajectoryStep, TrajectoryImageKind } from './trajectories-repository';
 export type { NewRun, EndedRunStatus } from './runs-repository';
 export { newSampleFrom, type FinishedSample } from './engine-sample';
+export { importRecipe } from './recipes';

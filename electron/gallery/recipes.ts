@@ -1,4 +1,4 @@
-import { type Recipe, RECIPE_FORMAT, recipeToRunRequest } from '../../common/contract/recipe';
+import { type Recipe, recipeFileName, recipeFromRequest, recipeToRunRequest } from '../../common/contract/recipe';
 import type { RunRequest } from '../../common/contract/run-request';
 import { RecipeReadError, readRecipe, withRecipe } from '../png/recipe-chunk';
 import { GalleryError } from './gallery-error';
@@ -30,10 +30,6 @@ export interface ImportedRecipe {
   warning: string | null;
 }
 
-function fileNamePart(text: string): string {
-  return text.toLowerCase().replace(/[^a-z0-9.]+/g, '-').replace(/^-+|-+$/g, '') || 'class';
-}
-
 /** Builds the PNG a user saves: the stored image plus the recipe that re-creates it. */
 export function exportSample(
   sampleId: number,
@@ -47,25 +43,16 @@ export function exportSample(
   const run = repositories.runs.get(sample.runId);
   if (run === undefined) throw new GalleryError(`Sample ${sampleId} refers to run ${sample.runId}, which is missing.`);
   const className = repositories.models.get(sample.modelId)?.manifest.classes.names[sample.classIndex];
-  const recipe: Recipe = {
-    format: RECIPE_FORMAT,
-    model: { id: run.modelId, sha256: run.modelSha256 },
-    classIndex: sample.classIndex,
-    ...(className === undefined ? {} : { className }),
-    mode: sample.mode,
-    scale: sample.scale,
-    sampler: sample.sampler,
-    steps: sample.steps,
-    eta: run.request.eta,
+  const recipe = recipeFromRequest(run.request, {
     seed: sample.seed,
-    clipDenoised: run.request.clipDenoised,
+    modelSha256: run.modelSha256,
+    ...(className === undefined ? {} : { className }),
     noiseAlgorithm: run.noiseAlgorithm,
     provider: run.provider,
     appVersion: run.appVersion,
-    createdAt: new Date(sample.createdAt).toISOString(),
-  };
-  const fileName = `${fileNamePart(sample.modelId)}-${fileNamePart(className ?? `class-${sample.classIndex}`)}-s${sample.scale}-seed${sample.seed}.png`;
-  return { fileName, png: withRecipe(image, recipe), recipe };
+    createdAt: new Date(sample.createdAt),
+  });
+  return { fileName: recipeFileName(recipe), png: withRecipe(image, recipe), recipe };
 }
 
 /**

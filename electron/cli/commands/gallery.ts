@@ -1,0 +1,154 @@
+/**
+ * `gallery list | export | import`: browse the studio's gallery from a terminal, save
+ * samples as PNGs carrying their recipe, and turn such a PNG back into a run request.
+ */
+import { readFile, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { Command, Option } from 'commander';
+import type { SampleQuery, SampleRecord } from '../../../common/contract/gallery';
+import { SamplerName } from '../../../common/contract/run-request';
+import { defaultDataDir, galleryFile, type Gallery, importRecipe, type ModelLookup, openGallery } from '../../gallery';
+import { modelSha256 } from '../../../common/models/model-identity';
+import { modelFolderCandidates, readManifest } from '../../inference/model-folder';
+import { realNumber, wholeNumber } from '../option-parsers';
+
+const dataOption = () => new Option('--data <dir>', 'data folder holding gallery.sqlite').default(defaultDataDir(), "the studio's user-data folder");
+
+/** Opens the gallery of a data folder that must already hold one (the command line never creates it). */
+function openExistingGallery(dataDir: string): Gallery {
+  const file = galleryFile(dataDir);
+  if (!existsSync(file)) {
+    throw new Error(`There is no gallery in ${dataDir} (no gallery.sqlite). Generate an image in the studio first, or pass --data with the right folder.`);
+  }
+  return openGallery(file);
+}
+
+interface ListOptions {
+  data: string;
+  model?: string;
+  class?: number;
+  scaleMin?: number;
+  scaleMax?: number;
+  sampler?: SamplerName;
+  favorite?: boolean;
+  tag?: string;
+  notes?: string;
+  before?: number;
+  limit: number;
+  json?: boolean;
+}
+
+function sampleLine(sample: SampleRecord): string {
+  const when = new Date(sample.createdAt).toISOString().replace('T', ' ').slice(0, 19);
+  const flags = [sample.favorite ? '★' : '', ...sample.tags.map((tag) => `#${tag}`)].filter(Boolean).join(' ');
+  return [
+    String(sample.id).padStart(7),
+    when,
+    sample.modelId,
+    `class ${sample.classIndex}`,
+    `scale ${sample.scale}`,
+    `${sample.sampler} ${sample.steps}`,
+    `seed ${sample.seed}`,
+    flags,
+  ].join('  ').trimEnd();
+}
+
+function listSamples(options: ListOptions): void {
+  const gallery = openExistingGallery(options.data);
+  try {
+    const query: SampleQuery = {
+      modelId: options.model,
+      classIndex: options.class,
+      scaleMin: options.scaleMin,
+      scaleMax: options.scaleMax,
+      sampler: options.sampler,
+      favorite: options.favorite,
+      tag: options.tag,
+      notesText: options.notes,
+      before: options.before,
+      limit: options.limit,
+    };
+    const page = gallery.samples.list(query);
+    if (options.json) {
+      process.stdout.write(`${JSON.stringify(page, null, 2)}\n`);
+      return;
+    }
+    for (const sample of page.items) process.stdout.write(`${sampleLine(sample)}\n`);
+    if (page.items.length === 0) process.stdout.write('No samples match.\n');
+    if (page.nextCursor !== null) process.stdout.write(`More: add --before ${page.nextCursor}\n`);
+  } finally {
+    gallery.close();
+  }
+}
+
+async function exportSamples(ids: number[], options: { data: string; out: string }): Promise<void> {
+  const gallery = openExistingGallery(options.data);
+  try {
+    for (const id of ids) {
+      const exported = gallery.exportPng(id);
+      const target = path.join(options.out, exported.fileName);
+      await writeFile(target, exported.png);
+      process.stdout.write(`${target}\n`);
+    }
+  } finally {
+    gallery.close();
+  }
+}
+
+/** The models installed in `modelsDir`, by id, with the fingerprint a recipe names. */
+async function installedModels(modelsDir: string): Promise<ModelLookup> {
+  const found = new Map<string, { sha256: string; classCount: number }>();
+  for (const folder of await modelFolderCandidates(modelsDir)) {
+    const manifest = await readManifest(folder);
+    found.set(manifest.id, { sha256: modelSha256(manifest), classCount: manifest.classes.count });
+  }
+  return (modelId) => found.get(modelId);
+}
+
+async function importPng(file: string, options: { models: string }): Promise<void> {
+  const bytes = await readFile(file).catch(() => {
+    throw new Error(`Cannot read ${file}: the file does not exist or is not readable.`);
+  });
+  const imported = importRecipe(bytes, await installedModels(options.models));
+  if (imported.warning !== null) process.stderr.write(`Warning: ${imported.warning}\n`);
+  process.stdout.write(`${JSON.stringify(imported.request, null, 2)}\n`);
+}
+
+export function galleryCommand(): Command {
+  const gallery = new Command('gallery').description('list, export and import gallery samples');
+
+  gallery
+    .command('list')
+    .description('samples newest first, filtered; one line each (or --json)')
+    .addOption(dataOption())
+    .option('--model <id>', 'only this model')
+    .addOption(new Option('--class <index>', 'only this class index').argParser(wholeNumber('--class', 0)))
+    .addOption(new Option('--scale-min <s>', 'guidance scale at least').argParser(realNumber('--scale-min', 0)))
+    .addOption(new Option('--scale-max <s>', 'guidance scale at most').argParser(realNumber('--scale-max', 0)))
+    .addOption(new Option('--sampler <name>', 'only this sampler').choices(SamplerName.options))
+    .option('--favorite', 'only favorites')
+    .option('--tag <tag>', 'only samples with this tag')
+    .option('--notes <text>', 'only samples whose notes contain this text')
+    .addOption(new Option('--before <id>', 'continue after this sample id (from the previous page)').argParser(wholeNumber('--before', 1)))
+    .addOption(new Option('--limit <n>', 'samples per page').argParser(wholeNumber('--limit', 1)).default(20))
+    .option('--json', 'print the page as JSON')
+    .action((options: ListOptions) => listSamples(options));
+
+  gallery
+    .command('export')
+    .description('write samples as PNGs carrying their full recipe')
+    .argument('<ids...>', 'sample ids (see gallery list)', (text: string, previous: number[] = []) => [...previous, wholeNumber('sample id', 1)(text)])
+    .addOption(dataOption())
+    .option('--out <dir>', 'folder to write the PNGs into', '.')
+    .action((ids: number[], options: { data: string; out: string }) => exportSamples(ids, options));
+
+  gallery
+    .command('import')
+    .description('print the run request that re-creates a PNG exported by the studio')
+    .argument('<png>', 'an image exported by the studio or `sample`')
+    .option('--models <dir>', 'folder of installed model folders', 'models')
+    .action((file: string, options: { models: string }) => importPng(file, options));
+
+  return gallery;
+}
