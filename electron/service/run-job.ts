@@ -1,0 +1,110 @@
+/**
+ * One run from start to end: record it in the gallery, sample with the engine, write each
+ * sample with its image as soon as it is finished, and report progress as RunEvents.
+ */
+import type { RunRequest } from '../../common/contract/run-request';
+import type { PreviewImage, RunEvent } from '../../common/contract/studio-api';
+import { NOISE_ALGORITHM } from '../../common/diffusion/rng';
+import type { ModelManifest } from '../../common/models/manifest';
+import { newSampleFrom, type Gallery } from '../gallery';
+import type { Engine, ProgressEvent } from '../inference';
+import { encodePreview } from './preview-encoding';
+import { ProgressMeter } from './progress-meter';
+import { messageForUser } from './user-facing-error';
+
+/** Previews at most this often: the page gains nothing from more, and each costs a frame. */
+const previewIntervalMs = 100;
+
+export interface RunJob {
+  jobId: number;
+  sweepId: string | null;
+  request: RunRequest;
+  recordTrajectory: boolean;
+  /** Respaced sampling steps per batch. */
+  stepsPerBatch: number;
+  manifest: ModelManifest;
+  controller: AbortController;
+}
+
+export interface RunJobContext {
+  engine: Engine;
+  gallery: Gallery;
+  appVersion: string;
+  emit(event: RunEvent): void;
+  /** Registers the model in the gallery and opens its sessions; returns the provider really used. */
+  prepareModel(modelId: string, provider: RunRequest['provider']): Promise<string>;
+}
+
+export async function executeRunJob(job: RunJob, context: RunJobContext): Promise<void> {
+  const { request } = job;
+  const base = { jobId: job.jobId, sweepId: job.sweepId };
+  const batchCount = Math.ceil(request.seeds.length / request.batchSize);
+  const channels: 1 | 3 = job.manifest.image.channels === 1 ? 1 : 3;
+  let runId: number | null = null;
+  let sampleCount = 0;
+
+  try {
+    const provider = await context.prepareModel(request.modelId, request.provider);
+    job.controller.signal.throwIfAborted();
+    const run = context.gallery.runs.start({
+      request,
+      provider: provider as RunRequest['provider'],
+      noiseAlgorithm: NOISE_ALGORITHM,
+      appVersion: context.appVersion,
+    });
+    runId = run.id;
+    context.emit({
+      ...base,
+      type: 'started',
+      runId: run.id,
+      request,
+      totalSteps: job.stepsPerBatch,
+      sampleCount: request.seeds.length,
+      activeProvider: provider,
+    });
+
+    const meter = new ProgressMeter(job.stepsPerBatch * batchCount);
+    let lastPreviewAt = -Infinity;
+    const onProgress = (event: ProgressEvent): void => {
+      const done = event.batch * event.steps + event.step + 1;
+      const { stepsPerSecond, secondsLeft } = meter.update(done);
+      const now = performance.now();
+      const lastStep = event.step + 1 === event.steps;
+      let previews: PreviewImage[] = [];
+      if (event.previews.length > 0 && (lastStep || now - lastPreviewAt >= previewIntervalMs)) {
+        lastPreviewAt = now;
+        previews = event.previews.map((preview) => encodePreview(preview, request.seeds[preview.index]!, channels));
+      }
+      context.emit({
+        ...base,
+        type: 'step',
+        step: event.step + 1,
+        totalSteps: event.steps,
+        batchIndex: event.batch,
+        batchCount: event.batches,
+        stepsPerSecond,
+        secondsLeft,
+        previews,
+      });
+    };
+
+    await context.engine.sample(request, {
+      signal: job.controller.signal,
+      trajectory: job.recordTrajectory,
+      previewEvery: 1,
+      onProgress,
+      onSample: (sample) => {
+        const record = context.gallery.samples.add(run.id, newSampleFrom(sample));
+        sampleCount++;
+        context.emit({ ...base, type: 'sample', sample: record });
+      },
+    });
+    context.gallery.runs.end(run.id, 'completed');
+    context.emit({ ...base, type: 'finished', status: 'completed', message: null, sampleCount });
+  } catch (error) {
+    const cancelled = job.controller.signal.aborted || (error instanceof Error && error.name === 'AbortError');
+    const message = cancelled ? null : messageForUser(error);
+    if (runId !== null) context.gallery.runs.end(runId, cancelled ? 'cancelled' : 'failed', message);
+    context.emit({ ...base, type: 'finished', status: cancelled ? 'cancelled' : 'failed', message, sampleCount });
+  }
+}
