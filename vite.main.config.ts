@@ -1,0 +1,22 @@
+import { defineConfig } from 'vite';
+
+/**
+ * Main process and sampling worker, as ES modules (package.json says "type": "module").
+ * The native modules stay outside the bundle: packaging copies them beside it, unpacked from asar.
+ */
+export default defineConfig({
+  build: {
+    lib: {
+      entry: {
+        main: 'electron/main/main.ts',
+        'sampling-worker': 'electron/inference/sampling-worker.ts',
+      },
+      formats: ['es'],
+      fileName: (_format, entryName) => `${entryName}.js`,
+    },
+    rollupOptions: {
+      external: ['better-sqlite3', 'onnxruntime-node'],
+    },
+    sourcemap: true,
+  },
+});
