@@ -1,0 +1,1 @@
+"""Data files shipped with the tools (ImageNet class names)."""
