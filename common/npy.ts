@@ -87,7 +87,10 @@ export function decodeNpy(bytes: Uint8Array): NpyArray {
   if (bytes.length - dataStart < byteLength) {
     throw new Error(`Cannot read .npy: shape [${header.shape.join(', ')}] needs ${byteLength} bytes of data but the file holds ${bytes.length - dataStart}.`);
   }
-  const copy = bytes.slice(dataStart, dataStart + byteLength).buffer;
+  // An explicit copy: Node's Buffer.slice would return a view into a shared pool.
+  const copyBytes = new Uint8Array(byteLength);
+  copyBytes.set(bytes.subarray(dataStart, dataStart + byteLength));
+  const copy = copyBytes.buffer;
   const data: NpyData =
     npyDtype === '<f4' ? new Float32Array(copy)
     : npyDtype === '<f8' ? new Float64Array(copy)

@@ -1,0 +1,173 @@
+/**
+ * Golden trajectories from the PyTorch reference sampler: every step's xₜ and x̂₀ must match
+ * within 1e-4 (relative to the step's magnitude when it exceeds 1, as unclipped random
+ * networks grow large). Two sets: the model tooling's fixtures (test/fixtures) and reference
+ * trajectories of the generated linear-8px test model (models/make_reference_trajectories.py).
+ */
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { GuidanceMode, RunRequest, SamplerName } from '../../../common/contract/run-request';
+import { spacedDiffusion } from '../../../common/diffusion/respace';
+import { replayedNoise } from '../../../common/diffusion/rng';
+import type { NoiseScheduleName } from '../../../common/diffusion/schedule';
+import { samplers } from '../../../common/diffusion/samplers';
+import type { ModelManifest } from '../../../common/models/manifest';
+import { decodeNpyFloat32 } from '../../../common/npy';
+import { createEngine } from '../../../electron/inference';
+import { loadModel, releaseModel, type LoadedModel } from '../../../electron/inference/loaded-model';
+import { classifierGradient, emptyTimings, unetDenoiser } from '../../../electron/inference/networks';
+import { LINEAR_MODEL } from './test-models';
+
+const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+const TOLERANCE = 1e-4;
+
+interface GoldenCase {
+  sampler: SamplerName;
+  steps: string;
+  eta: number;
+  scale: number;
+  mode: GuidanceMode;
+  schedule: NoiseScheduleName;
+  T: number;
+  clip_denoised: boolean;
+  classes: number[];
+  timestep_map: number[];
+}
+
+interface GoldenArrays {
+  xT: Float32Array;
+  noise: Float32Array;
+  xt: Float32Array;
+  predX0: Float32Array;
+}
+
+const suites = [
+  {
+    name: 'model tooling fixtures (tiny ADM UNet + classifier)',
+    model: path.join(REPO, 'test/fixtures/tiny-model'),
+    golden: path.join(REPO, 'test/fixtures/golden'),
+    howToMake: '.venv/bin/python -m studio_tools.fixtures --out test/fixtures',
+  },
+  {
+    name: 'linear-8px reference trajectories',
+    model: LINEAR_MODEL,
+    golden: path.join(path.dirname(LINEAR_MODEL), 'linear-8px-golden'),
+    howToMake: 'PYTHONPATH=models/tools/src .venv/bin/python test/electron/inference/models/make_reference_trajectories.py',
+  },
+];
+
+const read = (folder: string, name: string): Float32Array => decodeNpyFloat32(readFileSync(path.join(folder, name))).data;
+
+function readCase(folder: string): { spec: GoldenCase; arrays: GoldenArrays } {
+  return {
+    spec: JSON.parse(readFileSync(path.join(folder, 'case.json'), 'utf8')) as GoldenCase,
+    arrays: { xT: read(folder, 'x_T.npy'), noise: read(folder, 'noise.npy'), xt: read(folder, 'xt.npy'), predX0: read(folder, 'pred_x0.npy') },
+  };
+}
+
+/** Worst |actual − expected| / max(1, max|expected|) of one step. */
+function stepError(actual: Float32Array, expected: Float32Array): number {
+  let magnitude = 1;
+  let worst = 0;
+  for (let i = 0; i < expected.length; i++) magnitude = Math.max(magnitude, Math.abs(expected[i] as number));
+  for (let i = 0; i < expected.length; i++) worst = Math.max(worst, Math.abs((actual[i] as number) - (expected[i] as number)));
+  return Number.isNaN(worst) ? Number.POSITIVE_INFINITY : worst / magnitude;
+}
+
+function caseNames(golden: string): string[] {
+  return existsSync(golden) ? readdirSync(golden).filter((name) => existsSync(path.join(golden, name, 'case.json'))).sort() : [];
+}
+
+for (const suite of suites) {
+  describe(`golden trajectories: ${suite.name}`, () => {
+    const cases = caseNames(suite.golden);
+
+    it('has its fixtures', () => {
+      expect(existsSync(path.join(suite.model, 'manifest.json')), `The model folder ${path.relative(REPO, suite.model)} is missing; create it with: ${suite.howToMake}`).toBe(true);
+      expect(cases.length, `No golden cases in ${path.relative(REPO, suite.golden)}; create them with: ${suite.howToMake}`).toBeGreaterThan(0);
+    });
+    if (cases.length === 0 || !existsSync(path.join(suite.model, 'manifest.json'))) return;
+
+    let model: LoadedModel;
+    beforeAll(async () => {
+      model = await loadModel(suite.model, 'cpu', 1);
+    });
+    afterAll(() => releaseModel(model));
+
+    it.each(cases)('%s: every step matches within 1e-4', async (name) => {
+      const { spec, arrays } = readCase(path.join(suite.golden, name));
+      const manifest: ModelManifest = model.folder.manifest;
+      const diffusion = spacedDiffusion(spec.schedule, spec.T, spec.steps);
+      expect([...diffusion.timestepMap]).toEqual(spec.timestep_map);
+      const batch = spec.classes.length;
+      const geometry = { batch, channels: manifest.image.channels, size: manifest.image.size };
+      const perStep = batch * geometry.channels * geometry.size * geometry.size;
+      const nullClass = manifest.classes.null_class as number;
+      const unetLabels = spec.mode === 'unconditional+classifier' ? spec.classes.map(() => nullClass) : spec.classes;
+      const timings = emptyTimings();
+      const classifier = model.classifier;
+      const guidance =
+        spec.mode === 'conditional' || classifier === null
+          ? null
+          : { gradient: classifierGradient(classifier.session, manifest, geometry, spec.classes, timings), scale: spec.scale };
+      const errors: { step: number; xt: number; predX0: number }[] = [];
+      for await (const step of samplers[spec.sampler]({
+        diffusion,
+        shape: { batch, channels: geometry.channels, height: geometry.size, width: geometry.size },
+        denoise: unetDenoiser(model.unet.session, manifest, geometry, unetLabels, timings),
+        variance: manifest.diffusion.learn_sigma ? 'learned-range' : 'fixed-large',
+        guidance,
+        clipDenoised: spec.clip_denoised,
+        eta: spec.eta,
+        noise: replayedNoise(arrays.xT, arrays.noise),
+      })) {
+        const rows = [step.step * perStep, (step.step + 1) * perStep] as const;
+        errors.push({ step: step.step, xt: stepError(step.xt, arrays.xt.subarray(...rows)), predX0: stepError(step.predX0, arrays.predX0.subarray(...rows)) });
+      }
+      expect(errors).toHaveLength(spec.timestep_map.length);
+      const worst = errors.reduce((a, b) => (Math.max(b.xt, b.predX0) > Math.max(a.xt, a.predX0) ? b : a));
+      expect(Math.max(worst.xt, worst.predX0), `worst error at step ${worst.step}: xt ${worst.xt.toExponential(2)}, x̂₀ ${worst.predX0.toExponential(2)}`).toBeLessThan(TOLERANCE);
+    });
+
+    it('gives the same trajectory through the engine and its worker', async () => {
+      const manifest = model.folder.manifest;
+      // A case the engine can express: the manifest's schedule and T, one class for the whole batch.
+      const name = cases.find((candidate) => {
+        const { spec } = readCase(path.join(suite.golden, candidate));
+        return spec.schedule === manifest.diffusion.noise_schedule && spec.T === manifest.diffusion.steps && spec.classes.every((c) => c === spec.classes[0]);
+      });
+      expect(name, 'no golden case uses the manifest schedule with one class').toBeDefined();
+      const { spec, arrays } = readCase(path.join(suite.golden, name as string));
+      const engine = createEngine({ modelFolders: [suite.model], threads: 1 });
+      try {
+        const request: RunRequest = {
+          modelId: manifest.id,
+          classIndex: spec.classes[0] as number,
+          mode: spec.mode,
+          scale: spec.scale,
+          sampler: spec.sampler,
+          steps: spec.steps,
+          eta: spec.eta,
+          clipDenoised: spec.clip_denoised,
+          seeds: spec.classes.map(() => 0),
+          batchSize: spec.classes.length,
+          provider: 'cpu',
+        };
+        const result = await engine.sample(request, { trajectory: true, noise: { initial: arrays.xT, steps: arrays.noise } });
+        const perSample = manifest.image.channels * manifest.image.size ** 2;
+        const stepCount = spec.timestep_map.length;
+        for (const sample of result.samples) {
+          for (let step = 0; step < stepCount; step++) {
+            const expected = arrays.xt.subarray((step * spec.classes.length + sample.index) * perSample, (step * spec.classes.length + sample.index + 1) * perSample);
+            const actual = (sample.trajectory?.xt as Float32Array).subarray(step * perSample, (step + 1) * perSample);
+            expect(stepError(actual, expected), `${name}: sample ${sample.index}, step ${step}`).toBeLessThan(TOLERANCE);
+          }
+        }
+      } finally {
+        await engine.close();
+      }
+    });
+  });
+}
