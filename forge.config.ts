@@ -6,8 +6,8 @@ import { AutoUnpackNativesPlugin } from '@electron-forge/plugin-auto-unpack-nati
 import { FusesPlugin } from '@electron-forge/plugin-fuses';
 import { VitePlugin } from '@electron-forge/plugin-vite';
 import { FuseV1Options, FuseVersion } from '@electron/fuses';
-import { copyNativeModules, copyShippedResources, nativeModules } from './build/package-hooks';
-import { shippedResources } from './electron/main/resource-paths';
+import { copyNativeModules, copyBuiltInModels, nativeModules } from './build/package-hooks';
+import { builtInModelFolders } from './electron/main/resource-paths';
 
 const projectDir = dirname(fileURLToPath(import.meta.url));
 
@@ -31,7 +31,7 @@ const config: ForgeConfig = {
   hooks: {
     packageAfterCopy: async (_forgeConfig, buildPath, _electronVersion, platform, arch) => {
       await copyNativeModules(projectDir, buildPath, platform, arch);
-      await copyShippedResources(projectDir, buildPath, shippedResources);
+      await copyBuiltInModels(projectDir, buildPath, builtInModelFolders);
     },
   },
   plugins: [

@@ -5,6 +5,7 @@
  * for Electron and unpacked from the archive; the built-in model goes beside app.asar.
  */
 import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { cp } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { promisify } from 'node:util';
@@ -61,10 +62,13 @@ export async function copyNativeModules(projectDir: string, buildPath: string, p
   return locations;
 }
 
-/** buildPath is resources/app; shipped resources keep their project-relative path under resources/. */
-export async function copyShippedResources(projectDir: string, buildPath: string, resources: readonly string[]): Promise<void> {
+/** buildPath is resources/app; each model folder keeps its project-relative path under resources/. */
+export async function copyBuiltInModels(projectDir: string, buildPath: string, modelFolders: readonly string[]): Promise<void> {
   const resourcesDir = dirname(buildPath);
-  for (const resource of resources) {
-    await cp(join(projectDir, resource), join(resourcesDir, resource), { recursive: true, dereference: true });
+  for (const folder of modelFolders) {
+    if (!existsSync(join(projectDir, folder, 'manifest.json'))) {
+      throw new Error(`${folder} has no manifest.json: build or restore the built-in model before packaging.`);
+    }
+    await cp(join(projectDir, folder), join(resourcesDir, folder), { recursive: true, dereference: true });
   }
 }

@@ -6,7 +6,8 @@ import { appHost, appScheme, parseUrl } from './app-origin';
 import { resolveConfinedFile } from './confined-file';
 import { imageRefOfUrl } from './image-url';
 
-const privileges = { standard: true, secure: true, supportFetchAPI: true } as const;
+// corsEnabled: Vite marks the page's module scripts `crossorigin`, which makes their loads CORS requests.
+const privileges = { standard: true, secure: true, supportFetchAPI: true, corsEnabled: true } as const;
 
 /** Must run before the app is ready: the schemes behave like https (own origin, secure context). */
 export function registerPrivilegedSchemes(): void {

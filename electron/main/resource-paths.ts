@@ -18,8 +18,8 @@ export function resourcePath(location: AppLocation, ...segments: string[]): stri
   return join(root, ...segments);
 }
 
-/** Shipped resources, relative to the project root; packaging copies each one beside app.asar. */
-export const shippedResources = ['models/fashion-mnist'] as const;
+/** Built-in model folders, relative to the project root; packaging copies each one beside app.asar. */
+export const builtInModelFolders = ['models/fashion-mnist'] as const;
 
 /** The folder that holds the built-in model folders. */
 export function builtInModelsPath(location: AppLocation): string {

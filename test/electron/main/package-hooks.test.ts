@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { copyNativeModules, copyShippedResources, isForTarget } from '../../../build/package-hooks';
+import { copyNativeModules, copyBuiltInModels, isForTarget } from '../../../build/package-hooks';
 
 const projectDir = resolve(import.meta.dirname, '../../..');
 const scratch = mkdtempSync(join(tmpdir(), 'package-hooks-'));
@@ -42,16 +42,26 @@ describe('packaging hooks', () => {
     expect(existsSync(join(modules, 'zod'))).toBe(false);
   });
 
-  it('puts shipped resources beside the app folder under their project path', async () => {
+  it('puts the built-in model folders beside the app folder under their project path', async () => {
     const project = join(scratch, 'project');
     mkdirSync(join(project, 'models', 'fashion-mnist'), { recursive: true });
     writeFileSync(join(project, 'models', 'fashion-mnist', 'manifest.json'), '{"id":"fashion-mnist"}');
     const buildPath = join(scratch, 'resources-test', 'resources', 'app');
     mkdirSync(buildPath, { recursive: true });
 
-    await copyShippedResources(project, buildPath, ['models/fashion-mnist']);
+    await copyBuiltInModels(project, buildPath, ['models/fashion-mnist']);
 
     const copied = join(scratch, 'resources-test', 'resources', 'models', 'fashion-mnist', 'manifest.json');
     expect(readFileSync(copied, 'utf8')).toBe('{"id":"fashion-mnist"}');
+  });
+
+  it('stops packaging with a sentence when a built-in model folder has no manifest', async () => {
+    const project = join(scratch, 'empty-project');
+    mkdirSync(join(project, 'models', 'fashion-mnist'), { recursive: true });
+    const buildPath = join(scratch, 'empty-test', 'resources', 'app');
+
+    await expect(copyBuiltInModels(project, buildPath, ['models/fashion-mnist'])).rejects.toThrow(
+      'models/fashion-mnist has no manifest.json: build or restore the built-in model before packaging.',
+    );
   });
 });
