@@ -26,7 +26,8 @@ export interface FinishedSample {
 /** Encodes an engine sample (image and, when recorded, every trajectory step) for `samples.add`. */
 export function newSampleFrom(finished: FinishedSample): NewSample {
   const { channels, height, width } = finished;
-  const png = encodePng(rgbaFromInterleaved(finished.pixels, width, height, channels));
+  const pixels = rgbaFromInterleaved(finished.pixels, width, height, channels);
+  const png = encodePng(pixels);
   const trajectory: NewTrajectoryStep[] = [];
   const recorded = finished.trajectory;
   if (recorded !== undefined) {
@@ -44,5 +45,5 @@ export function newSampleFrom(finished: FinishedSample): NewSample {
       });
     }
   }
-  return { seed: finished.seed, png, confidence: finished.classProbability, trajectory };
+  return { seed: finished.seed, png, pixels, confidence: finished.classProbability, trajectory };
 }

@@ -8,7 +8,7 @@ import {
   type SampleRecord,
 } from '../../common/contract/gallery';
 import { GuidanceMode, RunRequest, SamplerName } from '../../common/contract/run-request';
-import { decodePng, downscale, encodePng, pngSize } from '../png/image';
+import { decodePng, downscale, encodePng, pngSize, type RgbaImage } from '../png/image';
 import { GalleryError } from './gallery-error';
 import type { RunsRepository } from './runs-repository';
 import { type ParsedSampleQuery, sampleFilterSql } from './sample-filter';
@@ -21,6 +21,8 @@ export interface NewSample {
   seed: number;
   /** The finished image, PNG-encoded. */
   png: Uint8Array;
+  /** The same image as pixels, when the caller has them: spares decoding the PNG for a thumbnail. */
+  pixels?: RgbaImage;
   /** Final classifier confidence p(y | x₀), when the run had a classifier. */
   confidence?: number | null;
   /** Recorded steps, written in the same transaction as the image. */
@@ -73,10 +75,10 @@ function toSampleRecord(row: SampleRow): SampleRecord {
   };
 }
 
-function thumbnailFor(png: Uint8Array): Uint8Array | null {
+function thumbnailFor(png: Uint8Array, pixels: RgbaImage | undefined): Uint8Array | null {
   const { width, height } = pngSize(png);
   if (Math.max(width, height) <= THUMBNAIL_MAX_SIDE) return null;
-  return encodePng(downscale(decodePng(png), THUMBNAIL_MAX_SIDE));
+  return encodePng(downscale(pixels ?? decodePng(png), THUMBNAIL_MAX_SIDE));
 }
 
 /** Gallery items: their images, the queries of the grid, and the edits a user makes. */
@@ -159,7 +161,7 @@ export class SamplesRepository {
    * transaction, so a crash leaves either all of it or none.
    */
   add(runId: number, sample: NewSample): SampleRecord {
-    const thumbnail = thumbnailFor(sample.png);
+    const thumbnail = thumbnailFor(sample.png, sample.pixels);
     const sampleId = this.addTransaction.immediate(runId, sample, thumbnail);
     return this.require(sampleId);
   }
