@@ -62,6 +62,9 @@ export async function openSession(modelPath: string, label: string, settings: Se
         interOpNumThreads: 1,
         graphOptimizationLevel: 'all',
         logSeverityLevel: 4,
+        // Idle pool threads sleep instead of spinning: the main thread, the renderer and other
+        // work share the cores between sampling steps.
+        extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
       });
       return { session, provider, fallbacks };
     } catch (error) {
