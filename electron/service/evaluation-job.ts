@@ -1,0 +1,161 @@
+/**
+ * One evaluation from start (or resumption) to end: for every guidance scale, sample what is
+ * still missing into the gallery (runs tied to the evaluation), then score the scale's stored
+ * images with the model's evaluator against its reference statistics and store the figures.
+ * Seeds are fixed by position (sample i has seed i and class classes[i mod #classes]), so the
+ * same seeds run at every scale and a resumed evaluation knows exactly what it still lacks.
+ */
+import type { EvaluationResult, EvaluationSpec } from '../../common/contract/gallery';
+import type { ProviderName, RunRequest } from '../../common/contract/run-request';
+import { NOISE_ALGORITHM } from '../../common/diffusion/rng';
+import { newSampleFrom, type Gallery } from '../gallery';
+import type { Engine } from '../inference';
+import type { EvaluatorNetwork } from '../inference/evaluator-network';
+import type { FeatureMatrix } from '../metrics/dense-matrix';
+import type { MatrixKernels } from '../metrics/matrix-kernels';
+import { readFeatureMatrix, readSquareMatrix, readVector } from '../metrics/npy-files';
+import { prepareReference, qualityMetrics, type ReferenceData } from '../metrics/quality-metrics';
+import type { EvaluationEvent } from './evaluation-events';
+import { evaluationSampleIds, readEvaluationImages } from './evaluation-images';
+
+export interface EvaluationJobContext {
+  engine: Engine;
+  gallery: Gallery;
+  appVersion: string;
+  kernels: MatrixKernels;
+  /** The model's evaluator, opened from its verified folder. */
+  openEvaluator(modelId: string): Promise<EvaluatorNetwork>;
+  /** Registers the model in the gallery and opens its sessions; returns the provider really used. */
+  prepareModel(modelId: string, provider: ProviderName): Promise<string>;
+  emit(event: EvaluationEvent): void;
+  provider?: ProviderName;
+  /** Samples per engine batch. */
+  batchSize?: number;
+}
+
+/** Seeds of each class: sample i has seed i and class classes[i mod #classes]. */
+export function seedsByClass(spec: EvaluationSpec): Map<number, number[]> {
+  const plan = new Map<number, number[]>(spec.classes.map((classIndex) => [classIndex, []]));
+  for (let i = 0; i < spec.samplesPerScale; i++) plan.get(spec.classes[i % spec.classes.length]!)!.push(i);
+  return plan;
+}
+
+function classAccuracy(logits: FeatureMatrix, classIndices: Int32Array, classCount: number): number | null {
+  // Only meaningful when the evaluator's classes are the model's classes.
+  if (logits.dimension !== classCount || logits.count === 0) return null;
+  let correct = 0;
+  for (let i = 0; i < logits.count; i++) {
+    let best = 0;
+    for (let j = 1; j < logits.dimension; j++) if (logits.data[i * logits.dimension + j]! > logits.data[i * logits.dimension + best]!) best = j;
+    if (best === classIndices[i]) correct++;
+  }
+  return correct / logits.count;
+}
+
+async function loadReference(evaluator: EvaluatorNetwork, kernels: MatrixKernels): Promise<ReferenceData> {
+  const { reference } = evaluator;
+  const statistics = { mu: await readVector(reference.mu), sigma: await readSquareMatrix(reference.sigma) };
+  return prepareReference(await readFeatureMatrix(reference.features), kernels, statistics);
+}
+
+export async function executeEvaluation(evaluationId: number, context: EvaluationJobContext, signal: AbortSignal): Promise<void> {
+  const { gallery } = context;
+  const record = gallery.evaluations.get(evaluationId);
+  if (!record) throw new Error(`Evaluation ${evaluationId} is not in the gallery.`);
+  const { spec } = record;
+  const plan = seedsByClass(spec);
+  const total = spec.samplesPerScale * spec.scales.length;
+  let evaluator: EvaluatorNetwork | null = null;
+  gallery.evaluations.setStatus(evaluationId, 'running');
+  context.emit({ type: 'started', evaluationId, spec, totalSamples: total });
+
+  try {
+    evaluator = await context.openEvaluator(spec.modelId);
+    const { manifest } = evaluator;
+    for (const classIndex of spec.classes) {
+      if (classIndex >= manifest.classes.count) {
+        throw new Error(`Class ${classIndex} is out of range: the model "${spec.modelId}" has classes 0 to ${manifest.classes.count - 1}.`);
+      }
+    }
+    const provider = await context.prepareModel(spec.modelId, context.provider ?? 'auto');
+    let reference: ReferenceData | null = null;
+    let done = 0;
+
+    for (const [scaleIndex, scale] of spec.scales.entries()) {
+      for (const [classIndex, seeds] of plan) {
+        const finished = new Set(gallery.evaluations.finishedSeeds(evaluationId, scale, classIndex));
+        const missing = seeds.filter((seed) => !finished.has(seed));
+        done += seeds.length - missing.length;
+        if (missing.length > 0) {
+          signal.throwIfAborted();
+          const request: RunRequest = {
+            modelId: spec.modelId,
+            classIndex,
+            mode: spec.mode,
+            scale,
+            sampler: spec.sampler,
+            steps: spec.steps,
+            eta: spec.eta,
+            clipDenoised: true,
+            seeds: missing,
+            batchSize: Math.min(context.batchSize ?? 16, 256),
+            provider: context.provider ?? 'auto',
+          };
+          const run = gallery.runs.start({ request, provider: provider as ProviderName, noiseAlgorithm: NOISE_ALGORITHM, appVersion: context.appVersion, evaluationId });
+          try {
+            await context.engine.sample(request, {
+              signal,
+              previewEvery: 0,
+              onSample: (sample) => {
+                gallery.samples.add(run.id, newSampleFrom(sample));
+                done++;
+                context.emit({ type: 'progress', evaluationId, phase: 'sampling', scale, scaleIndex, doneSamples: done, totalSamples: total });
+              },
+            });
+            gallery.runs.end(run.id, 'completed');
+          } catch (error) {
+            gallery.runs.end(run.id, signal.aborted ? 'cancelled' : 'failed', signal.aborted ? null : (error as Error).message);
+            throw error;
+          }
+        }
+      }
+
+      const stored = gallery.evaluations.get(evaluationId)!.results.find((result) => result.scale === scale);
+      if (stored && stored.sampleCount === spec.samplesPerScale) continue;
+      signal.throwIfAborted();
+      context.emit({ type: 'progress', evaluationId, phase: 'scoring', scale, scaleIndex, doneSamples: done, totalSamples: total });
+      const ids: number[] = [];
+      const classes: number[] = [];
+      for (const classIndex of spec.classes) {
+        const classIds = evaluationSampleIds(gallery, evaluationId, spec.modelId, scale, classIndex);
+        ids.push(...classIds);
+        classes.push(...classIds.map(() => classIndex));
+      }
+      const { size, channels } = manifest.image;
+      const images = readEvaluationImages(gallery, ids, classes, channels, size);
+      const outputs = await evaluator.evaluate(images.images, images.count);
+      reference ??= await loadReference(evaluator, context.kernels);
+      const metrics = await qualityMetrics(outputs.features, outputs.logits, reference, context.kernels);
+      const result: EvaluationResult = {
+        scale,
+        sampleCount: metrics.sampleCount,
+        fid: metrics.fid,
+        inceptionScore: metrics.inceptionScore?.mean ?? null,
+        precision: metrics.precision,
+        recall: metrics.recall,
+        classAccuracy: classAccuracy(outputs.logits, images.classIndices, manifest.classes.count),
+      };
+      gallery.evaluations.saveResult(evaluationId, result);
+      context.emit({ type: 'result', evaluationId, result });
+    }
+    gallery.evaluations.setStatus(evaluationId, 'completed');
+    context.emit({ type: 'finished', evaluationId, status: 'completed', message: null });
+  } catch (error) {
+    const cancelled = signal.aborted || (error instanceof Error && error.name === 'AbortError');
+    const message = cancelled ? null : error instanceof Error ? error.message : String(error);
+    gallery.evaluations.setStatus(evaluationId, cancelled ? 'cancelled' : 'failed', message);
+    context.emit({ type: 'finished', evaluationId, status: cancelled ? 'cancelled' : 'failed', message });
+  } finally {
+    await evaluator?.release();
+  }
+}

@@ -1,0 +1,145 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { EvaluationSpecInput } from '../../../common/contract/gallery';
+import { galleryFile, openGallery, type Gallery } from '../../../electron/gallery';
+import { createEngine, type Engine } from '../../../electron/inference';
+import type { EvaluationEvent } from '../../../electron/service/evaluation-events';
+import { EvaluationService } from '../../../electron/service/evaluation-service';
+
+const MODELS = join(import.meta.dirname, 'models');
+const MODEL_WITHOUT_EVALUATOR = join(import.meta.dirname, '..', 'inference', 'models', 'linear-8px');
+
+const spec: EvaluationSpecInput = {
+  modelId: 'evaluated-8px',
+  classes: [0, 2],
+  scales: [0, 4],
+  mode: 'unconditional+classifier',
+  sampler: 'ddim',
+  steps: 'ddim5',
+  eta: 0,
+  samplesPerScale: 12,
+};
+
+interface Studio {
+  engine: Engine;
+  gallery: Gallery;
+  evaluations: EvaluationService;
+  events: EvaluationEvent[];
+}
+
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+function dataDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'gds-eval-'));
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** Engine, gallery file and evaluation service, as a studio process would open them. */
+function openStudio(dir: string, modelFolders = [join(MODELS, 'evaluated-8px')]): Studio {
+  const engine = createEngine({ modelFolders, threads: 1 });
+  const gallery = openGallery(galleryFile(dir));
+  const evaluations = new EvaluationService({ engine, gallery, appVersion: 'test', provider: 'cpu', threads: 1, batchSize: 4 });
+  const events: EvaluationEvent[] = [];
+  evaluations.onEvaluationEvent((event) => events.push(event));
+  let closed = false;
+  const close = async () => {
+    if (closed) return;
+    closed = true;
+    await evaluations.close();
+    await engine.close();
+    gallery.close();
+  };
+  cleanups.push(close);
+  return { engine, gallery, evaluations, events, close } as Studio & { close: () => Promise<void> };
+}
+
+/** Samples of the evaluation by scale: seed → sample id. */
+function samplesByScale(gallery: Gallery, evaluationId: number): Map<number, Map<number, number>> {
+  const byScale = new Map<number, Map<number, number>>();
+  for (const sample of gallery.samples.list({ modelId: 'evaluated-8px', limit: 500 }).items) {
+    if (gallery.runs.get(sample.runId)?.evaluationId !== evaluationId) continue;
+    const seeds = byScale.get(sample.scale) ?? new Map<number, number>();
+    expect(seeds.has(sample.seed), `seed ${sample.seed} sampled twice at scale ${sample.scale}`).toBe(false);
+    seeds.set(sample.seed, sample.id);
+    byScale.set(sample.scale, seeds);
+  }
+  return byScale;
+}
+
+describe('evaluation job', () => {
+  it('samples every scale into the gallery and stores FID, IS, precision, recall and class accuracy', async () => {
+    const studio = openStudio(dataDir());
+    const record = await studio.evaluations.startEvaluation(spec);
+    await studio.evaluations.whenIdle();
+
+    const finished = studio.evaluations.getEvaluation(record.id);
+    expect(finished.status, finished.error ?? '').toBe('completed');
+    expect(finished.results.map((result) => result.scale)).toEqual([0, 4]);
+    for (const result of finished.results) {
+      expect(result.sampleCount).toBe(12);
+      expect(result.fid).toBeGreaterThan(0);
+      expect(result.inceptionScore).toBeGreaterThanOrEqual(1);
+      expect(result.inceptionScore).toBeLessThanOrEqual(3);
+      for (const fraction of [result.precision, result.recall, result.classAccuracy]) {
+        expect(fraction).toBeGreaterThanOrEqual(0);
+        expect(fraction).toBeLessThanOrEqual(1);
+      }
+    }
+    const byScale = samplesByScale(studio.gallery, record.id);
+    for (const scale of [0, 4]) expect([...byScale.get(scale)!.keys()].sort((a, b) => a - b)).toEqual([...Array(12).keys()]);
+    const progress = studio.events.filter((event) => event.type === 'progress');
+    expect(progress.at(-1)).toMatchObject({ phase: 'scoring', doneSamples: 24, totalSamples: 24 });
+    expect(studio.events.filter((event) => event.type === 'result')).toHaveLength(2);
+    expect(studio.events.at(-1)).toMatchObject({ type: 'finished', status: 'completed' });
+  });
+
+  it('resumes after a restart without redoing finished samples or scales', async () => {
+    const dir = dataDir();
+    const first = openStudio(dir) as Studio & { close: () => Promise<void> };
+    let evaluationId = 0;
+    // Cancel once the first scale is scored and a few samples of the second exist.
+    first.evaluations.onEvaluationEvent((event) => {
+      if (event.type === 'progress' && event.phase === 'sampling' && event.doneSamples === 16) first.evaluations.cancelEvaluation(event.evaluationId);
+    });
+    evaluationId = (await first.evaluations.startEvaluation(spec)).id;
+    await first.evaluations.whenIdle();
+    const cancelled = first.evaluations.getEvaluation(evaluationId);
+    expect(cancelled.status).toBe('cancelled');
+    expect(cancelled.results.map((result) => result.scale)).toEqual([0]);
+    const before = samplesByScale(first.gallery, evaluationId);
+    const keptAtSecondScale = before.get(4)?.size ?? 0;
+    expect(keptAtSecondScale).toBeGreaterThanOrEqual(4);
+    expect(keptAtSecondScale).toBeLessThan(12);
+    await first.close();
+
+    const second = openStudio(dir);
+    await second.evaluations.resumeEvaluation(evaluationId);
+    await second.evaluations.whenIdle();
+    const resumed = second.evaluations.getEvaluation(evaluationId);
+    expect(resumed.status, resumed.error ?? '').toBe('completed');
+    expect(resumed.results.map((result) => [result.scale, result.sampleCount])).toEqual([[0, 12], [4, 12]]);
+    // The first scale's figures were kept, not recomputed.
+    expect(resumed.results[0]).toEqual(cancelled.results[0]);
+    const after = samplesByScale(second.gallery, evaluationId);
+    for (const [scale, seeds] of before) {
+      for (const [seed, sampleId] of seeds) expect(after.get(scale)!.get(seed)).toBe(sampleId);
+    }
+    expect(after.get(4)!.size).toBe(12);
+    const sampled = second.events.filter((event) => event.type === 'progress' && event.phase === 'sampling').length;
+    expect(sampled).toBe(12 - keptAtSecondScale);
+  });
+
+  it('refuses a model without an evaluator with a sentence that says what to do', async () => {
+    const studio = openStudio(dataDir(), [MODEL_WITHOUT_EVALUATOR]);
+    await expect(studio.evaluations.startEvaluation({ ...spec, modelId: 'linear-8px' })).rejects.toThrow(
+      /has no evaluator network.*Export one into its folder/,
+    );
+    expect(studio.evaluations.listEvaluations()).toEqual([]);
+  });
+});
