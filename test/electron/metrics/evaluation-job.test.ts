@@ -102,12 +102,11 @@ describe('evaluation job', () => {
   it('resumes after a restart without redoing finished samples or scales', async () => {
     const dir = dataDir();
     const first = openStudio(dir) as Studio & { close: () => Promise<void> };
-    let evaluationId = 0;
     // Cancel once the first scale is scored and a few samples of the second exist.
     first.evaluations.onEvaluationEvent((event) => {
       if (event.type === 'progress' && event.phase === 'sampling' && event.doneSamples === 16) first.evaluations.cancelEvaluation(event.evaluationId);
     });
-    evaluationId = (await first.evaluations.startEvaluation(spec)).id;
+    const evaluationId = (await first.evaluations.startEvaluation(spec)).id;
     await first.evaluations.whenIdle();
     const cancelled = first.evaluations.getEvaluation(evaluationId);
     expect(cancelled.status).toBe('cancelled');
