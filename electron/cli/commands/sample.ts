@@ -14,8 +14,10 @@ import { NOISE_ALGORITHM } from '../../../common/diffusion/rng';
 import { findClass } from '../../../common/models/class-lookup';
 import type { ModelManifest } from '../../../common/models/manifest';
 import { modelSha256 } from '../../../common/models/model-identity';
+import { planRun } from '../../../common/models/run-plan';
 import { createEngine, type ReplayNoise, type RunResult } from '../../inference';
 import { readManifest } from '../../inference/model-folder';
+import { checkReplayNoise } from '../../inference/sampling-job';
 import { encodePng, imageFromTensor } from '../../png/image';
 import { withRecipe } from '../../png/recipe-chunk';
 import { readReplayNoise, writeTrajectories } from '../noise-files';
@@ -88,7 +90,10 @@ export async function runSampleCommand(options: SampleCommandOptions, log: (line
   const folder = path.resolve(resolveModelFolder(options.model));
   const manifest = await readManifest(folder);
   const request = runRequestFrom(manifest, options);
+  // Mistakes in the options are reported before the engine starts.
+  const plan = planRun(manifest, request);
   const replayed: ReplayNoise | null = options.noiseFrom ? await readReplayNoise(options.noiseFrom) : null;
+  if (replayed) checkReplayNoise(replayed, request, plan);
   const engine = createEngine({ modelFolders: [folder], threads: options.threads });
   const bar = options.progress ? new SingleBar({ format: 'sampling [{bar}] {percentage}% | batch {batchNo}/{batches} | step {value}/{total} | t={t}', hideCursor: true }) : null;
   const abort = new AbortController();

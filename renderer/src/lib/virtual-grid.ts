@@ -31,8 +31,9 @@ export function gridWindow(geometry: GridGeometry): GridWindow {
   const cellSize = Math.max(1, (viewportWidth - gap * (columns - 1)) / columns);
   const rowHeight = cellSize + gap;
   const rows = Math.ceil(itemCount / columns);
-  const firstRow = Math.max(0, Math.floor(scrollTop / rowHeight) - overscan);
   const lastRow = Math.min(rows, Math.ceil((scrollTop + viewportHeight) / rowHeight) + overscan);
+  // Scrolled past the end (the list just shrank): keep the last rows rather than none.
+  const firstRow = Math.max(0, Math.min(Math.floor(scrollTop / rowHeight) - overscan, lastRow - Math.ceil(viewportHeight / rowHeight) - overscan));
   return {
     columns,
     cellSize,

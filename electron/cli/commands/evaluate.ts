@@ -1,0 +1,138 @@
+/**
+ * `evaluate`: an evaluation job from the command line. Samples N images per guidance scale
+ * into the gallery, scores them with the model's evaluator (FID, IS, precision, recall,
+ * class accuracy) and prints the table. Ctrl-C cancels; `--resume ID` carries on later.
+ *
+ *   npm run cli -- evaluate --scales 0,1,2,4,8 --samples 200 --steps ddim25
+ */
+import { SingleBar } from 'cli-progress';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import type { EvaluationRecord, EvaluationSpecInput } from '../../../common/contract/gallery';
+import { GuidanceMode, ProviderName, SamplerName } from '../../../common/contract/run-request';
+import { findClass } from '../../../common/models/class-lookup';
+import { defaultDataDir, galleryFile, openGallery } from '../../gallery';
+import { createEngine } from '../../inference';
+import { readManifest } from '../../inference/model-folder';
+import { EvaluationService } from '../../service/evaluation-service';
+import { packageVersion } from '../../service/create-studio-service';
+import { realNumber, wholeNumber } from '../option-parsers';
+import { DEFAULT_MODEL_FOLDER } from './sample';
+
+export interface EvaluateCommandOptions {
+  model: string;
+  classes?: string;
+  scales: number[];
+  samples: number;
+  mode?: GuidanceMode;
+  sampler?: SamplerName;
+  steps?: string;
+  eta?: number;
+  data: string;
+  provider: ProviderName;
+  threads: number;
+  batch: number;
+  resume?: number;
+  json: boolean;
+  progress: boolean;
+}
+
+function scaleList(text: string): number[] {
+  const scales = text.split(',').map((part) => part.trim()).filter((part) => part.length > 0).map(Number);
+  if (scales.length === 0 || scales.some((scale) => !Number.isFinite(scale) || scale < 0)) {
+    throw new InvalidArgumentError(`--scales must be a comma-separated list of numbers of 0 or more, such as "0,1,2,4", got "${text}".`);
+  }
+  return [...new Set(scales)];
+}
+
+function formatted(value: number | null, digits: number): string {
+  return value === null ? '—' : value.toFixed(digits);
+}
+
+/** The results as an aligned text table, one row per scale. */
+export function resultsTable(record: EvaluationRecord): string {
+  const header = ['scale', 'samples', 'FID', 'IS', 'precision', 'recall', 'accuracy'];
+  const rows = record.results.map((result) => [
+    String(result.scale),
+    String(result.sampleCount),
+    formatted(result.fid, 3),
+    formatted(result.inceptionScore, 3),
+    formatted(result.precision, 4),
+    formatted(result.recall, 4),
+    formatted(result.classAccuracy, 4),
+  ]);
+  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column]!.length)));
+  return [header, ...rows].map((row) => row.map((cell, column) => cell.padStart(widths[column]!)).join('  ')).join('\n');
+}
+
+export async function runEvaluateCommand(options: EvaluateCommandOptions): Promise<EvaluationRecord> {
+  const manifest = await readManifest(options.model);
+  const engine = createEngine({ modelFolders: [options.model], threads: options.threads });
+  const gallery = openGallery(galleryFile(options.data));
+  const service = new EvaluationService({ engine, gallery, appVersion: packageVersion(), provider: options.provider, threads: options.threads, batchSize: options.batch });
+  const bar = options.progress ? new SingleBar({ format: 'evaluating [{bar}] {value}/{total} samples | scale {scale} | {phase}', hideCursor: true }) : null;
+  let evaluationId: number | null = null;
+  const cancel = () => {
+    if (evaluationId !== null) service.cancelEvaluation(evaluationId);
+  };
+  process.once('SIGINT', cancel);
+  service.onEvaluationEvent((event) => {
+    if (event.type === 'started') bar?.start(event.totalSamples, 0, { scale: '—', phase: 'starting' });
+    if (event.type === 'progress') bar?.update(event.doneSamples, { scale: event.scale, phase: event.phase });
+    if (event.type === 'finished') bar?.stop();
+  });
+  try {
+    if (options.resume !== undefined) {
+      evaluationId = (await service.resumeEvaluation(options.resume)).id;
+    } else {
+      const classes = options.classes
+        ? options.classes.split(',').map((name) => findClass(manifest.classes, name))
+        : Array.from({ length: manifest.classes.count }, (_, index) => index);
+      const spec: EvaluationSpecInput = {
+        modelId: manifest.id,
+        classes: [...new Set(classes)],
+        scales: options.scales,
+        mode: options.mode ?? manifest.defaults.mode,
+        sampler: options.sampler ?? manifest.defaults.sampler,
+        steps: options.steps ?? manifest.defaults.steps,
+        eta: options.eta ?? manifest.defaults.eta,
+        samplesPerScale: options.samples,
+      };
+      evaluationId = (await service.startEvaluation(spec)).id;
+    }
+    await service.whenIdle();
+    const record = service.getEvaluation(evaluationId);
+    if (record.status === 'cancelled') process.stderr.write(`Evaluation ${record.id} was cancelled; its samples are kept. Carry on with: npm run cli -- evaluate --resume ${record.id}\n`);
+    if (record.status === 'failed') throw new Error(`Evaluation ${record.id} failed: ${record.error ?? 'no reason was recorded'}`);
+    return record;
+  } finally {
+    process.removeListener('SIGINT', cancel);
+    bar?.stop();
+    await service.close();
+    await engine.close();
+    gallery.close();
+  }
+}
+
+export function evaluateCommand(): Command {
+  return new Command('evaluate')
+    .description('sample N images per guidance scale and measure FID, IS, precision, recall and class accuracy against the model\'s reference data')
+    .option('--model <folder>', 'model folder (with an evaluator)', DEFAULT_MODEL_FOLDER)
+    .option('--classes <list>', 'comma-separated classes, by index or name (default: all)')
+    .addOption(new Option('--scales <list>', 'comma-separated guidance scales').argParser(scaleList).default([0, 1, 2, 4], '0,1,2,4'))
+    .addOption(new Option('--samples <n>', 'samples per scale, spread over the classes').argParser(wholeNumber('--samples', 2)).default(100))
+    .addOption(new Option('--mode <mode>', 'guidance mode (default: the model\'s)').choices(GuidanceMode.options))
+    .addOption(new Option('--sampler <name>', 'sampler (default: the model\'s)').choices(SamplerName.options))
+    .option('--steps <spacing>', 'respacing such as ddim25 or 250 (default: the model\'s)')
+    .addOption(new Option('--eta <value>', 'DDIM η').argParser(realNumber('--eta', 0, 1)))
+    .addOption(new Option('--data <dir>', 'data folder holding gallery.sqlite').default(defaultDataDir(), "the studio's user-data folder"))
+    .addOption(new Option('--provider <name>', 'execution provider').choices(ProviderName.options).default('auto'))
+    .addOption(new Option('--threads <n>', 'CPU threads (0: onnxruntime decides)').argParser(wholeNumber('--threads', 0)).default(0))
+    .addOption(new Option('--batch <n>', 'samples per batch').argParser(wholeNumber('--batch', 1, 256)).default(16))
+    .addOption(new Option('--resume <id>', 'carry on an interrupted or cancelled evaluation').argParser(wholeNumber('--resume', 1)))
+    .option('--json', 'print the evaluation record as JSON instead of a table', false)
+    .option('--no-progress', 'no progress bar')
+    .action(async (options: EvaluateCommandOptions) => {
+      const record = await runEvaluateCommand(options);
+      process.stdout.write(options.json ? `${JSON.stringify(record)}\n` : `evaluation ${record.id} (${record.status})\n${resultsTable(record)}\n`);
+    });
+}

@@ -1,0 +1,74 @@
+/** Starts `serve` as a child process, the way a user does, and reads the address it prints. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const repositoryRoot = fileURLToPath(new URL('../../', import.meta.url));
+
+export interface RunningServe {
+  url: string;
+  origin: string;
+  token: string;
+  /** Milliseconds from spawning the process to its "Studio ready" line. */
+  readyAfterMs: number;
+  startedAt: number;
+  output(): string;
+  stop(): Promise<void>;
+}
+
+/** The built-in model when it has been built, else the small fixture model. */
+export function e2eModelFolder(): string {
+  const candidates = [
+    path.join(repositoryRoot, 'models', 'fashion-mnist'),
+    path.join(repositoryRoot, 'test', 'fixtures', 'tiny-model'),
+    path.join(repositoryRoot, 'test', 'electron', 'inference', 'models', 'linear-8px'),
+  ];
+  const found = candidates.find((dir) => existsSync(path.join(dir, 'manifest.json')));
+  if (!found) throw new Error(`No model folder for the end-to-end tests: none of ${candidates.join(', ')} has a manifest.json.`);
+  return found;
+}
+
+export async function startServe(dataDir: string, modelFolder: string, timeoutMs = 180_000): Promise<RunningServe> {
+  const startedAt = performance.now();
+  const child: ChildProcess = spawn(
+    process.execPath,
+    ['--import', 'tsx', path.join(repositoryRoot, 'electron/serve/main.ts'), '--port', '0', '--data', dataDir, '--models', modelFolder, '--threads', '2'],
+    { cwd: repositoryRoot, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`serve did not get ready in ${timeoutMs} ms:\n${output}`)), timeoutMs);
+    const check = () => {
+      const match = /Studio ready at (http:\/\/127\.0\.0\.1:\d+\/\?token=\S+)/.exec(output);
+      if (match) {
+        clearTimeout(timer);
+        resolve(match[1]!);
+      }
+    };
+    child.stdout?.on('data', check);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`serve exited with code ${code} before it was ready:\n${output}`));
+    });
+  });
+  const readyAfterMs = performance.now() - startedAt;
+  const parsed = new URL(url);
+  return {
+    url,
+    origin: parsed.origin,
+    token: parsed.searchParams.get('token')!,
+    readyAfterMs,
+    startedAt,
+    output: () => output,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
+}

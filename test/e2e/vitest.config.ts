@@ -1,0 +1,13 @@
+import { defineConfig } from 'vitest/config';
+
+/** End-to-end tests: `serve` and Debian Chromium, one file at a time. */
+export default defineConfig({
+  test: {
+    include: ['test/e2e/**/*.e2e.ts'],
+    root: new URL('../../', import.meta.url).pathname,
+    testTimeout: 300_000,
+    hookTimeout: 400_000,
+    fileParallelism: false,
+    pool: 'forks',
+  },
+});

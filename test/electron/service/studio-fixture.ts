@@ -1,0 +1,65 @@
+/** A StudioService on a real gallery file in a temporary folder and a real ONNX model. */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { RunRequest } from '../../../common/contract/run-request';
+import type { RunEvent } from '../../../common/contract/studio-api';
+import { createStudioService } from '../../../electron/service/create-studio-service';
+import type { StudioService } from '../../../electron/service/studio-service';
+
+export const testModelFolder = fileURLToPath(new URL('../inference/models/linear-8px', import.meta.url));
+
+export interface StudioFixture {
+  service: StudioService;
+  dataDir: string;
+  events: RunEvent[];
+  /** Resolves with the job's events once its `finished` event arrives. */
+  finished(jobId: number): Promise<RunEvent[]>;
+  close(): Promise<void>;
+}
+
+export function request(overrides: Partial<RunRequest> = {}): RunRequest {
+  return {
+    modelId: 'linear-8px',
+    classIndex: 1,
+    mode: 'unconditional+classifier',
+    scale: 2,
+    sampler: 'ddim',
+    steps: 'ddim10',
+    eta: 0,
+    clipDenoised: true,
+    seeds: [11, 12, 13],
+    batchSize: 3,
+    provider: 'cpu',
+    ...overrides,
+  };
+}
+
+export function openStudio(dataDir = mkdtempSync(path.join(tmpdir(), 'gds-service-'))): StudioFixture {
+  const service = createStudioService({ dataDir, modelDirs: [testModelFolder], threads: 1 });
+  const events: RunEvent[] = [];
+  const waiters: { jobId: number; resolve: (events: RunEvent[]) => void }[] = [];
+  service.onRunEvent((event) => {
+    events.push(event);
+    if (event.type !== 'finished') return;
+    for (const waiter of waiters.filter((candidate) => candidate.jobId === event.jobId)) {
+      waiter.resolve(events.filter((candidate) => candidate.jobId === event.jobId));
+    }
+  });
+  return {
+    service,
+    dataDir,
+    events,
+    finished: (jobId) => {
+      const done = events.find((event) => event.jobId === jobId && event.type === 'finished');
+      if (done) return Promise.resolve(events.filter((event) => event.jobId === jobId));
+      return new Promise((resolve) => waiters.push({ jobId, resolve }));
+    },
+    close: () => service.close(),
+  };
+}
+
+export function removeFolder(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+}

@@ -1,0 +1,55 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { buildClassIndex, searchClasses } from '../../renderer/src/lib/class-search';
+
+const imagenet = JSON.parse(
+  readFileSync(new URL('../../models/tools/src/studio_tools/data/imagenet_classes.json', import.meta.url), 'utf8'),
+) as { names: string[]; synonyms: string[][] };
+const imagenetIndex = buildClassIndex(imagenet.names, imagenet.synonyms);
+
+const fashion = buildClassIndex(
+  ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'],
+  [['t-shirt', 'tee', 'top'], ['trousers', 'pants'], ['sweater', 'jumper'], [], ['jacket'], [], [], ['trainer', 'running shoe'], ['handbag'], ['boot']],
+);
+
+function names(query: string, index = fashion): string[] {
+  return searchClasses(index, query).map((match) => match.entry.name);
+}
+
+describe('class search', () => {
+  it('lists every class, in label order, for an empty query', () => {
+    expect(names('')).toHaveLength(10);
+    expect(names('')[7]).toBe('Sneaker');
+  });
+
+  it('finds a class by any part of its name, ignoring case', () => {
+    expect(names('sneak')).toEqual(['Sneaker']);
+    expect(names('BOOT')[0]).toBe('Ankle boot');
+  });
+
+  it('finds a class by a synonym and says which synonym matched', () => {
+    const [match] = searchClasses(fashion, 'trainer');
+    expect(match?.entry.name).toBe('Sneaker');
+    expect(match?.via).toBe('trainer');
+    expect(names('pants')).toEqual(['Trouser']);
+  });
+
+  it('ranks an exact name before a prefix, and a prefix before a substring', () => {
+    // "Shirt" exactly, then "T-shirt/top" where the word starts after a hyphen.
+    expect(names('shirt')).toEqual(['Shirt', 'T-shirt/top']);
+  });
+
+  it('takes a number as a label index', () => {
+    expect(names('7')[0]).toBe('Sneaker');
+  });
+
+  it('searches the 1000 ImageNet classes by name and synonym', () => {
+    expect(imagenet.names).toHaveLength(1000);
+    expect(searchClasses(imagenetIndex, 'golden retriever')[0]?.entry.index).toBe(207);
+    expect(searchClasses(imagenetIndex, 'retriever').map((match) => match.entry.index)).toEqual(expect.arrayContaining([205, 206, 207, 208]));
+    expect(searchClasses(imagenetIndex, 'zzzz-no-such-class')).toEqual([]);
+    const started = performance.now();
+    for (const query of ['g', 'go', 'gol', 'gold', 'golde', 'golden']) searchClasses(imagenetIndex, query);
+    process.stdout.write(`six keystrokes over 1000 ImageNet classes: ${(performance.now() - started).toFixed(2)} ms\n`);
+  });
+});
