@@ -59,7 +59,7 @@ def ddpm_step(
     gradient_fn: GradientFn | None = None,
     eta: float = 0.0,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """One ancestral step x_t → x_{t−1}; returns (x_{t−1}, x̂₀)."""
+    """One ancestral step x_t → x_{t−1}; returns (x_{t−1}, x̂₀). ``eta`` is DDIM's and ignored here."""
     model_t = diffusion.model_timesteps(t)
     # 1. p(x_{t−1}|x_t): μ_θ, σ²_θ and x̂₀ from the UNet's ε and v.
     step = diffusion.p_mean_variance(denoise(x_t, model_t), x_t, t, clip_denoised)

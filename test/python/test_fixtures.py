@@ -1,0 +1,121 @@
+"""The committed fixtures under test/fixtures are what studio_tools.fixtures writes, and
+the ONNX graphs there reproduce the PyTorch networks (onnxruntime vs PyTorch)."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+import torch
+
+from studio_tools.diffusion import space_timesteps
+from studio_tools.diffusion.torch_model import load_models, read_config
+from studio_tools.export import verify_model_folder
+from studio_tools.fixtures import GOLDEN_CASES, TINY_CONFIG, build_tiny_models, run_golden_case
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+TORCH_MODEL = FIXTURES / "tiny-model-torch"
+ONNX_MODEL = FIXTURES / "tiny-model"
+GOLDEN = FIXTURES / "golden"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    # Float32 reductions depend on the thread count; the fixtures are written with one.
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
+@pytest.fixture(scope="module")
+def committed_models():
+    config = read_config(TORCH_MODEL / "config.json")
+    return load_models(config, TORCH_MODEL / "unet.pt", TORCH_MODEL / "classifier.pt")
+
+
+def session(name: str) -> ort.InferenceSession:
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    return ort.InferenceSession(str(ONNX_MODEL / name), options, providers=["CPUExecutionProvider"])
+
+
+def probe_inputs(batch: int = 3):
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal((batch, 1, 8, 8), dtype=np.float32)
+    t = np.array([0, 37, 99][:batch], dtype=np.int64)
+    y = np.array([0, 2, 1][:batch], dtype=np.int64)
+    return x, t, y
+
+
+def test_committed_torch_model_is_the_seeded_tiny_model(committed_models):
+    assert read_config(TORCH_MODEL / "config.json") == TINY_CONFIG
+    rebuilt = build_tiny_models()
+    for committed, fresh in zip(committed_models, rebuilt):
+        committed_state, fresh_state = committed.state_dict(), fresh.state_dict()
+        assert committed_state.keys() == fresh_state.keys()
+        for name in committed_state:
+            torch.testing.assert_close(committed_state[name], fresh_state[name], rtol=0, atol=0, msg=name)
+
+
+def test_model_folder_passes_the_engines_checks():
+    manifest = verify_model_folder(ONNX_MODEL)
+    assert manifest["classes"]["null_class"] == 3
+    assert manifest["diffusion"]["learn_sigma"] is True
+    assert set(manifest["files"]) == {"unet.onnx", "classifier_grad.onnx"}
+
+
+def test_onnx_unet_reproduces_pytorch(committed_models):
+    unet, _ = committed_models
+    x, t, y = probe_inputs()
+    (out,) = session("unet.onnx").run(["out"], {"x": x, "t": t, "y": y})
+    with torch.no_grad():
+        expected = unet(torch.from_numpy(x), torch.from_numpy(t), torch.from_numpy(y)).numpy()
+    assert out.shape == (3, 2, 8, 8)
+    assert np.abs(out - expected).max() <= 1e-5
+
+
+def test_onnx_classifier_gradient_reproduces_autograd(committed_models):
+    _, classifier = committed_models
+    x, t, y = probe_inputs()
+    grad, logits = session("classifier_grad.onnx").run(["grad", "logits"], {"x": x, "t": t, "y": y})
+    x_in = torch.from_numpy(x).requires_grad_(True)
+    expected_logits = classifier(x_in, torch.from_numpy(t))
+    selected = torch.log_softmax(expected_logits, dim=-1)[torch.arange(3), torch.from_numpy(y)]
+    (expected_grad,) = torch.autograd.grad(selected.sum(), x_in)
+    assert np.abs(logits - expected_logits.detach().numpy()).max() <= 1e-5
+    assert np.abs(grad - expected_grad.numpy()).max() <= 1e-5
+    assert np.abs(grad).max() > 1e-3, "the tiny classifier should respond to x"
+
+
+def test_every_case_folder_describes_its_trajectory():
+    assert sorted(p.name for p in GOLDEN.iterdir()) == sorted(case.name for case in GOLDEN_CASES)
+    for case in GOLDEN_CASES:
+        folder = GOLDEN / case.name
+        description = json.loads((folder / "case.json").read_text())
+        kept = space_timesteps(case.T, case.steps)
+        assert description["timestep_map"] == kept
+        steps = len(kept)
+        batch = len(description["classes"])
+        for name, shape in {"x_T": (batch, 1, 8, 8), "noise": (steps, batch, 1, 8, 8),
+                            "xt": (steps, batch, 1, 8, 8), "pred_x0": (steps, batch, 1, 8, 8)}.items():
+            array = np.load(folder / f"{name}.npy")
+            assert array.shape == shape and array.dtype == np.float32, (case.name, name)
+            assert np.isfinite(array).all(), (case.name, name)
+
+
+@pytest.mark.parametrize("index, case", list(enumerate(GOLDEN_CASES)), ids=[c.name for c in GOLDEN_CASES])
+def test_goldens_regenerate(index, case, committed_models):
+    unet, classifier = committed_models
+    result = run_golden_case(index, case, unet, classifier)
+    folder = GOLDEN / case.name
+    for name in ("x_T", "noise"):
+        np.testing.assert_array_equal(result[name], np.load(folder / f"{name}.npy"))
+    for name in ("xt", "pred_x0"):
+        committed = np.load(folder / f"{name}.npy")
+        # Per step, relative to that step's magnitude: float32 networks on another CPU
+        # may round their last bits differently.
+        scale = np.maximum(np.abs(committed).reshape(len(committed), -1).max(axis=1), 1.0)
+        error = np.abs(result[name] - committed).reshape(len(committed), -1).max(axis=1)
+        assert (error / scale).max() <= 1e-5, (case.name, name, (error / scale).max())
