@@ -34,34 +34,24 @@ BATCH = 2
 # term large enough for the goldens to test it.
 CLASSIFIER_HEAD_GAIN = 40.0
 
+# What the tiny UNet and classifier share: 8×8 grey images, two levels, attention at the
+# lower one, scale-shift norm and resblock up/down sampling.
+_TINY_TRUNK = dict(
+    image_size=8,
+    in_channels=1,
+    model_channels=32,
+    num_res_blocks=1,
+    attention_resolutions=(2,),
+    channel_mult=(1, 1),
+    num_head_channels=16,
+    use_scale_shift_norm=True,
+    resblock_updown=True,
+)
+
 TINY_CONFIG = ModelConfig(
-    unet=UNetConfig(
-        image_size=8,
-        in_channels=1,
-        model_channels=32,
-        out_channels=2,
-        num_res_blocks=1,
-        attention_resolutions=(2,),
-        channel_mult=(1, 1),
-        num_classes=4,
-        num_heads=1,
-        num_head_channels=16,
-        use_scale_shift_norm=True,
-        resblock_updown=True,
-    ),
-    classifier=ClassifierConfig(
-        image_size=8,
-        in_channels=1,
-        model_channels=32,
-        out_channels=3,
-        num_res_blocks=1,
-        attention_resolutions=(2,),
-        channel_mult=(1, 1),
-        num_head_channels=16,
-        use_scale_shift_norm=True,
-        resblock_updown=True,
-        pool="attention",
-    ),
+    # learn_sigma: ε and v; 3 classes and the null class 3.
+    unet=UNetConfig(**_TINY_TRUNK, out_channels=2, num_classes=4, num_heads=1),
+    classifier=ClassifierConfig(**_TINY_TRUNK, out_channels=3, pool="attention"),
     diffusion=DiffusionSettings(steps=100, noise_schedule="cosine", learn_sigma=True),
     classes=ClassSettings(count=3, names=["circle", "square", "cross"], null_class=3),
 )
