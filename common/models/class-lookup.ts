@@ -39,7 +39,7 @@ export function findClass(classes: ModelManifest['classes'], query: string): num
   for (const candidate of ranked) {
     const label = classes.names[candidate.index] as string;
     const shown = normalise(candidate.name) === normalise(label) ? label : `${candidate.name} (${label})`;
-    if (candidate.distance <= Math.max(2, Math.ceil(wanted.length / 2)) && !suggestions.includes(shown)) suggestions.push(shown);
+    if (candidate.distance <= Math.max(1, Math.floor(wanted.length / 3)) && !suggestions.includes(shown)) suggestions.push(shown);
     if (suggestions.length === 3) break;
   }
   const hint = suggestions.length > 0 ? ` Did you mean ${suggestions.map((name) => `"${name}"`).join(', ')}?` : ` Use a class index from 0 to ${classes.count - 1} or one of its names.`;
