@@ -29,7 +29,7 @@ function readVersionOrExplain(db: Database.Database, file: string): number {
     const code = (error as { code?: string }).code;
     if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT') {
       throw new GalleryError(
-        `"${file}" is not a Guided Diffusion Studio gallery (it is not an SQLite database). Move that file aside or choose another data folder; it was not changed.`,
+        `"${file}" is not a Guided Diffusion Studio gallery (it is not an SQLite database, or it is damaged). Move that file aside or choose another data folder; it was not changed.`,
       );
     }
     throw error;
