@@ -11,6 +11,8 @@ from __future__ import annotations
 import argparse
 import resource
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -21,25 +23,22 @@ from ..adm import ClassifierConfig, UNetConfig
 from ..convert.presets import preset_named
 from .gradient import LogProbGradient
 from .onnx_graphs import export_classifier_grad, export_unet, export_unet_fp16
+from .random_weights import randomize
 
 GRAPHS = ("unet", "unet-fp16", "classifier")
 
 
-def randomize(module: torch.nn.Module, seed: int = 0) -> torch.nn.Module:
-    """Non-zero weights everywhere (the release zero-initialises output layers, which would hide errors)."""
-    generator = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for parameter in module.parameters():
-            noise = torch.randn(parameter.shape, generator=generator)
-            if parameter.dim() > 1:
-                parameter.copy_(noise / np.sqrt(parameter[0].numel()))
-            else:
-                parameter.copy_(1.0 + 0.1 * noise)
-    return module.eval()
-
-
 def peak_memory_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+@contextmanager
+def _timed(figures: dict[str, float]) -> Iterator[None]:
+    """Wall-clock and CPU seconds: on a shared machine the CPU figure is the one that carries over."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    yield
+    figures["export_wall_s"] = time.perf_counter() - wall
+    figures["export_cpu_s"] = time.process_time() - cpu
 
 
 def _inputs(size: int, channels: int, batch: int, classes: int) -> dict[str, np.ndarray]:
@@ -58,12 +57,11 @@ def run(preset_name: str, graph: str, out: Path, batch: int) -> dict[str, float]
     if graph == "classifier":
         config = ClassifierConfig.from_flags(preset.classifier_flags)
         model = randomize(config.build())
-        start = time.perf_counter()
-        exported = export_classifier_grad(
-            model, out / "classifier_grad.onnx", image_size=config.image_size, channels=config.in_channels,
-            num_classes=config.out_channels,
-        )
-        figures["export_s"] = time.perf_counter() - start
+        with _timed(figures):
+            exported = export_classifier_grad(
+                model, out / "classifier_grad.onnx", image_size=config.image_size, channels=config.in_channels,
+                num_classes=config.out_channels,
+            )
         feeds = _inputs(config.image_size, config.in_channels, batch, config.out_channels)
         grad, logits = LogProbGradient(model)(*(torch.from_numpy(v) for v in feeds.values()))
         got_grad, got_logits = ort.InferenceSession(str(exported.path)).run(None, feeds)
@@ -73,9 +71,8 @@ def run(preset_name: str, graph: str, out: Path, batch: int) -> dict[str, float]
         config = UNetConfig.from_flags(preset.diffusion_flags)
         model = randomize(config.build())
         export = export_unet if graph == "unet" else export_unet_fp16
-        start = time.perf_counter()
-        exported = export(model, out / ("unet.onnx" if graph == "unet" else "unet_fp16.onnx"))
-        figures["export_s"] = time.perf_counter() - start
+        with _timed(figures):
+            exported = export(model, out / ("unet.onnx" if graph == "unet" else "unet_fp16.onnx"))
         feeds = _inputs(config.image_size, config.in_channels, batch, config.num_classes or 1)
         if config.num_classes is None:
             del feeds["y"]

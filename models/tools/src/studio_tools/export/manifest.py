@@ -49,6 +49,7 @@ def _nullable(check: Check) -> Check:
         if value is not None:
             check(value, path, errors)
 
+    nullable.fields = getattr(check, "fields", {})  # type: ignore[attr-defined]
     return nullable
 
 
@@ -90,6 +91,7 @@ def _object(**fields: Check) -> Check:
             else:
                 field_check(value[name], f"{path}.{name}", errors)
 
+    check.fields = fields  # type: ignore[attr-defined]
     return check
 
 
@@ -147,6 +149,11 @@ MANIFEST = _object(
     ),
     files=_record(LOCAL_FILE, _when(lambda v: isinstance(v, str) and bool(_SHA256.match(v)), "a lowercase hex sha256")),
 )
+
+
+def schema_keys(check: Check = MANIFEST) -> dict[str, Any]:
+    """The nested key structure the schema requires, e.g. {"image": {"size": {}, "channels": {}}, ...}."""
+    return {name: schema_keys(child) for name, child in getattr(check, "fields", {}).items()}
 
 
 def schema_errors(manifest: Any) -> list[str]:
