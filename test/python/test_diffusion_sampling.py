@@ -18,6 +18,14 @@ Z = RNG.standard_normal((2, 1, 3, 3))
 SCALE = 3.0
 
 
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
 def schedule(name="cosine"):
     s = np.arange(T + 1) / T
     if name == "cosine":

@@ -119,3 +119,18 @@ def test_goldens_regenerate(index, case, committed_models):
         scale = np.maximum(np.abs(committed).reshape(len(committed), -1).max(axis=1), 1.0)
         error = np.abs(result[name] - committed).reshape(len(committed), -1).max(axis=1)
         assert (error / scale).max() <= 1e-5, (case.name, name, (error / scale).max())
+
+
+def test_reference_benchmark_prints_one_json_line(capsys):
+    from studio_tools import bench_reference
+
+    bench_reference.main([
+        "--config", str(TORCH_MODEL / "config.json"), "--unet", str(TORCH_MODEL / "unet.pt"),
+        "--classifier", str(TORCH_MODEL / "classifier.pt"), "--batch", "2", "--steps", "ddim2", "--threads", "1",
+    ])
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 1
+    figures = json.loads(lines[0])
+    assert figures["steps"] == 2 and figures["mode"] == "unconditional+classifier"
+    for key in ("seconds_per_image", "unet_ms_per_step", "classifier_ms_per_step", "total_s"):
+        assert figures[key] > 0
