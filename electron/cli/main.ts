@@ -3,6 +3,7 @@
  * Each command lives in commands/<name>.ts and is registered here.
  */
 import { Command, CommanderError } from 'commander';
+import { evaluateCommand } from './commands/evaluate';
 import { galleryCommand } from './commands/gallery';
 import { metricsCommand } from './commands/metrics';
 import { sampleCommand } from './commands/sample';
@@ -14,6 +15,7 @@ const program = new Command('gds')
 
 program.addCommand(sampleCommand());
 program.addCommand(metricsCommand());
+program.addCommand(evaluateCommand());
 program.addCommand(galleryCommand());
 
 try {

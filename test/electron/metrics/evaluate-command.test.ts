@@ -1,0 +1,48 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { EvaluationRecord } from '../../../common/contract/gallery';
+import { evaluateCommand } from '../../../electron/cli/commands/evaluate';
+
+const run = promisify(execFile);
+const MODEL = join(import.meta.dirname, 'models', 'evaluated-8px');
+const data = mkdtempSync(join(tmpdir(), 'gds-evaluate-cli-'));
+afterAll(() => rmSync(data, { recursive: true, force: true }));
+
+function cli(args: string[]) {
+  return run('npx', ['tsx', 'electron/cli/main.ts', ...args], { cwd: join(import.meta.dirname, '..', '..', '..'), timeout: 120_000 });
+}
+
+describe('npm run cli -- evaluate', () => {
+  it('runs an evaluation into the gallery and prints its record', async () => {
+    const { stdout } = await cli([
+      'evaluate', '--model', MODEL, '--classes', 'circle,cross', '--scales', '0,3', '--samples', '6',
+      '--steps', 'ddim5', '--data', data, '--provider', 'cpu', '--threads', '1', '--json', '--no-progress',
+    ]);
+    const record = JSON.parse(stdout) as EvaluationRecord;
+    expect(record.status).toBe('completed');
+    expect(record.spec).toMatchObject({ modelId: 'evaluated-8px', classes: [0, 2], scales: [0, 3], samplesPerScale: 6, steps: 'ddim5' });
+    expect(record.results.map((result) => result.sampleCount)).toEqual([6, 6]);
+  });
+
+  const inProcess = (args: string[]) =>
+    evaluateCommand()
+      .exitOverride()
+      .configureOutput({ writeErr: () => undefined })
+      .parseAsync(args, { from: 'user' });
+
+  it('explains a bad scale list', async () => {
+    await expect(inProcess(['--model', MODEL, '--scales', '1,x', '--data', data])).rejects.toThrow(
+      '--scales must be a comma-separated list of numbers',
+    );
+  });
+
+  it('says when there is nothing to resume', async () => {
+    await expect(inProcess(['--model', MODEL, '--resume', '99', '--data', data, '--no-progress'])).rejects.toThrow(
+      'Evaluation 99 is not in the gallery',
+    );
+  });
+});
