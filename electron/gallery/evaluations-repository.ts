@@ -64,9 +64,9 @@ export class EvaluationsRepository {
          inception_score = excluded.inception_score, precision = excluded.precision, recall = excluded.recall,
          class_accuracy = excluded.class_accuracy`,
     );
-    this.seedsStatement = db.prepare<[number, number, number], { seed: number }>(
-      `SELECT s.seed FROM samples s JOIN runs r ON r.id = s.run_id
-       WHERE r.evaluation_id = ? AND s.scale = ? AND s.class_index = ? ORDER BY s.seed`,
+    this.seedsStatement = db.prepare<[number, number, number], { seed: number; sampleId: number }>(
+      `SELECT s.seed, min(s.id) AS sampleId FROM samples s JOIN runs r ON r.id = s.run_id
+       WHERE r.evaluation_id = ? AND s.scale = ? AND s.class_index = ? GROUP BY s.seed ORDER BY s.seed`,
     );
     this.runningStatement = db.prepare<[], { id: number; owner_pid: number | null }>(
       `SELECT id, owner_pid FROM evaluations WHERE status = 'running'`,
@@ -94,7 +94,12 @@ export class EvaluationsRepository {
 
   /** Seeds already sampled for this scale and class, so a resumed evaluation skips them. */
   finishedSeeds(evaluationId: number, scale: number, classIndex: number): number[] {
-    return this.seedsStatement.all(evaluationId, scale, classIndex).map((row) => row.seed);
+    return this.finishedSamples(evaluationId, scale, classIndex).map((row) => row.seed);
+  }
+
+  /** The evaluation's samples at this scale and class, one per seed (the first made), by seed. */
+  finishedSamples(evaluationId: number, scale: number, classIndex: number): { seed: number; sampleId: number }[] {
+    return this.seedsStatement.all(evaluationId, scale, classIndex);
   }
 
   get(evaluationId: number): EvaluationRecord | undefined {

@@ -213,8 +213,10 @@ describe('presets and evaluations', () => {
     const run = gallery.runs.start({
       request: testRequest({ classIndex: 1, scale: 4 }), provider: 'cpu', noiseAlgorithm: NOISE_ALGORITHM, appVersion: APP_VERSION, evaluationId: evaluation.id,
     });
-    for (const seed of [5, 3]) gallery.samples.add(run.id, { seed, png: encodePng(testImage(8, seed)) });
+    const [five, three] = [5, 3, 5].map((seed) => gallery.samples.add(run.id, { seed, png: encodePng(testImage(8, seed)) }).id);
     expect(gallery.evaluations.finishedSeeds(evaluation.id, 4, 1)).toEqual([3, 5]);
+    expect(gallery.evaluations.finishedSamples(evaluation.id, 4, 1)).toEqual([{ seed: 3, sampleId: three }, { seed: 5, sampleId: five }]);
+    expect(gallery.evaluations.finishedSeeds(evaluation.id, 4, 2)).toEqual([]);
     expect(gallery.evaluations.finishedSeeds(evaluation.id, 0, 1)).toEqual([]);
     const result = { scale: 4, sampleCount: 8, fid: 12.5, inceptionScore: 3.1, precision: 0.8, recall: 0.4, classAccuracy: 0.9 };
     gallery.evaluations.saveResult(evaluation.id, result);
