@@ -19,6 +19,11 @@ export const invokeChannels = {
   listPresets: 'presets:list',
   savePreset: 'presets:save',
   deletePreset: 'presets:delete',
+  startEvaluation: 'evaluation:start',
+  resumeEvaluation: 'evaluation:resume',
+  cancelEvaluation: 'evaluation:cancel',
+  listEvaluations: 'evaluation:list',
+  getEvaluation: 'evaluation:get',
 } as const;
 
 /** Messages the service pushes to every page that subscribed. */

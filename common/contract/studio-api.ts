@@ -6,8 +6,11 @@
 import { z } from 'zod';
 import { GuidanceMode, ProviderName, RunRequest, SamplerName } from './run-request';
 import { eventChannels, invokeChannels, type InvokeMethod } from './channels';
+import { EvaluationRef, EvaluationView } from './evaluation';
 import {
   ClassCount,
+  EvaluationRecord,
+  EvaluationSpec,
   PresetRecord,
   SampleDetail,
   SampleEdit,
@@ -222,6 +225,11 @@ export const studioOperations = {
   listPresets: operation('listPresets', NoRequest, z.array(PresetRecord)),
   savePreset: operation('savePreset', SavePresetRequest, PresetRecord),
   deletePreset: operation('deletePreset', PresetRef, z.object({ deleted: z.boolean() })),
+  startEvaluation: operation('startEvaluation', EvaluationSpec, EvaluationRecord),
+  resumeEvaluation: operation('resumeEvaluation', EvaluationRef, EvaluationRecord),
+  cancelEvaluation: operation('cancelEvaluation', EvaluationRef, z.object({ cancelled: z.boolean() })),
+  listEvaluations: operation('listEvaluations', NoRequest, z.array(EvaluationRecord)),
+  getEvaluation: operation('getEvaluation', EvaluationRef, EvaluationView),
 } satisfies Record<InvokeMethod, { channel: string; request: z.ZodType; response: z.ZodType }>;
 
 export type StudioOperations = typeof studioOperations;

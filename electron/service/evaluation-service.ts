@@ -3,6 +3,7 @@
  * subscribe to their events. Jobs run one at a time in the order they were asked for.
  * StudioService composes this; the command line uses it directly.
  */
+import type { EvaluationProgress, EvaluationView } from '../../common/contract/evaluation';
 import type { EvaluationRecord, EvaluationSpecInput } from '../../common/contract/gallery';
 import { EvaluationSpec } from '../../common/contract/gallery';
 import type { ProviderName } from '../../common/contract/run-request';
@@ -39,6 +40,8 @@ export class EvaluationService {
   private running: QueuedEvaluation | null = null;
   private idle: Promise<void> = Promise.resolve();
   private readonly kernels: MatrixKernels & { release(): Promise<void> };
+  /** Latest progress of the running evaluation. */
+  private progress: { evaluationId: number; progress: EvaluationProgress } | null = null;
 
   constructor(private readonly options: EvaluationServiceOptions) {
     this.kernels = new OnnxMatrixKernels(options.threads ? { threads: options.threads } : {});
@@ -50,6 +53,12 @@ export class EvaluationService {
   }
 
   private emit(event: EvaluationEvent): void {
+    if (event.type === 'progress') {
+      const { phase, scale, doneSamples, totalSamples } = event;
+      this.progress = { evaluationId: event.evaluationId, progress: { phase, scale, doneSamples, totalSamples } };
+    } else if (event.type === 'finished') {
+      this.progress = null;
+    }
     for (const listener of this.listeners) listener(event);
   }
 
@@ -147,6 +156,13 @@ export class EvaluationService {
     const record = this.options.gallery.evaluations.get(evaluationId);
     if (!record) throw new UserFacingError(`Evaluation ${evaluationId} is not in the gallery; list the evaluations to see which exist.`);
     return record;
+  }
+
+  /** The evaluation with where it is, if it is running here. */
+  viewEvaluation(evaluationId: number): EvaluationView {
+    const record = this.getEvaluation(evaluationId);
+    const progress = this.progress?.evaluationId === evaluationId && record.status === 'running' ? this.progress.progress : null;
+    return { record, progress };
   }
 
   /** Resolves when the running and queued evaluations have ended. */

@@ -21,6 +21,7 @@ import { type Gallery } from '../gallery';
 import { modelSha256 } from '../../common/models/model-identity';
 import type { Engine, ModelSummary } from '../inference';
 import { modelInfoOf } from './model-catalog';
+import { EvaluationService } from './evaluation-service';
 import { executeRunJob, type RunJob } from './run-job';
 import { UserFacingError } from './user-facing-error';
 
@@ -42,11 +43,18 @@ export class StudioService implements StudioHandlers {
   /** Provider of each model whose sessions are open, by model id and requested provider. */
   private readonly openProviders = new Map<string, string>();
   private models: ModelSummary[] | null = null;
+  readonly evaluations: EvaluationService;
 
   constructor(options: StudioServiceOptions) {
     this.engine = options.engine;
     this.gallery = options.gallery;
     this.appVersion = options.appVersion;
+    this.evaluations = new EvaluationService({
+      engine: options.engine,
+      gallery: options.gallery,
+      appVersion: options.appVersion,
+      prepareModel: (modelId, provider) => this.prepareModel(modelId, provider),
+    });
   }
 
   onRunEvent(listener: (event: RunEvent) => void): Unsubscribe {
@@ -211,6 +219,28 @@ export class StudioService implements StudioHandlers {
     return { deleted: this.gallery.presets.delete(presetId) };
   }
 
+  // ------------------------------------------------------------ evaluations
+
+  async startEvaluation(spec: ParsedRequestOf<'startEvaluation'>): Promise<ResponseOf<'startEvaluation'>> {
+    return this.evaluations.startEvaluation(spec);
+  }
+
+  async resumeEvaluation({ evaluationId }: ParsedRequestOf<'resumeEvaluation'>): Promise<ResponseOf<'resumeEvaluation'>> {
+    return this.evaluations.resumeEvaluation(evaluationId);
+  }
+
+  async cancelEvaluation({ evaluationId }: ParsedRequestOf<'cancelEvaluation'>): Promise<ResponseOf<'cancelEvaluation'>> {
+    return { cancelled: this.evaluations.cancelEvaluation(evaluationId) };
+  }
+
+  async listEvaluations(): Promise<ResponseOf<'listEvaluations'>> {
+    return this.evaluations.listEvaluations();
+  }
+
+  async getEvaluation({ evaluationId }: ParsedRequestOf<'getEvaluation'>): Promise<ResponseOf<'getEvaluation'>> {
+    return this.evaluations.viewEvaluation(evaluationId);
+  }
+
   /** PNG bytes of an image the page shows by URL, or null when there is none. */
   async readImage(ref: ImageRef): Promise<Uint8Array | null> {
     switch (ref.kind) {
@@ -229,6 +259,7 @@ export class StudioService implements StudioHandlers {
     for (const job of this.queue.splice(0)) job.controller.abort();
     this.running?.controller.abort();
     await this.idle;
+    await this.evaluations.close();
     await this.engine.close();
     this.gallery.close();
   }
