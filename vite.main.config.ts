@@ -16,6 +16,9 @@ export default defineConfig({
     },
     rollupOptions: {
       external: ['better-sqlite3', 'onnxruntime-node'],
+      // Bundled CommonJS packages call require() for Node built-ins; on the node platform an
+      // ES module output gets a require made with createRequire for them.
+      platform: 'node',
     },
     sourcemap: true,
   },

@@ -1,0 +1,47 @@
+/**
+ * Loads a built main bundle (argv[2]) against the Electron stand-in, exercises what it
+ * registered the way Chromium would, and prints the observations as one JSON line.
+ */
+const bundle = process.argv[2];
+await import(bundle);
+const recorded = globalThis.electronStandIn;
+await new Promise((resolve) => setTimeout(resolve, 200));
+
+const studioPage = { senderFrame: { url: 'gds-app://studio/index.html', parent: null } };
+const otherSite = { senderFrame: { url: 'https://example.com/', parent: null } };
+const appPages = recorded.protocolHandlers.get('gds-app');
+const images = recorded.protocolHandlers.get('studio-image');
+
+async function fetchWith(handler, url) {
+  const response = await handler(new Request(url));
+  return { status: response.status, type: response.headers.get('content-type'), csp: response.headers.get('content-security-policy') };
+}
+
+function decide(register, ...args) {
+  return new Promise((resolve) => register(...args, resolve));
+}
+
+const [window] = recorded.windows;
+const observations = {
+  errorBox: recorded.errorBox ?? null,
+  schemes: recorded.schemes.map((entry) => entry.scheme),
+  singleInstance: recorded.appListeners.has('second-instance'),
+  webPreferences: window?.options.webPreferences ?? null,
+  loadedUrl: window?.loadedUrl ?? null,
+  channels: [...recorded.ipcHandlers.keys()].sort(),
+  indexPage: await fetchWith(appPages, 'gds-app://studio/index.html'),
+  script: await fetchWith(appPages, 'gds-app://studio/assets/app.js'),
+  escape: await fetchWith(appPages, 'gds-app://studio/%2e%2e/%2e%2e/package.json'),
+  missingImage: await fetchWith(images, 'studio-image://images/sample/1.png'),
+  listModels: await recorded.ipcHandlers.get('models:list')(studioPage),
+  fromOtherSite: await recorded.ipcHandlers.get('models:list')(otherSite),
+  badPayload: await recorded.ipcHandlers.get('models:load')(studioPage, { modelId: 5 }),
+  remoteRequest: await decide(recorded.session.beforeRequest, { url: 'https://cdn.example.com/lib.js' }),
+  cameraPermission: await decide(recorded.session.permissionRequest, { getURL: () => 'gds-app://studio/index.html' }, 'media'),
+};
+
+recorded.appListeners.get('before-quit')?.({ preventDefault() {} });
+await new Promise((resolve) => setTimeout(resolve, 300));
+observations.quitAfterClosing = recorded.quitCalled === true;
+console.log(JSON.stringify(observations));
+process.exit(0);
