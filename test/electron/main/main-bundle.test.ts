@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import ViteConfigGenerator from '@electron-forge/plugin-vite/dist/ViteConfig';
@@ -45,6 +45,14 @@ interface Observations {
   remoteRequest: { cancel: boolean };
   cameraPermission: boolean;
   quitAfterClosing: boolean;
+  run: {
+    started: boolean;
+    eventChannels: string[];
+    eventTypes: string[];
+    finished: { status: string; message: string | null; sampleCount: number } | null;
+    samples: number;
+    image: { status: number; type: string | null } | null;
+  };
 }
 
 describe('the built main process', () => {
@@ -56,10 +64,13 @@ describe('the built main process', () => {
     mkdirSync(join(page, 'assets'), { recursive: true });
     writeFileSync(join(page, 'index.html'), '<!doctype html><script type="module" src="./assets/app.js"></script>');
     writeFileSync(join(page, 'assets', 'app.js'), 'export {};');
+    // A converted model dropped into the user-data models folder, as a user would.
+    const userData = join(scratch, 'user-data');
+    cpSync(join(projectDir, 'test', 'fixtures', 'tiny-model'), join(userData, 'models', 'tiny-model'), { recursive: true });
     const { stdout } = await promisify(execFile)(
       process.execPath,
-      ['--import', join(standIn, 'register.mjs'), join(standIn, 'drive-main.mjs'), join(scratch, 'build', 'main.js')],
-      { env: { ...process.env, STUDIO_APP_PATH: projectDir }, timeout: 120_000 },
+      ['--import', join(standIn, 'register.mjs'), join(standIn, 'drive-main.mjs'), join(scratch, 'build', 'main.js'), 'sample'],
+      { env: { ...process.env, STUDIO_APP_PATH: projectDir, STUDIO_USER_DATA: userData }, timeout: 180_000 },
     );
     seen = JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') as Observations;
   }, 300_000);
@@ -77,7 +88,7 @@ describe('the built main process', () => {
 
   it('answers every contract channel and nothing else', () => {
     expect(seen.channels).toEqual(Object.values(invokeChannels).sort());
-    expect(seen.listModels).toMatchObject({ ok: true });
+    expect(seen.listModels).toMatchObject({ ok: true, result: [{ id: 'tiny-test' }] });
     expect(seen.fromOtherSite).toEqual({ ok: false, message: untrustedSenderMessage });
     expect(seen.badPayload.ok).toBe(false);
     expect(seen.badPayload.message).toContain('modelId');
@@ -96,5 +107,14 @@ describe('the built main process', () => {
     expect(seen.remoteRequest).toEqual({ cancel: true });
     expect(seen.cameraPermission).toBe(false);
     expect(seen.quitAfterClosing).toBe(true);
+  });
+
+  it('samples through IPC and the sampling worker, pushes run events to the window, and serves the stored image', () => {
+    expect(seen.run.started).toBe(true);
+    expect(seen.run.finished).toMatchObject({ status: 'completed', sampleCount: 1 });
+    expect(seen.run.eventChannels).toEqual(['run:progress']);
+    expect(seen.run.eventTypes).toEqual(expect.arrayContaining(['started', 'step', 'sample', 'finished']));
+    expect(seen.run.samples).toBe(1);
+    expect(seen.run.image).toMatchObject({ status: 200, type: 'image/png' });
   });
 });

@@ -40,6 +40,30 @@ const observations = {
   cameraPermission: await decide(recorded.session.permissionRequest, { getURL: () => 'gds-app://studio/index.html' }, 'media'),
 };
 
+/** A short guided run of the model in the user-data models folder, answered through IPC and the worker. */
+async function sampleThroughIpc() {
+  const invoke = (channel, payload) => recorded.ipcHandlers.get(channel)(studioPage, payload);
+  const request = { modelId: 'tiny-test', classIndex: 1, mode: 'unconditional+classifier', scale: 4, sampler: 'ddim', steps: 'ddim5', seeds: [7], batchSize: 1, provider: 'cpu' };
+  const started = await invoke('run:start', { request, recordTrajectory: false });
+  const deadline = Date.now() + 60_000;
+  let finished = null;
+  while (finished === null && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    finished = window.sent.map(([, event]) => event).find((event) => event.type === 'finished') ?? null;
+  }
+  const page = await invoke('gallery:list', {});
+  const sampleId = page.ok ? page.result.items[0]?.id : undefined;
+  return {
+    started: started.ok,
+    eventChannels: [...new Set(window.sent.map(([channel]) => channel))],
+    eventTypes: [...new Set(window.sent.map(([, event]) => event.type))],
+    finished,
+    samples: page.ok ? page.result.items.length : -1,
+    image: sampleId ? await fetchWith(images, `studio-image://images/sample/${sampleId}.png`) : null,
+  };
+}
+if (process.argv[3] === 'sample') observations.run = await sampleThroughIpc();
+
 recorded.appListeners.get('before-quit')?.({ preventDefault() {} });
 await new Promise((resolve) => setTimeout(resolve, 300));
 observations.quitAfterClosing = recorded.quitCalled === true;

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 export const recorded = { schemes: [], protocolHandlers: new Map(), ipcHandlers: new Map(), appListeners: new Map(), windows: [], session: {} };
 globalThis.electronStandIn = recorded;
 
-const userData = mkdtempSync(join(tmpdir(), 'studio-user-data-'));
+const userData = process.env.STUDIO_USER_DATA ?? mkdtempSync(join(tmpdir(), 'studio-user-data-'));
 
 export const app = {
   isPackaged: false,
