@@ -14,6 +14,8 @@ import { messageForUser } from './user-facing-error';
 
 /** Previews at most this often: the page gains nothing from more, and each costs a frame. */
 const previewIntervalMs = 100;
+/** Step events at most this often (a small model takes thousands of steps a second). */
+const stepIntervalMs = 40;
 
 export interface RunJob {
   jobId: number;
@@ -65,13 +67,17 @@ export async function executeRunJob(job: RunJob, context: RunJobContext): Promis
 
     const meter = new ProgressMeter(job.stepsPerBatch * batchCount);
     let lastPreviewAt = -Infinity;
+    let lastStepAt = -Infinity;
     const onProgress = (event: ProgressEvent): void => {
       const done = event.batch * event.steps + event.step + 1;
       const { stepsPerSecond, secondsLeft } = meter.update(done);
       const now = performance.now();
-      const lastStep = event.step + 1 === event.steps;
+      const edgeStep = event.step === 0 || event.step + 1 === event.steps;
+      const previewDue = event.previews.length > 0 && (edgeStep || now - lastPreviewAt >= previewIntervalMs);
+      if (!edgeStep && !previewDue && now - lastStepAt < stepIntervalMs) return;
+      lastStepAt = now;
       let previews: PreviewImage[] = [];
-      if (event.previews.length > 0 && (lastStep || now - lastPreviewAt >= previewIntervalMs)) {
+      if (previewDue) {
         lastPreviewAt = now;
         previews = event.previews.map((preview) => encodePreview(preview, request.seeds[preview.index]!, channels));
       }
