@@ -44,6 +44,7 @@ interface Observations {
   badPayload: { ok: boolean; message?: string };
   remoteRequest: { cancel: boolean };
   cameraPermission: boolean;
+  navigation: { reload: boolean; toOtherSite: boolean; redirectToFile: boolean; webviewAttached: boolean; newWindow: string };
   quitAfterClosing: boolean;
   run: {
     started: boolean;
@@ -101,6 +102,10 @@ describe('the built main process', () => {
     expect(seen.script).toMatchObject({ status: 200, type: 'text/javascript' });
     expect(seen.escape.status).toBe(404);
     expect(seen.missingImage.status).toBe(404);
+  });
+
+  it('keeps every web contents on the studio page: no navigation away, no webview, no new window', () => {
+    expect(seen.navigation).toEqual({ reload: true, toOtherSite: false, redirectToFile: false, webviewAttached: false, newWindow: 'deny' });
   });
 
   it('cancels remote requests, refuses permissions, and closes the service before quitting', () => {

@@ -21,6 +21,28 @@ function decide(register, ...args) {
   return new Promise((resolve) => register(...args, resolve));
 }
 
+/** A web contents as Electron hands it to `web-contents-created`, recording what the app decides. */
+function hardenedContents() {
+  const listeners = new Map();
+  const contents = {
+    on: (event, listener) => listeners.set(event, listener),
+    setWindowOpenHandler: (handler) => (contents.openHandler = handler),
+  };
+  recorded.appListeners.get('web-contents-created')({}, contents);
+  const navigationAllowed = (event, url) => {
+    let prevented = false;
+    listeners.get(event)({ url, preventDefault: () => (prevented = true) });
+    return !prevented;
+  };
+  return {
+    reload: navigationAllowed('will-navigate', 'gds-app://studio/index.html'),
+    toOtherSite: navigationAllowed('will-navigate', 'https://example.com/'),
+    redirectToFile: navigationAllowed('will-redirect', 'file:///etc/passwd'),
+    webviewAttached: navigationAllowed('will-attach-webview', 'gds-app://studio/index.html'),
+    newWindow: contents.openHandler({ url: 'https://example.com/' }).action,
+  };
+}
+
 const [window] = recorded.windows;
 const observations = {
   errorBox: recorded.errorBox ?? null,
@@ -37,6 +59,7 @@ const observations = {
   fromOtherSite: await recorded.ipcHandlers.get('models:list')(otherSite),
   badPayload: await recorded.ipcHandlers.get('models:load')(studioPage, { modelId: 5 }),
   remoteRequest: await decide(recorded.session.beforeRequest, { url: 'https://cdn.example.com/lib.js' }),
+  navigation: hardenedContents(),
   cameraPermission: await decide(recorded.session.permissionRequest, { getURL: () => 'gds-app://studio/index.html' }, 'media'),
 };
 
