@@ -101,7 +101,7 @@ def build_tiny_models(config: ModelConfig = TINY_CONFIG) -> tuple[UNetModel, Enc
     return unet.eval(), classifier.eval()
 
 
-def case_noise(index: int, case: GoldenCase, shape: tuple[int, ...], steps: int) -> tuple[np.ndarray, np.ndarray]:
+def case_noise(index: int, shape: tuple[int, ...], steps: int) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng([NOISE_SEED, index])
     x_T = rng.standard_normal((BATCH, *shape), dtype=np.float32)
     noise = rng.standard_normal((steps, BATCH, *shape), dtype=np.float32)
@@ -116,7 +116,7 @@ def run_golden_case(
         schedule=case.schedule, num_timesteps=case.T, respacing=case.steps, learn_sigma=config.diffusion.learn_sigma
     )
     shape = (config.unet.in_channels, config.unet.image_size, config.unet.image_size)
-    x_T, noise = case_noise(index, case, shape, diffusion.num_timesteps)
+    x_T, noise = case_noise(index, shape, diffusion.num_timesteps)
     y = torch.tensor(case.classes, dtype=torch.int64)
     denoise, gradient_fn = guided_functions(
         unet, classifier, case.mode, y, case.scale,
