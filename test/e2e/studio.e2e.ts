@@ -169,6 +169,31 @@ describe('studio in Chromium against serve', () => {
     await viewer.waitFor({ state: 'detached' });
   });
 
+  it('exports a PNG with its recipe, and dropping that PNG restores every setting', async () => {
+    const sampleId = Math.min(...(await galleryIds()));
+    await page.locator(`[data-testid=gallery-item][data-sample-id="${sampleId}"]`).click();
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export PNG' }).click()]);
+    expect(download.suggestedFilename()).toMatch(/\.png$/);
+    const png = readFileSync((await download.path())!);
+    await setField('Guidance scale', '11');
+    await page.getByLabel('Seed', { exact: true }).selectOption('random');
+    const drop = await page.evaluateHandle(
+      ({ bytes, name }) => {
+        const transfer = new DataTransfer();
+        transfer.items.add(new File([new Uint8Array(bytes)], name, { type: 'image/png' }));
+        return transfer;
+      },
+      { bytes: [...png], name: download.suggestedFilename() },
+    );
+    await page.locator('.shell').dispatchEvent('drop', { dataTransfer: drop });
+    await expect.poll(() => page.getByLabel('Guidance scale', { exact: true }).inputValue()).toBe('4');
+    expect(await page.getByLabel('Seed', { exact: true }).inputValue()).toBe('fixed');
+    expect(Number(await page.getByLabel('Base seed').inputValue())).toBeGreaterThanOrEqual(1000);
+    expect(await page.getByLabel('Steps').inputValue()).toBe(steps);
+    expect(await page.locator('[data-testid=selected-class]').textContent()).toBe(className);
+    await expect.poll(() => page.locator('[data-testid=notice]').textContent()).toContain('Settings restored');
+  });
+
   it('runs a 3-scale sweep over the same seeds as one grid', async () => {
     await setField('Images', '2');
     await page.getByRole('button', { name: 'Scale sweep' }).click();
