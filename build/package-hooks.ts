@@ -16,15 +16,25 @@ interface InstalledPackage {
   location: string;
 }
 
+/**
+ * npm's own command line, run by this Node: `npm run` names it in npm_execpath, which also
+ * works on Windows, where `npm` is a .cmd file that only a shell can start.
+ */
+function npmCommand(): { command: string; args: string[] } {
+  const npmCli = process.env.npm_execpath;
+  if (npmCli && /\.c?js$/.test(npmCli)) return { command: process.execPath, args: [npmCli] };
+  return { command: 'npm', args: [] };
+}
+
 /** Folders (relative to the project) of the native modules and of everything they depend on at run time. */
 export async function runtimeClosure(projectDir: string, modules: readonly string[]): Promise<string[]> {
   const roots = modules.map((name) => `#${name}`).join(', ');
   // npm's own dependency graph; an installed package's edges are its run-time dependencies only.
   const selector = `:is(${roots}), :is(${roots}) *`;
-  const { stdout } = await promisify(execFile)('npm', ['query', selector], {
+  const npm = npmCommand();
+  const { stdout } = await promisify(execFile)(npm.command, [...npm.args, 'query', selector], {
     cwd: projectDir,
     maxBuffer: 64 * 1024 * 1024,
-    shell: process.platform === 'win32',
   });
   const packages = JSON.parse(stdout) as InstalledPackage[];
   const locations = [...new Set(packages.map((installed) => installed.location))].sort();

@@ -22,8 +22,8 @@ export function denyNavigationEverywhere(appUrl: URL, log: (line: string) => voi
 }
 
 /**
- * Permission requests are refused, remote requests cancelled, and pages from the Vite dev
- * server get the same CSP header that the app scheme sends in the packaged app.
+ * Permission requests are refused and remote requests cancelled; pages from the Vite dev
+ * server get the CSP as a header too, as the app scheme sends it in the packaged app.
  */
 export function lockDownSession(session: Session, appUrl: URL, contentSecurityPolicy: string): void {
   session.setPermissionRequestHandler((contents, permission, callback) => {
