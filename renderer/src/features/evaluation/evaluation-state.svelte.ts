@@ -1,0 +1,77 @@
+/** The evaluation page's state: the stored evaluations, the one shown, and following a running one. */
+import type { EvaluationProgress } from '../../../../common/contract/evaluation';
+import type { EvaluationRecord, EvaluationSpecInput } from '../../../../common/contract/gallery';
+import type { StudioApi } from '../../../../common/contract/studio-api';
+
+/** How often a running evaluation is read again. */
+const followIntervalMs = 500;
+
+export class EvaluationState {
+  evaluations = $state.raw<EvaluationRecord[]>([]);
+  selectedId = $state<number | null>(null);
+  progress = $state.raw<EvaluationProgress | null>(null);
+  error = $state<string | null>(null);
+  readonly selected = $derived(this.evaluations.find((record) => record.id === this.selectedId) ?? null);
+  readonly busy = $derived(this.evaluations.some((record) => record.status === 'running' || record.status === 'pending'));
+  private timer: ReturnType<typeof setTimeout> | null = null;
+
+  constructor(private readonly api: StudioApi) {}
+
+  async refresh(): Promise<void> {
+    this.evaluations = await this.api.listEvaluations();
+    if (this.selectedId === null || !this.evaluations.some((record) => record.id === this.selectedId)) {
+      this.selectedId = this.evaluations[0]?.id ?? null;
+    }
+    this.follow();
+  }
+
+  private replace(record: EvaluationRecord): void {
+    const others = this.evaluations.filter((existing) => existing.id !== record.id);
+    this.evaluations = [record, ...others].sort((a, b) => b.id - a.id);
+  }
+
+  /** Reads the running evaluation again until it ends. */
+  private follow(): void {
+    if (this.timer !== null) return;
+    const running = this.evaluations.find((record) => record.status === 'running' || record.status === 'pending');
+    if (!running) {
+      this.progress = null;
+      return;
+    }
+    this.timer = setTimeout(async () => {
+      this.timer = null;
+      try {
+        const view = await this.api.getEvaluation({ evaluationId: running.id });
+        this.replace(view.record);
+        this.progress = view.progress;
+      } catch (error) {
+        this.error = (error as Error).message;
+        return;
+      }
+      this.follow();
+    }, followIntervalMs);
+  }
+
+  async start(spec: EvaluationSpecInput): Promise<void> {
+    this.error = null;
+    const record = await this.api.startEvaluation(spec);
+    this.replace(record);
+    this.selectedId = record.id;
+    this.follow();
+  }
+
+  async resume(evaluationId: number): Promise<void> {
+    this.error = null;
+    this.replace(await this.api.resumeEvaluation({ evaluationId }));
+    this.follow();
+  }
+
+  async cancel(evaluationId: number): Promise<void> {
+    await this.api.cancelEvaluation({ evaluationId });
+  }
+
+  dispose(): void {
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+  }
+}
