@@ -39,6 +39,7 @@ export default tseslint.config(
   },
   {
     files: ['renderer/**/*.ts'],
+    ignores: ['renderer/*.config.ts'],
     languageOptions: { globals: { ...globals.browser } },
     rules: {
       'no-restricted-imports': ['error', {
