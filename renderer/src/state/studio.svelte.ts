@@ -44,6 +44,15 @@ export class Studio {
     this.noticeTimer = setTimeout(() => (this.notice = null), tone === 'error' ? 8000 : 3500);
   }
 
+  /** Runs a user action and shows its error, if any, as a notice instead of losing it. */
+  async attempt(action: () => Promise<unknown>): Promise<void> {
+    try {
+      await action();
+    } catch (error) {
+      this.notify((error as Error).message, 'error');
+    }
+  }
+
   async generate(): Promise<void> {
     if (this.run.busy || this.sweep.busy) return;
     try {
