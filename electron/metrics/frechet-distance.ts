@@ -39,7 +39,7 @@ function checkStatistics(first: GaussianStatistics, second: GaussianStatistics):
 /** Σ₁Σ₂'s trace square root, Σᵢ √λᵢ(Lᵀ(PᵀΣ₂P)L). */
 export async function traceSqrtProduct(sigma1: DenseMatrix, sigma2: DenseMatrix, kernels: MatrixKernels): Promise<number> {
   const n = sigma1.rows;
-  const { factor, permutation, rank } = pivotedCholesky(sigma1);
+  const { factor, permutation, rank } = await pivotedCholesky(sigma1);
   if (rank === 0) return 0;
   const permuted = new Float64Array(n * n);
   for (let i = 0; i < n; i++) {
@@ -60,7 +60,7 @@ export async function traceSqrtProduct(sigma1: DenseMatrix, sigma2: DenseMatrix,
   }
   let sum = 0;
   // Tiny negative eigenvalues are rounding noise of a semi-definite M.
-  for (const eigenvalue of symmetricEigenvalues(m)) sum += Math.sqrt(Math.max(eigenvalue, 0));
+  for (const eigenvalue of await symmetricEigenvalues(m)) sum += Math.sqrt(Math.max(eigenvalue, 0));
   return sum;
 }
 

@@ -5,6 +5,7 @@
  * so plain Cholesky would fail where this returns the factor of its range.
  */
 import type { DenseMatrix } from './dense-matrix';
+import { EventLoopPause } from './event-loop-pause';
 
 export interface PivotedCholesky {
   /** L, n×rank, row i belonging to the original index permutation[i]. */
@@ -14,7 +15,8 @@ export interface PivotedCholesky {
 }
 
 /** Stops when the largest remaining pivot is below n·ε·max diag(A), LAPACK's default tolerance. */
-export function pivotedCholesky(matrix: DenseMatrix): PivotedCholesky {
+export async function pivotedCholesky(matrix: DenseMatrix): Promise<PivotedCholesky> {
+  const pause = new EventLoopPause();
   const n = matrix.rows;
   if (matrix.cols !== n) throw new Error(`Cholesky needs a square matrix, got ${matrix.rows}×${matrix.cols}.`);
   const a = matrix.data;
@@ -31,6 +33,7 @@ export function pivotedCholesky(matrix: DenseMatrix): PivotedCholesky {
 
   let rank = 0;
   for (let k = 0; k < n; k++) {
+    await pause.maybePause();
     let pivot = k;
     for (let i = k + 1; i < n; i++) if (remaining[i]! > remaining[pivot]!) pivot = i;
     if (!(remaining[pivot]! > tolerance)) break;

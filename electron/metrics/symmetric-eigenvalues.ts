@@ -6,6 +6,7 @@
  * takes minutes at that size in JavaScript).
  */
 import type { DenseMatrix } from './dense-matrix';
+import { EventLoopPause } from './event-loop-pause';
 
 const EPSILON = 2 ** -52;
 
@@ -44,7 +45,8 @@ function reflectorOfColumn(a: Float64Array, n: number, column: number, start: nu
  * `a` is read and updated, and each step's rank-2 update is fused with the next step's
  * product A₂₂v, so every step streams half the trailing matrix once.
  */
-function tridiagonalize(a: Float64Array, n: number): { d: Float64Array; e: Float64Array } {
+async function tridiagonalize(a: Float64Array, n: number): Promise<{ d: Float64Array; e: Float64Array }> {
+  const pause = new EventLoopPause();
   const d = new Float64Array(n);
   const e = new Float64Array(n);
   let v = new Float64Array(n);
@@ -62,6 +64,7 @@ function tridiagonalize(a: Float64Array, n: number): { d: Float64Array; e: Float
   }
 
   for (let k = 0; k < n - 2; k++) {
+    await pause.maybePause();
     const first = k + 1;
     d[k] = a[k * n + k]!;
     e[k] = reflector.alpha;
@@ -168,10 +171,10 @@ function tridiagonalEigenvalues(d: Float64Array, e: Float64Array): Float64Array 
 }
 
 /** Eigenvalues, ascending, of a symmetric matrix (only its lower triangle is read). */
-export function symmetricEigenvalues(matrix: DenseMatrix): Float64Array {
+export async function symmetricEigenvalues(matrix: DenseMatrix): Promise<Float64Array> {
   const n = matrix.rows;
   if (matrix.cols !== n) throw new Error(`Eigenvalues need a square matrix, got ${matrix.rows}×${matrix.cols}.`);
   if (n === 0) return new Float64Array(0);
-  const { d, e } = tridiagonalize(Float64Array.from(matrix.data), n);
+  const { d, e } = await tridiagonalize(Float64Array.from(matrix.data), n);
   return tridiagonalEigenvalues(d, e);
 }

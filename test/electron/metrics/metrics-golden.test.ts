@@ -83,7 +83,20 @@ describe('metrics against numpy and scipy', () => {
   });
 
   it('finds the eigenvalues numpy.linalg.eigvalsh finds', async () => {
-    const values = symmetricEigenvalues(await readSquareMatrix(fixture('symmetric_matrix.npy')));
+    const values = await symmetricEigenvalues(await readSquareMatrix(fixture('symmetric_matrix.npy')));
     values.forEach((value, i) => expect(value).toBeCloseTo(expected.symmetric_eigenvalues[i]!, 10));
+  });
+
+  it('lets the event loop run while it factors a large matrix', async () => {
+    const n = 600;
+    const data = new Float64Array(n * n);
+    for (let i = 0; i < n; i++) for (let j = 0; j <= i; j++) data[i * n + j] = data[j * n + i] = Math.sin(i * 31 + j * 17);
+    const order: string[] = [];
+    const ticks = setInterval(() => order.push('tick'), 0);
+    await symmetricEigenvalues({ rows: n, cols: n, data });
+    clearInterval(ticks);
+    order.push('done');
+    expect(order.indexOf('tick')).toBeGreaterThanOrEqual(0);
+    expect(order.indexOf('tick')).toBeLessThan(order.indexOf('done'));
   });
 });
