@@ -28,7 +28,8 @@ def external_data_files(onnx_path: Path) -> list[str]:
     """Names of the external data files an ONNX graph refers to; they must lie beside it."""
     model = onnx.load(onnx_path, load_external_data=False)
     locations: set[str] = set()
-    for tensor in onnx.external_data_helper._get_all_tensors(model):
+    # The exporter writes weights as graph initializers; only those can live outside the file.
+    for tensor in model.graph.initializer:
         if tensor.data_location == onnx.TensorProto.EXTERNAL:
             entries = {entry.key: entry.value for entry in tensor.external_data}
             locations.add(entries["location"])
