@@ -233,6 +233,7 @@ describe('studio in Chromium against serve', () => {
     const idsBefore = await galleryIds();
     await serve.stop();
     serve = await startServe(dataDir, modelFolder);
+    figures.push(`serve restart (renderer already built) ready after ${(serve.readyAfterMs / 1000).toFixed(1)} s`);
     await page.goto(serve.url);
     await page.getByRole('button', { name: 'Gallery', exact: true }).click();
     await expect.poll(() => page.locator('[data-testid=gallery-count]').textContent(), { timeout: 60_000 }).toBe(before);
