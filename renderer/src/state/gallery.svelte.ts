@@ -77,6 +77,11 @@ export class GalleryState {
     }
   }
 
+  /** Counts per model, class and tag change as runs add samples; the filter menus follow. */
+  async refreshFacets(): Promise<void> {
+    this.facets = await this.api.galleryFacets();
+  }
+
   async loadMore(): Promise<void> {
     if (this.loading || this.nextCursor === null) return;
     const generation = this.generation;

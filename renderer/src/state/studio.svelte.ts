@@ -29,6 +29,7 @@ export class Studio {
       this.run.handle(event);
       this.sweep.handle(event);
       if (event.type === 'sample') this.gallery.add(event.sample);
+      if (event.type === 'finished') void this.gallery.refreshFacets().catch(() => undefined);
       if (event.type === 'finished' && event.status === 'failed' && event.message) this.notify(event.message, 'error');
     });
     connection.onDisconnect(() => (this.disconnected = true));
