@@ -119,7 +119,7 @@ export function evaluateCommand(): Command {
     .option('--model <folder>', 'model folder (with an evaluator)', DEFAULT_MODEL_FOLDER)
     .option('--classes <list>', 'comma-separated classes, by index or name (default: all)')
     .addOption(new Option('--scales <list>', 'comma-separated guidance scales').argParser(scaleList).default([0, 1, 2, 4], '0,1,2,4'))
-    .addOption(new Option('--samples <n>', 'samples per scale, spread over the classes').argParser(wholeNumber('--samples', 2)).default(100))
+    .addOption(new Option('--samples <n>', 'samples per scale, spread over the classes').argParser(wholeNumber('--samples', 4)).default(100))
     .addOption(new Option('--mode <mode>', 'guidance mode (default: the model\'s)').choices(GuidanceMode.options))
     .addOption(new Option('--sampler <name>', 'sampler (default: the model\'s)').choices(SamplerName.options))
     .option('--steps <spacing>', 'respacing such as ddim25 or 250 (default: the model\'s)')
