@@ -3,10 +3,14 @@
  * CPU, 2 threads, batch 16, DDIM 50 steps, classifier-guided.
  *
  *   npm run bench [-- --model <folder> --batch 16 --steps ddim50 --threads 2]
+ *                 [--no-imagenet64 | --imagenet64-batch 1,4 | --imagenet64-reduced]
  *
  * Prints seconds per image, onnxruntime time per UNet and classifier-gradient call, the share
  * of time spent outside onnxruntime, peak RSS and the main thread's event-loop lag during the
- * job; the last line is `RESULT engine_vs_pytorch=<ratio> overhead=<fraction> loop_lag_p99_ms=<ms>`.
+ * job. Then it times one guided step of the full-size ImageNet 64×64 architecture with random
+ * weights against PyTorch (minutes and about 2.5 GB of disk the first time, cached in
+ * .cache/bench-imagenet64; skipped with --no-imagenet64 or BENCH_NO_IMAGENET64=1).
+ * The last line is `RESULT engine_vs_pytorch=<ratio> overhead=<fraction> loop_lag_p99_ms=<ms>`.
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -17,6 +21,7 @@ import { parseArgs } from 'node:util';
 import type { GuidanceMode, RunRequest } from '../common/contract/run-request';
 import { createEngine } from '../electron/inference';
 import { readManifest } from '../electron/inference/model-folder';
+import { benchImagenet64GuidedStep } from './imagenet64-step';
 
 const { values } = parseArgs({
   options: {
@@ -25,6 +30,9 @@ const { values } = parseArgs({
     steps: { type: 'string', default: 'ddim50' },
     threads: { type: 'string', default: '2' },
     scale: { type: 'string' },
+    'no-imagenet64': { type: 'boolean', default: false },
+    'imagenet64-batch': { type: 'string', default: '1' },
+    'imagenet64-reduced': { type: 'boolean', default: false },
   },
 });
 
@@ -86,6 +94,7 @@ const request: RunRequest = {
   provider: 'cpu',
 };
 
+let resultLine: string;
 const engine = createEngine({ modelFolders: [modelDir], threads });
 try {
   const info = await engine.loadModel(manifest.id, 'cpu');
@@ -123,7 +132,22 @@ try {
     ratio = secondsPerImage / reference.seconds_per_image;
     console.log(`pytorch: ${reference.seconds_per_image.toFixed(4)} s/image; UNet ${reference.unet_ms_per_step.toFixed(2)} ms/step, classifier gradient ${reference.classifier_ms_per_step.toFixed(2)} ms/step`);
   }
-  console.log(`RESULT engine_vs_pytorch=${Number.isNaN(ratio) ? 'NaN' : ratio.toFixed(3)} overhead=${overhead.toFixed(4)} loop_lag_p99_ms=${lagP99Ms.toFixed(2)}`);
+  resultLine = `RESULT engine_vs_pytorch=${Number.isNaN(ratio) ? 'NaN' : ratio.toFixed(3)} overhead=${overhead.toFixed(4)} loop_lag_p99_ms=${lagP99Ms.toFixed(2)}`;
 } finally {
   await engine.close();
 }
+
+if (values['no-imagenet64'] || process.env.BENCH_NO_IMAGENET64 === '1') {
+  console.log('imagenet64 guided step: skipped');
+} else {
+  const reduced = values['imagenet64-reduced'] as boolean;
+  const batches = (values['imagenet64-batch'] as string).split(',').map(Number);
+  if (batches.some((b) => !Number.isInteger(b) || b < 1)) throw new Error(`--imagenet64-batch takes positive integers separated by commas, e.g. 1,4; got "${values['imagenet64-batch']}".`);
+  const figures = await benchImagenet64GuidedStep({ cacheDir: reduced ? '.cache/bench-imagenet64-reduced' : '.cache/bench-imagenet64', batches, threads, reduced });
+  const label = reduced ? 'imagenet64 (reduced width) guided step' : 'imagenet64 guided step';
+  if (typeof figures === 'string') console.log(`${label}: unavailable (${figures})`);
+  else for (const step of figures) {
+    console.log(`${label}: engine ${step.engineSeconds.toFixed(3)} s, pytorch ${step.pytorchSeconds.toFixed(3)} s, ratio ${(step.engineSeconds / step.pytorchSeconds).toFixed(3)} (batch ${step.batch}, ${threads} threads; UNet + classifier gradient in onnxruntime, ${step.engineWallSeconds.toFixed(3)} s wall)`);
+  }
+}
+console.log(resultLine);
