@@ -17,9 +17,10 @@ export interface RunningServe {
   stop(): Promise<void>;
 }
 
-/** The built-in model when it has been built, else the small fixture model. */
+/** STUDIO_E2E_MODEL when set; else the built-in model when it has been built, else the small fixture model. */
 export function e2eModelFolder(): string {
   const candidates = [
+    ...(process.env.STUDIO_E2E_MODEL ? [path.resolve(process.env.STUDIO_E2E_MODEL)] : []),
     path.join(repositoryRoot, 'models', 'fashion-mnist'),
     path.join(repositoryRoot, 'test', 'fixtures', 'tiny-model'),
     path.join(repositoryRoot, 'test', 'electron', 'inference', 'models', 'linear-8px'),
