@@ -13,6 +13,7 @@ import type { Engine } from '../inference';
 import { openEvaluator, type EvaluatorNetwork } from '../inference/evaluator-network';
 import { OnnxMatrixKernels } from '../inference/linalg-kernels';
 import type { MatrixKernels } from '../metrics/matrix-kernels';
+import { DEFAULT_NEIGHBOURHOOD } from '../metrics/precision-recall';
 import type { EvaluationEvent } from './evaluation-events';
 import { executeEvaluation } from './evaluation-job';
 import { UserFacingError } from './user-facing-error';
@@ -117,6 +118,9 @@ export class EvaluationService {
   async startEvaluation(input: EvaluationSpecInput): Promise<EvaluationRecord> {
     const parsed = EvaluationSpec.safeParse(input);
     if (!parsed.success) throw new UserFacingError(`The evaluation settings are not valid: ${parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ')}.`);
+    if (parsed.data.samplesPerScale <= DEFAULT_NEIGHBOURHOOD) {
+      throw new UserFacingError(`An evaluation needs at least ${DEFAULT_NEIGHBOURHOOD + 1} samples per scale: precision and recall use each sample's ${DEFAULT_NEIGHBOURHOOD}rd nearest neighbour.`);
+    }
     const evaluator = await this.openEvaluator(parsed.data.modelId);
     await evaluator.release();
     this.options.gallery.models.register(evaluator.manifest, modelSha256(evaluator.manifest));
