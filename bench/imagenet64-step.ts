@@ -83,7 +83,7 @@ export async function benchImagenet64GuidedStep(options: GuidedStepOptions): Pro
         scale: manifest.defaults.scale,
         sampler: 'ddim',
         // One step: one UNet call and one classifier-gradient call for the whole batch.
-        steps: 'ddim1',
+        steps: '1',
         eta: 0,
         clipDenoised: true,
         seeds: Array.from({ length: step.batch }, (_, k) => k),
