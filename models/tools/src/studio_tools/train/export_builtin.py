@@ -53,7 +53,7 @@ def manifest(unet_steps: int, classifier_steps: int, evaluator_accuracy: float) 
         "evaluator": {"file": "evaluator.onnx", "input": "x", "outputs": {"features": "features", "logits": "logits"},
                       "reference": {"mu": "reference_mu.npy", "sigma": "reference_sigma.npy",
                                     "features": "reference_features.npy"}},
-        "defaults": {"mode": "conditional+classifier", "sampler": "ddim", "steps": "ddim50", "scale": 2.0, "eta": 0.0},
+        "defaults": {"mode": "conditional+classifier", "sampler": "ddpm", "steps": "50", "scale": 2.0, "eta": 0.0},
     }
 
 
