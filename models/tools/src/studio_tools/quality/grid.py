@@ -27,7 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--columns", type=int, default=10)
     parser.add_argument("--mode", default="conditional+classifier")
     parser.add_argument("--scale", type=float, default=2.0)
-    parser.add_argument("--steps", default="ddim50")
+    parser.add_argument("--steps", default="50", help="respacing; \"ddimN\" samples with DDIM, anything else with DDPM")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--zoom", type=int, default=2)
     args = parser.parse_args(argv)
