@@ -47,7 +47,7 @@ function chooseModel(): string {
 
 /** PyTorch weights of the same networks: config.json, unet.pt, classifier.pt. */
 function torchWeights(modelDir: string, modelId: string): string | null {
-  const candidates = [`${modelDir}-torch`, path.join(modelDir, 'torch'), path.join('checkpoints', modelId)];
+  const candidates = [`${modelDir}-torch`, path.join(modelDir, 'torch'), path.join('checkpoints', modelId, 'torch'), path.join('checkpoints', modelId)];
   return candidates.find((dir) => ['config.json', 'unet.pt', 'classifier.pt'].every((file) => existsSync(path.join(dir, file)))) ?? null;
 }
 
