@@ -89,7 +89,11 @@ describe('the built main process', () => {
 
   it('answers every contract channel and nothing else', () => {
     expect(seen.channels).toEqual(Object.values(invokeChannels).sort());
-    expect(seen.listModels).toMatchObject({ ok: true, result: [{ id: 'tiny-test' }] });
+    // The built-in model shipped with the app, and the one dropped into the user-data folder.
+    expect(seen.listModels).toMatchObject({
+      ok: true,
+      result: expect.arrayContaining([expect.objectContaining({ id: 'fashion-mnist' }), expect.objectContaining({ id: 'tiny-test' })]),
+    });
     expect(seen.fromOtherSite).toEqual({ ok: false, message: untrustedSenderMessage });
     expect(seen.badPayload.ok).toBe(false);
     expect(seen.badPayload.message).toContain('modelId');
