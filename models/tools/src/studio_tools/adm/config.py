@@ -6,7 +6,7 @@ training run can record exactly which network its weights belong to.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from .unet import EncoderUNetModel, UNetModel
@@ -34,6 +34,12 @@ def _channel_mult(image_size: int, spec: str | None) -> tuple[float, ...]:
     if image_size not in CHANNEL_MULT_BY_SIZE:
         raise ValueError(f"no default channel_mult for {image_size}×{image_size}; pass channel_mult")
     return CHANNEL_MULT_BY_SIZE[image_size]
+
+
+def _with_tuples(data: dict[str, Any]) -> dict[str, Any]:
+    """JSON lists back to the tuples a configuration holds."""
+    return {**data, "attention_resolutions": tuple(data["attention_resolutions"]),
+            "channel_mult": tuple(data["channel_mult"])}
 
 
 @dataclass
@@ -66,10 +72,7 @@ class UNetConfig:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> UNetConfig:
-        data = dict(data)
-        data["attention_resolutions"] = tuple(data["attention_resolutions"])
-        data["channel_mult"] = tuple(data["channel_mult"])
-        return cls(**data)
+        return cls(**_with_tuples(data))
 
     @classmethod
     def from_flags(cls, flags: dict[str, Any], in_channels: int = 3, num_classes: int = IMAGENET_CLASSES) -> UNetConfig:
@@ -109,24 +112,16 @@ class ClassifierConfig:
     use_new_attention_order: bool = False
     pool: str = "attention"
     dropout: float = 0.0
-    extra: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def build(self) -> EncoderUNetModel:
-        kwargs = asdict(self)
-        kwargs.pop("extra")
-        return EncoderUNetModel(**kwargs)
+        return EncoderUNetModel(**asdict(self))
 
     def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
-        data.pop("extra")
-        return data
+        return asdict(self)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ClassifierConfig:
-        data = dict(data)
-        data["attention_resolutions"] = tuple(data["attention_resolutions"])
-        data["channel_mult"] = tuple(data["channel_mult"])
-        return cls(**data)
+        return cls(**_with_tuples(data))
 
     @classmethod
     def from_flags(
