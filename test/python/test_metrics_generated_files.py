@@ -6,8 +6,9 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 
-from studio_tools.metrics import fixtures, linalg_graphs
+from studio_tools.metrics import fixtures, linalg_graphs, numpy_reference
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -22,8 +23,17 @@ def test_committed_fixtures_are_reproducible(tmp_path: Path) -> None:
 
 def test_fixture_fid_of_a_set_against_itself_is_zero() -> None:
     x = np.random.default_rng(0).standard_normal((100, 8))
-    mu, sigma = fixtures.statistics(x)
-    assert abs(fixtures.frechet_distance(mu, sigma, mu, sigma)) < 1e-9
+    mu, sigma = numpy_reference.statistics(x)
+    assert abs(numpy_reference.frechet_distance(mu, sigma, mu, sigma)) < 1e-9
+
+
+def test_precision_recall_do_not_depend_on_the_chunk_size(monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = np.random.default_rng(1)
+    reference, generated = rng.standard_normal((60, 5)), rng.standard_normal((45, 5)) + 0.3
+    whole = numpy_reference.precision_recall(reference, generated, k=3)
+    monkeypatch.setattr(numpy_reference, "CHUNK", 7)
+    assert numpy_reference.precision_recall(reference, generated, k=3) == whole
+    assert 0 < whole[0] < 1 and 0 < whole[1] < 1
 
 
 def test_committed_linalg_graphs_are_current() -> None:

@@ -1,9 +1,7 @@
-"""Golden values for the studio's metrics, from numpy and scipy alone.
+"""Golden values for the studio's metrics, from numpy and scipy alone (``numpy_reference``).
 
 Writes fixed features, logits and the expected FID, Inception Score, precision and recall to
-``test/electron/metrics/fixtures``. The expectations follow the reference evaluator of
-guided-diffusion: ``np.cov`` statistics and ``scipy.linalg.sqrtm`` of Σ₁Σ₂ for FID, squared
-Euclidean k-NN radii (k = 3) for precision and recall, the improved-GAN formula for IS.
+``test/electron/metrics/fixtures``.
 
     python -m studio_tools.metrics.fixtures [output-folder]
 """
@@ -15,8 +13,8 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from scipy import linalg
-from scipy.spatial.distance import cdist
+
+from .numpy_reference import frechet_distance, inception_score, precision_recall, statistics
 
 SEED = 20210511
 DIMENSION = 64
@@ -25,46 +23,6 @@ GENERATED_COUNT = 300
 CLASSES = 10
 IS_SPLITS = 4
 K = 3
-
-
-def frechet_distance(mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray, sigma2: np.ndarray) -> float:
-    diff = mu1 - mu2
-    covmean = linalg.sqrtm(sigma1.dot(sigma2))
-    covmean = np.real(covmean)
-    return float(diff.dot(diff) + np.trace(sigma1) + np.trace(sigma2) - 2 * np.trace(covmean))
-
-
-def statistics(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    x = features.astype(np.float64)
-    return x.mean(axis=0), np.cov(x, rowvar=False)
-
-
-def radii(features: np.ndarray, k: int) -> np.ndarray:
-    x = features.astype(np.float64)
-    distances = cdist(x, x, "sqeuclidean")
-    return np.sort(distances, axis=1)[:, k]
-
-
-def precision_recall(reference: np.ndarray, generated: np.ndarray, k: int) -> tuple[float, float]:
-    reference_radii, generated_radii = radii(reference, k), radii(generated, k)
-    cross = cdist(generated.astype(np.float64), reference.astype(np.float64), "sqeuclidean")
-    precision = np.mean(np.any(cross <= reference_radii[None, :], axis=1))
-    recall = np.mean(np.any(cross <= generated_radii[:, None], axis=0))
-    return float(precision), float(recall)
-
-
-def inception_score(logits: np.ndarray, splits: int) -> tuple[float, float]:
-    x = logits.astype(np.float64)
-    x = x - x.max(axis=1, keepdims=True)
-    probabilities = np.exp(x) / np.exp(x).sum(axis=1, keepdims=True)
-    scores = []
-    n = len(probabilities)
-    for part in range(splits):
-        chunk = probabilities[part * n // splits:(part + 1) * n // splits]
-        marginal = chunk.mean(axis=0, keepdims=True)
-        kl = chunk * (np.log(chunk) - np.log(marginal))
-        scores.append(np.exp(kl.sum(axis=1).mean()))
-    return float(np.mean(scores)), float(np.std(scores))
 
 
 def correlated_gaussian(rng: np.random.Generator, count: int, mean: np.ndarray, mixing: np.ndarray) -> np.ndarray:

@@ -64,6 +64,12 @@ def load_split(split: str, root: Path = DEFAULT_ROOT) -> tuple[torch.Tensor, tor
 
 
 def to_uint8(images: torch.Tensor) -> np.ndarray:
-    """[-1, 1] images to uint8 [N,H,W,C]."""
-    x = ((images.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
+    """[-1, 1] images [N,C,H,W] to uint8 [N,H,W,C]: ((x + 1)·127.5) clamped and truncated, as the
+    reference sampling script and the studio's PNGs store pixels."""
+    x = ((images + 1) * 127.5).clamp(0, 255).to(torch.uint8)
     return x.permute(0, 2, 3, 1).cpu().numpy()
+
+
+def from_uint8(pixels: np.ndarray) -> torch.Tensor:
+    """uint8 [N,H,W,C] back to model space [N,C,H,W]: x = pixel / 127.5 − 1."""
+    return torch.from_numpy(pixels.astype(np.float32) / 127.5 - 1.0).permute(0, 3, 1, 2).contiguous()

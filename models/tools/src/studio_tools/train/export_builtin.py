@@ -22,7 +22,7 @@ import torch
 from ..diffusion.torch_model import ClassSettings, DiffusionSettings, ModelConfig, write_config
 from ..export.model_folder import write_model_folder
 from ..export.onnx_graphs import export_classifier_grad, export_evaluator, export_unet, export_unet_fp16
-from ..quality.metrics import feature_statistics
+from ..metrics.numpy_reference import statistics
 from ..quality.report import evaluate_images
 from .architectures import IMAGE_SIZE, NULL_CLASS, NUM_CLASSES
 from .checkpoints import load_classifier, load_evaluator, load_unet
@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     export_classifier_grad(classifier, out / "classifier_grad.onnx", image_size=IMAGE_SIZE, channels=1,
                            num_classes=NUM_CLASSES)
     export_evaluator(evaluator, out / "evaluator.onnx", image_size=IMAGE_SIZE, channels=1)
-    mu, sigma = feature_statistics(features)
+    mu, sigma = statistics(features)
     np.save(out / "reference_mu.npy", mu)
     np.save(out / "reference_sigma.npy", sigma)
     np.save(out / "reference_features.npy", features.astype(np.float32))
