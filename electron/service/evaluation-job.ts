@@ -11,12 +11,11 @@ import { NOISE_ALGORITHM } from '../../common/diffusion/rng';
 import { newSampleFrom, type Gallery } from '../gallery';
 import type { Engine } from '../inference';
 import type { EvaluatorNetwork } from '../inference/evaluator-network';
-import type { FeatureMatrix } from '../metrics/dense-matrix';
 import type { MatrixKernels } from '../metrics/matrix-kernels';
-import { readFeatureMatrix, readSquareMatrix, readVector } from '../metrics/npy-files';
-import { prepareReference, qualityMetrics, type ReferenceData } from '../metrics/quality-metrics';
+import type { ReferenceData } from '../metrics/quality-metrics';
 import type { EvaluationEvent } from './evaluation-events';
 import { evaluationSampleIds, readEvaluationImages } from './evaluation-images';
+import { loadReference, scoreImages } from './evaluation-scoring';
 
 export interface EvaluationJobContext {
   engine: Engine;
@@ -38,24 +37,6 @@ export function seedsByClass(spec: EvaluationSpec): Map<number, number[]> {
   const plan = new Map<number, number[]>(spec.classes.map((classIndex) => [classIndex, []]));
   for (let i = 0; i < spec.samplesPerScale; i++) plan.get(spec.classes[i % spec.classes.length]!)!.push(i);
   return plan;
-}
-
-function classAccuracy(logits: FeatureMatrix, classIndices: Int32Array, classCount: number): number | null {
-  // Only meaningful when the evaluator's classes are the model's classes.
-  if (logits.dimension !== classCount || logits.count === 0) return null;
-  let correct = 0;
-  for (let i = 0; i < logits.count; i++) {
-    let best = 0;
-    for (let j = 1; j < logits.dimension; j++) if (logits.data[i * logits.dimension + j]! > logits.data[i * logits.dimension + best]!) best = j;
-    if (best === classIndices[i]) correct++;
-  }
-  return correct / logits.count;
-}
-
-async function loadReference(evaluator: EvaluatorNetwork, kernels: MatrixKernels): Promise<ReferenceData> {
-  const { reference } = evaluator;
-  const statistics = { mu: await readVector(reference.mu), sigma: await readSquareMatrix(reference.sigma) };
-  return prepareReference(await readFeatureMatrix(reference.features), kernels, statistics);
 }
 
 export async function executeEvaluation(evaluationId: number, context: EvaluationJobContext, signal: AbortSignal): Promise<void> {
@@ -133,18 +114,8 @@ export async function executeEvaluation(evaluationId: number, context: Evaluatio
       }
       const { size, channels } = manifest.image;
       const images = readEvaluationImages(gallery, ids, classes, channels, size);
-      const outputs = await evaluator.evaluate(images.images, images.count);
       reference ??= await loadReference(evaluator, context.kernels);
-      const metrics = await qualityMetrics(outputs.features, outputs.logits, reference, context.kernels);
-      const result: EvaluationResult = {
-        scale,
-        sampleCount: metrics.sampleCount,
-        fid: metrics.fid,
-        inceptionScore: metrics.inceptionScore?.mean ?? null,
-        precision: metrics.precision,
-        recall: metrics.recall,
-        classAccuracy: classAccuracy(outputs.logits, images.classIndices, manifest.classes.count),
-      };
+      const result: EvaluationResult = { scale, ...(await scoreImages(evaluator, images.images, images.classIndices, reference, context.kernels)) };
       gallery.evaluations.saveResult(evaluationId, result);
       context.emit({ type: 'result', evaluationId, result });
     }
