@@ -5,6 +5,7 @@
  */
 export const invokeChannels = {
   listModels: 'models:list',
+  listModelProblems: 'models:problems',
   loadModel: 'models:load',
   startRun: 'run:start',
   cancelRun: 'run:cancel',

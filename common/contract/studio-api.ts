@@ -50,6 +50,10 @@ export const ModelInfo = z.object({
 });
 export type ModelInfo = z.infer<typeof ModelInfo>;
 
+/** A model folder the studio found but does not offer, with a sentence that says what to do. */
+export const ModelFolderProblem = z.object({ folder: z.string(), message: z.string() });
+export type ModelFolderProblem = z.infer<typeof ModelFolderProblem>;
+
 export const LoadModelRequest = z.object({ modelId: Id, provider: ProviderName.default('auto') });
 export const LoadedModel = z.object({
   modelId: z.string(),
@@ -211,6 +215,7 @@ function operation<Request extends z.ZodType, Response extends z.ZodType>(
 /** Channel, request schema and response schema of every StudioApi method. */
 export const studioOperations = {
   listModels: operation('listModels', NoRequest, z.array(ModelInfo)),
+  listModelProblems: operation('listModelProblems', NoRequest, z.array(ModelFolderProblem)),
   loadModel: operation('loadModel', LoadModelRequest, LoadedModel),
   startRun: operation('startRun', StartRunRequest, RunHandle),
   cancelRun: operation('cancelRun', RunHandle, z.object({ cancelled: z.boolean() })),

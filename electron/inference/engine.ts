@@ -5,9 +5,10 @@ import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { RunRequest as RunRequestSchema, type ProviderName, type RunRequest } from '../../common/contract/run-request';
 import { RunRequestError, planRun } from '../../common/models/run-plan';
+import type { ModelManifest } from '../../common/models/manifest';
 import { modelFolderCandidates, readManifest } from './model-folder';
 import { checkReplayNoise } from './sampling-job';
-import type { Engine, EngineOptions, LoadedModelInfo, ModelSummary, RunResult, SampleOptions, SampleResult } from './types';
+import type { Engine, EngineOptions, LoadedModelInfo, ModelScan, ModelSummary, RunResult, SampleOptions, SampleResult } from './types';
 import type { FromWorker, ToWorker, WorkerSettings } from './worker-protocol';
 
 /** Runs a TypeScript worker entry through tsx's loader; a built .js entry starts directly. */
@@ -62,17 +63,32 @@ export function createEngine(options: EngineOptions = {}): Engine {
     ensureWorker().postMessage(message);
   }
 
-  async function listModels(): Promise<ModelSummary[]> {
+  async function scanModels(): Promise<ModelScan> {
     const folders = [...(options.modelsDir ? await modelFolderCandidates(options.modelsDir) : []), ...(options.modelFolders ?? [])];
-    const summaries: ModelSummary[] = [];
+    const scan: ModelScan = { models: [], problems: [] };
     for (const folder of folders) {
       const dir = path.resolve(folder);
-      const manifest = await readManifest(dir).catch(() => null);
-      if (manifest !== null && !summaries.some((summary) => summary.id === manifest.id)) {
-        summaries.push({ id: manifest.id, name: manifest.name, dir, manifest });
+      let manifest: ModelManifest;
+      try {
+        manifest = await readManifest(dir);
+      } catch (error) {
+        scan.problems.push({ folder: dir, message: (error as Error).message });
+        continue;
       }
+      const first = scan.models.find((summary) => summary.id === manifest.id);
+      if (first) {
+        if (first.dir !== dir) {
+          scan.problems.push({ folder: dir, message: `The model id "${manifest.id}" is already taken by ${first.dir}, so this folder is not offered. Give one of them another id in its manifest.` });
+        }
+        continue;
+      }
+      scan.models.push({ id: manifest.id, name: manifest.name, dir, manifest });
     }
-    return summaries;
+    return scan;
+  }
+
+  async function listModels(): Promise<ModelSummary[]> {
+    return (await scanModels()).models;
   }
 
   async function findModel(id: string): Promise<ModelSummary> {
@@ -183,5 +199,5 @@ export function createEngine(options: EngineOptions = {}): Engine {
     pending.clear();
   }
 
-  return { listModels, loadModel, sample, close };
+  return { listModels, scanModels, loadModel, sample, close };
 }

@@ -29,6 +29,8 @@ export type {
   Engine,
   EngineOptions,
   LoadedModelInfo,
+  ModelFolderProblem,
+  ModelScan,
   ModelSummary,
   PreviewImage,
   ProgressEvent,

@@ -122,9 +122,22 @@ export interface RunResult {
   timings: RunTimings;
 }
 
+/** A model folder that is not offered, and why, in a sentence that says what to do. */
+export interface ModelFolderProblem {
+  folder: string;
+  message: string;
+}
+
+export interface ModelScan {
+  models: ModelSummary[];
+  problems: ModelFolderProblem[];
+}
+
 export interface Engine {
   /** Model folders found in `modelsDir` and `modelFolders` (manifests validated, files not hashed). */
   listModels(): Promise<ModelSummary[]>;
+  /** The same models, and the folders left out: an unreadable manifest, or an id another folder already has. */
+  scanModels(): Promise<ModelScan>;
   /** Verifies a model's files and opens its sessions on `provider` (default "auto"). */
   loadModel(id: string, provider?: ProviderName): Promise<LoadedModelInfo>;
   /** Samples every seed of the request; rejects with a sentence on bad input, NaN, or cancellation. */

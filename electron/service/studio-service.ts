@@ -8,6 +8,7 @@ import type { ProviderName, RunRequest } from '../../common/contract/run-request
 import type {
   ImageRef,
   LoadedModel,
+  ModelFolderProblem,
   ModelInfo,
   ParsedRequestOf,
   ResponseOf,
@@ -19,7 +20,7 @@ import type { ModelManifest } from '../../common/models/manifest';
 import { planRun } from '../../common/models/run-plan';
 import { type Gallery } from '../gallery';
 import { modelSha256 } from '../../common/models/model-identity';
-import type { Engine, ModelSummary } from '../inference';
+import type { Engine, ModelScan, ModelSummary } from '../inference';
 import { modelInfoOf } from './model-catalog';
 import { EvaluationService } from './evaluation-service';
 import { executeRunJob, type RunJob } from './run-job';
@@ -42,7 +43,7 @@ export class StudioService implements StudioHandlers {
   private nextJobId = 1;
   /** Provider of each model whose sessions are open, by model id and requested provider. */
   private readonly openProviders = new Map<string, string>();
-  private models: ModelSummary[] | null = null;
+  private models: ModelScan | null = null;
   readonly evaluations: EvaluationService;
 
   constructor(options: StudioServiceOptions) {
@@ -68,9 +69,13 @@ export class StudioService implements StudioHandlers {
 
   // ------------------------------------------------------------ models
 
-  private async modelSummaries(): Promise<ModelSummary[]> {
-    this.models ??= await this.engine.listModels();
+  private async modelScan(): Promise<ModelScan> {
+    this.models ??= await this.engine.scanModels();
     return this.models;
+  }
+
+  private async modelSummaries(): Promise<ModelSummary[]> {
+    return (await this.modelScan()).models;
   }
 
   private async manifestOf(modelId: string): Promise<ModelManifest> {
@@ -85,6 +90,10 @@ export class StudioService implements StudioHandlers {
   async listModels(): Promise<ModelInfo[]> {
     const summaries = await this.modelSummaries();
     return summaries.map((summary) => modelInfoOf(summary.manifest, this.openProviders.get(`${summary.id}/auto`) ?? null));
+  }
+
+  async listModelProblems(): Promise<ModelFolderProblem[]> {
+    return (await this.modelScan()).problems;
   }
 
   async loadModel(request: ParsedRequestOf<'loadModel'>): Promise<LoadedModel> {

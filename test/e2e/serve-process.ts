@@ -30,11 +30,11 @@ export function e2eModelFolder(): string {
   return found;
 }
 
-export async function startServe(dataDir: string, modelFolder: string, timeoutMs = 180_000): Promise<RunningServe> {
+export async function startServe(dataDir: string, modelFolders: string | string[], timeoutMs = 180_000): Promise<RunningServe> {
   const startedAt = performance.now();
   const child: ChildProcess = spawn(
     process.execPath,
-    ['--import', 'tsx', path.join(repositoryRoot, 'electron/serve/main.ts'), '--port', '0', '--data', dataDir, '--models', modelFolder, '--threads', '2'],
+    ['--import', 'tsx', path.join(repositoryRoot, 'electron/serve/main.ts'), '--port', '0', '--data', dataDir, '--models', ...[modelFolders].flat(), '--threads', '2'],
     { cwd: repositoryRoot, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let output = '';

@@ -2,7 +2,7 @@
  * The studio as a user meets it: `serve` with a fresh data folder, real Chromium, the real model.
  * One journey, step by step: generate, inspect, re-run, trajectory, sweep, cancel, restart.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
@@ -23,6 +23,8 @@ const cancelImages = manifest.image.size >= 32 ? 8 : 200;
 const figures: string[] = [];
 
 let dataDir: string;
+/** The real model, and a model folder whose manifest was cut short. */
+let modelFolders: string[];
 let serve: RunningServe;
 let browser: Browser;
 let page: Page;
@@ -51,7 +53,11 @@ async function galleryIds(): Promise<number[]> {
 
 beforeAll(async () => {
   dataDir = mkdtempSync(path.join(tmpdir(), 'gds-e2e-'));
-  serve = await startServe(dataDir, modelFolder);
+  const brokenModel = path.join(dataDir, 'broken-model');
+  mkdirSync(brokenModel);
+  writeFileSync(path.join(brokenModel, 'manifest.json'), '{"format": 1, "id": "broken');
+  modelFolders = [modelFolder, brokenModel];
+  serve = await startServe(dataDir, modelFolders);
   figures.push(`serve ready after ${(serve.readyAfterMs / 1000).toFixed(1)} s (model ${manifest.id})`);
   browser = await launchChromium();
   ({ page, problems } = await openStudioPage(browser, serve.url));
@@ -69,6 +75,15 @@ describe('studio in Chromium against serve', () => {
     const provider = page.locator('[data-testid=provider]');
     await expect.poll(async () => (await provider.textContent())?.trim(), { timeout: 120_000 }).toMatch(/^(CPU|CUDA|WEBGPU|DML|COREML)$/);
     await screenshot(page, '01-start');
+  });
+
+  it('names the model folder it skipped and says why', async () => {
+    const skipped = page.locator('[data-testid=model-problems]');
+    await expect.poll(async () => (await skipped.locator('summary').textContent())?.trim()).toBe('1 model folder skipped');
+    await skipped.locator('summary').click();
+    const item = skipped.locator('li');
+    await expect.poll(async () => item.textContent()).toMatch(/broken-model.*not valid JSON.*Re-export the model/);
+    await skipped.locator('summary').click();
   });
 
   it(`generates 4 × "${className}" at scale 4 with DDIM, showing progress and live previews`, async () => {
@@ -233,7 +248,7 @@ describe('studio in Chromium against serve', () => {
     const before = await page.locator('[data-testid=gallery-count]').textContent();
     const idsBefore = await galleryIds();
     await serve.stop();
-    serve = await startServe(dataDir, modelFolder);
+    serve = await startServe(dataDir, modelFolders);
     figures.push(`serve restart (renderer already built) ready after ${(serve.readyAfterMs / 1000).toFixed(1)} s`);
     await page.goto(serve.url);
     await page.getByRole('button', { name: 'Gallery', exact: true }).click();

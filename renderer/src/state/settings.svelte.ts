@@ -1,12 +1,14 @@
 /** The sampler settings on the left panel, the model they apply to, and presets. */
 import type { GuidanceMode, RunRequest, SamplerName } from '../../../common/contract/run-request';
 import type { PresetSettings, PresetRecord } from '../../../common/contract/gallery';
-import type { LoadedModel, ModelInfo, StudioApi } from '../../../common/contract/studio-api';
+import type { LoadedModel, ModelFolderProblem, ModelInfo, StudioApi } from '../../../common/contract/studio-api';
 import { buildClassIndex } from '../lib/class-search';
 import { planSeeds, randomSeed, type SeedMode } from '../lib/seeds';
 
 export class SettingsState {
   models = $state.raw<ModelInfo[]>([]);
+  /** Model folders found but not offered, and why. */
+  modelProblems = $state.raw<ModelFolderProblem[]>([]);
   modelId = $state<string | null>(null);
   loaded = $state.raw<LoadedModel | null>(null);
   loadingModel = $state(false);
@@ -32,8 +34,9 @@ export class SettingsState {
   constructor(private readonly api: StudioApi) {}
 
   async initialise(): Promise<void> {
-    const [models, presets] = await Promise.all([this.api.listModels(), this.api.listPresets()]);
+    const [models, modelProblems, presets] = await Promise.all([this.api.listModels(), this.api.listModelProblems(), this.api.listPresets()]);
     this.models = models;
+    this.modelProblems = modelProblems;
     this.presets = presets;
     const first = models[0];
     if (first) await this.selectModel(first.id);

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { readFile, symlink, unlink, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, rm, symlink, unlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createEngine, type ProgressEvent } from '../../../electron/inference';
@@ -19,6 +20,30 @@ describe('engine with a real ONNX model folder', () => {
     const info = await engine.loadModel('linear-8px', 'cpu');
     expect(info.provider).toBe('cpu');
     expect(info.fallbacks).toEqual([]);
+  });
+
+  it('names the model folders it leaves out and why: a broken manifest, an id already taken', async () => {
+    const modelsDir = await mkdtemp(path.join(tmpdir(), 'gds-models-'));
+    try {
+      await cp(LINEAR_MODEL, path.join(modelsDir, 'a-linear'), { recursive: true });
+      await cp(LINEAR_MODEL, path.join(modelsDir, 'b-linear-copy'), { recursive: true });
+      await mkdir(path.join(modelsDir, 'c-broken'));
+      await writeFile(path.join(modelsDir, 'c-broken', 'manifest.json'), '{"format": 1, "id": ');
+      await mkdir(path.join(modelsDir, 'd-not-a-model'));
+      const scanning = createEngine({ modelsDir, threads: 1 });
+      try {
+        const scan = await scanning.scanModels();
+        expect(scan.models.map((model) => [model.id, path.basename(model.dir)])).toEqual([['linear-8px', 'a-linear']]);
+        expect(scan.problems.map((problem) => path.basename(problem.folder))).toEqual(['b-linear-copy', 'c-broken']);
+        expect(scan.problems[0]!.message).toMatch(/id "linear-8px" is already taken by .*a-linear/);
+        expect(scan.problems[1]!.message).toMatch(/not valid JSON.*Re-export the model/);
+        expect((await scanning.listModels()).map((model) => model.id)).toEqual(['linear-8px']);
+      } finally {
+        await scanning.close();
+      }
+    } finally {
+      await rm(modelsDir, { recursive: true, force: true });
+    }
   });
 
   it('reports the provider that really runs when "auto" falls back', async () => {
