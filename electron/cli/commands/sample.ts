@@ -9,7 +9,7 @@ import path from 'node:path';
 import { SingleBar } from 'cli-progress';
 import { Command, Option } from 'commander';
 import { ProviderName, type RunRequest } from '../../../common/contract/run-request';
-import { RECIPE_FORMAT, type Recipe } from '../../../common/contract/recipe';
+import { recipeFileName, recipeFromRequest } from '../../../common/contract/recipe';
 import { NOISE_ALGORITHM } from '../../../common/diffusion/rng';
 import { findClass } from '../../../common/models/class-lookup';
 import type { ModelManifest } from '../../../common/models/manifest';
@@ -57,10 +57,6 @@ function resolveModelFolder(option: string | undefined): string {
   if (option !== undefined) return option;
   if (existsSync(path.join(DEFAULT_MODEL_FOLDER, 'manifest.json'))) return DEFAULT_MODEL_FOLDER;
   throw new Error(`No --model was given and the built-in model ${DEFAULT_MODEL_FOLDER} is not there. Pass --model <folder> (a folder with manifest.json).`);
-}
-
-function fileNamePart(text: string): string {
-  return text.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '') || 'class';
 }
 
 async function appVersion(): Promise<string> {
@@ -121,25 +117,17 @@ export async function runSampleCommand(options: SampleCommandOptions, log: (line
     const className = manifest.classes.names[request.classIndex] as string;
     const files: string[] = [];
     for (const sample of result.samples) {
-      const recipe: Recipe = {
-        format: RECIPE_FORMAT,
-        model: { id: manifest.id, sha256: modelSha256(manifest) },
-        classIndex: request.classIndex,
-        className,
-        mode: request.mode,
-        scale: request.scale,
-        sampler: request.sampler,
-        steps: request.steps,
-        eta: request.eta,
+      const recipe = recipeFromRequest(request, {
         seed: sample.seed,
-        clipDenoised: request.clipDenoised,
+        modelSha256: modelSha256(manifest),
+        className,
         noiseAlgorithm: replayed ? 'replayed' : NOISE_ALGORITHM,
         provider: result.provider,
         appVersion: version,
-        createdAt: new Date().toISOString(),
-      };
+        createdAt: new Date(),
+      });
       const png = withRecipe(encodePng(imageFromTensor(sample.image, sample.channels, sample.height, sample.width)), recipe);
-      const file = path.join(options.out, `${fileNamePart(manifest.id)}-${fileNamePart(className)}-s${request.scale}-seed${sample.seed}.png`);
+      const file = path.join(options.out, recipeFileName(recipe));
       await writeFile(file, png);
       files.push(file);
     }
