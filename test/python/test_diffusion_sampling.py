@@ -18,12 +18,7 @@ Z = RNG.standard_normal((2, 1, 3, 3))
 SCALE = 3.0
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def schedule(name="cosine"):

@@ -20,13 +20,7 @@ ONNX_MODEL = FIXTURES / "tiny-model"
 GOLDEN = FIXTURES / "golden"
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    # Float32 reductions depend on the thread count; the fixtures are written with one.
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

@@ -1,43 +1,84 @@
-"""The quality report scores 8-bit samples, resumes where it stopped and repeats itself for a seed."""
+"""The quality report runs the shipped ONNX graphs with the reference sampler, scores 8-bit
+samples, resumes where it stopped and repeats itself for a seed."""
 
 import json
 from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
+from studio_tools.diffusion.sampling import guided_functions
+from studio_tools.diffusion.torch_model import load_models, read_config
 from studio_tools.quality import report
-from studio_tools.train import __main__ as train
-from studio_tools.train.data import DEFAULT_ROOT
+from studio_tools.quality.onnx_model_set import OnnxModelSet
+from studio_tools.train.data import DEFAULT_ROOT, from_uint8, to_uint8
 
-pytestmark = pytest.mark.skipif(
-    not DEFAULT_ROOT.exists(), reason="Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist)"
-)
-
-
+REPO = Path(__file__).resolve().parents[2]
+BUILTIN = REPO / "models" / "fashion-mnist"
+FIXTURES = REPO / "test" / "fixtures"
 SETTINGS = [("unconditional+classifier", 2.0), ("conditional", 0.0)]
 
 
-@pytest.fixture(scope="module")
-def runs(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("runs")
-    for network in ("unet", "classifier", "evaluator"):
-        train.main([network, "--out", str(root / network), "--steps", "1", "--batch", "4", "--threads", "1"])
-    return root
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
-def _report(runs: Path, out: Path) -> dict:
-    assert report.main(["--runs", str(runs), "--samples", "4", "--samplers", "ddim50", "--batch", "4",
-                        "--settings", ",".join(f"{mode}:{scale}" for mode, scale in SETTINGS),
+@pytest.mark.parametrize("mode", ["conditional", "unconditional+classifier", "conditional+classifier"])
+def test_onnx_model_set_samples_as_the_pytorch_networks_do(mode: str) -> None:
+    config = read_config(FIXTURES / "tiny-model-torch" / "config.json")
+    unet, classifier = load_models(config, FIXTURES / "tiny-model-torch" / "unet.pt",
+                                   FIXTURES / "tiny-model-torch" / "classifier.pt")
+    model = OnnxModelSet(FIXTURES / "tiny-model", threads=1)
+    labels = torch.tensor([0, 1, 2, 1])
+    kwargs = {"labels": labels, "batch": 4, "seed": 5}
+    expected = report.generate(_TorchModelSet(model, unet, classifier), "ddim", "ddim10", mode, 3.0, **kwargs)
+    got = report.generate(model, "ddim", "ddim10", mode, 3.0, **kwargs)
+    assert got.shape == (4, 1, 8, 8)
+    assert (got - expected).abs().max() < 1e-4
+
+
+class _TorchModelSet:
+    """The same model through the PyTorch networks, for comparison."""
+
+    def __init__(self, onnx: OnnxModelSet, unet: torch.nn.Module, classifier: torch.nn.Module) -> None:
+        self.onnx, self.unet, self.classifier = onnx, unet, classifier
+        self.image_shape = onnx.image_shape
+
+    def diffusion(self, respacing: str):
+        return self.onnx.diffusion(respacing)
+
+    def guided_functions(self, mode, y, scale):
+        classes = self.onnx.manifest["classes"]
+        return guided_functions(self.unet, self.classifier, mode, y, scale, class_cond=True,
+                                null_class=classes["null_class"])
+
+
+def test_a_model_folder_that_does_not_match_its_manifest_is_refused(tmp_path: Path) -> None:
+    import shutil
+
+    folder = tmp_path / "tiny-model"
+    shutil.copytree(FIXTURES / "tiny-model", folder)
+    data = bytearray((folder / "unet.onnx").read_bytes())
+    data[-1] ^= 1
+    (folder / "unet.onnx").write_bytes(bytes(data))
+    with pytest.raises(ValueError, match="unet.onnx does not match the sha256"):
+        OnnxModelSet(folder)
+
+
+def _report(out: Path) -> dict:
+    assert report.main(["--model", str(BUILTIN), "--samples", "4", "--samplers", "ddim50", "--batch", "4",
+                        "--settings", ",".join(f"{mode}:{scale}" for mode, scale in SETTINGS), "--threads", "1",
                         "--json", str(out / "report.json"), "--save-images", str(out / "images")]) == 0
     return json.loads((out / "report.json").read_text())
 
 
-def test_report_rows_resume_and_repeat(runs: Path, tmp_path: Path) -> None:
-    first = _report(runs, tmp_path)
-    settings = [(row["mode"], row["scale"]) for row in first["rows"]]
-    assert settings == SETTINGS
-    assert first["unet_steps"] == 1 and first["samples"] == 4 and first["fid_floor"] > 0
+@pytest.mark.skipif(not DEFAULT_ROOT.exists(), reason="Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist)")
+def test_report_rows_resume_and_repeat(tmp_path: Path) -> None:
+    first = _report(tmp_path)
+    assert [(row["mode"], row["scale"]) for row in first["rows"]] == SETTINGS
+    manifest = json.loads((BUILTIN / "manifest.json").read_text())
+    assert first["unet_sha256"] == manifest["files"]["unet.onnx"] and first["samples"] == 4
+    assert 0 < first["fid_floor"] < 50
     for row in first["rows"]:
         assert 0 <= row["class_accuracy"] <= 1 and 0 <= row["precision"] <= 1 and 0 <= row["recall"] <= 1
         assert 1 <= row["inception_score"] <= 10
@@ -48,7 +89,7 @@ def test_report_rows_resume_and_repeat(runs: Path, tmp_path: Path) -> None:
     dropped = first["rows"].pop()
     (tmp_path / "report.json").write_text(json.dumps(first))
     kept_images = np.load(tmp_path / "images" / dropped["images"])
-    second = _report(runs, tmp_path)
+    second = _report(tmp_path)
     assert second["rows"][:-1] == first["rows"]
     redone = second["rows"][-1]
     assert redone["seconds"] != dropped["seconds"]
@@ -64,10 +105,6 @@ def test_settings_are_checked() -> None:
 
 
 def test_images_are_stored_as_the_studio_stores_pixels() -> None:
-    import torch
-
-    from studio_tools.train.data import from_uint8, to_uint8
-
     x = torch.tensor([-1.5, -1.0, -0.001, 0.0, 0.999, 1.0, 2.0]).reshape(1, 1, 1, 7)
     # ((x + 1)·127.5), clamped to [0, 255] and truncated.
     assert to_uint8(x).ravel().tolist() == [0, 0, 127, 127, 254, 255, 255]

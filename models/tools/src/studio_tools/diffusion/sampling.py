@@ -159,6 +159,33 @@ def classifier_gradient(
     return gradient
 
 
+def unet_label(
+    mode: GuidanceMode, y: torch.Tensor, *, class_cond: bool, null_class: int | None, has_classifier: bool
+) -> torch.Tensor | None:
+    """The label the UNet gets in a guidance mode (None: an unconditional UNet gets none).
+
+    ``conditional``: the UNet gets y, no classifier. ``unconditional+classifier``: the
+    UNet gets the null class when it was trained with one (else no label) and the
+    classifier steers. ``conditional+classifier``: both get y.
+    """
+    if mode not in GUIDANCE_MODES:
+        raise ValueError(f"Unknown guidance mode {mode!r}; use one of {', '.join(GUIDANCE_MODES)}.")
+    if mode == "conditional" and not class_cond:
+        raise ValueError("Conditional sampling needs a class-conditional UNet; use unconditional+classifier.")
+    if mode != "conditional" and not has_classifier:
+        raise ValueError(f"Guidance mode {mode} needs a classifier, and this model has none.")
+    if not class_cond:
+        return None
+    if mode == "unconditional+classifier":
+        if null_class is None:
+            raise ValueError(
+                "This class-conditional UNet has no null class, so it cannot sample unconditionally; "
+                "use conditional or conditional+classifier."
+            )
+        return torch.full_like(y, null_class)
+    return y
+
+
 def guided_functions(
     unet: torch.nn.Module,
     classifier: torch.nn.Module | None,
@@ -169,36 +196,15 @@ def guided_functions(
     class_cond: bool,
     null_class: int | None,
 ) -> tuple[DenoiseFn, GradientFn | None]:
-    """Bind the class into the UNet and the classifier as the guidance mode asks.
-
-    ``conditional``: the UNet gets y, no classifier. ``unconditional+classifier``: the
-    UNet gets the null class when it was trained with one (else no label) and the
-    classifier steers. ``conditional+classifier``: both get y.
-    """
-    if mode not in GUIDANCE_MODES:
-        raise ValueError(f"Unknown guidance mode {mode!r}; use one of {', '.join(GUIDANCE_MODES)}.")
-    uses_classifier = mode != "conditional"
-    if mode == "conditional" and not class_cond:
-        raise ValueError("Conditional sampling needs a class-conditional UNet; use unconditional+classifier.")
-    if uses_classifier and classifier is None:
-        raise ValueError(f"Guidance mode {mode} needs a classifier, and this model has none.")
-
-    if not class_cond:
-        unet_label = None
-    elif mode == "unconditional+classifier":
-        if null_class is None:
-            raise ValueError(
-                "This class-conditional UNet has no null class, so it cannot sample unconditionally; "
-                "use conditional or conditional+classifier."
-            )
-        unet_label = torch.full_like(y, null_class)
-    else:
-        unet_label = y
+    """Bind the class into the UNet and the classifier as the guidance mode asks (see ``unet_label``)."""
+    label = unet_label(mode, y, class_cond=class_cond, null_class=null_class, has_classifier=classifier is not None)
     dtype = next(unet.parameters()).dtype
 
     def denoise(x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-        kwargs = {} if unet_label is None else {"y": unet_label}
+        kwargs = {} if label is None else {"y": label}
         return unet(x.to(dtype), t, **kwargs).to(x.dtype)
 
-    gradient_fn = classifier_gradient(classifier, y, scale) if uses_classifier and classifier is not None else None
+    gradient_fn = None
+    if mode != "conditional" and classifier is not None:
+        gradient_fn = classifier_gradient(classifier, y, scale)
     return denoise, gradient_fn

@@ -1,6 +1,6 @@
 """A picture grid of the built-in model: one row per class, one column per sample.
 
-    python -m studio_tools.quality.grid --runs checkpoints/fashion-mnist --out docs/fashion-mnist-grid.png
+    python -m studio_tools.quality.grid --model models/fashion-mnist --out docs/fashion-mnist-grid.png
 """
 
 from __future__ import annotations
@@ -12,17 +12,15 @@ import numpy as np
 import torch
 from PIL import Image
 
-from ..diffusion.gaussian_diffusion import GaussianDiffusion
-from ..train.architectures import NUM_CLASSES
-from ..train.checkpoints import load_classifier, load_unet
 from ..train.data import to_uint8
+from .onnx_model_set import OnnxModelSet
 from .report import generate
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m studio_tools.quality.grid", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--runs", type=Path, default=Path("checkpoints/fashion-mnist"))
+    parser.add_argument("--model", type=Path, default=Path("models/fashion-mnist"), help="exported model folder")
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--columns", type=int, default=10)
     parser.add_argument("--mode", default="conditional+classifier")
@@ -32,14 +30,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--zoom", type=int, default=2)
     args = parser.parse_args(argv)
 
-    unet, config, _ = load_unet(args.runs / "unet")
-    classifier, _, _ = load_classifier(args.runs / "classifier")
-    diffusion = GaussianDiffusion.from_settings(schedule="cosine", num_timesteps=1000, respacing=args.steps,
-                                                learn_sigma=config.learn_sigma)
-    labels = torch.arange(NUM_CLASSES).repeat_interleave(args.columns)
+    model = OnnxModelSet(args.model)
+    classes = model.manifest["classes"]["count"]
+    labels = torch.arange(classes).repeat_interleave(args.columns)
     sampler = "ddim" if args.steps.startswith("ddim") else "ddpm"
-    images = generate(unet, classifier, diffusion, sampler, args.mode, args.scale, labels, 100, args.seed)
-    tiles = to_uint8(images)[..., 0].reshape(NUM_CLASSES, args.columns, 32, 32)
+    images = generate(model, sampler, args.steps, args.mode, args.scale, labels, 100, args.seed)
+    _, height, width = model.image_shape
+    tiles = to_uint8(images)[..., 0].reshape(classes, args.columns, height, width)
     grid = np.concatenate([np.concatenate(list(row), axis=1) for row in tiles], axis=0)
     picture = Image.fromarray(grid, mode="L")
     picture = picture.resize((picture.width * args.zoom, picture.height * args.zoom), Image.NEAREST)

@@ -1,25 +1,25 @@
 """Quality report of the built-in model set, measured with its evaluator.
 
-    python -m studio_tools.quality.report --runs checkpoints/fashion-mnist --samples 1000 \\
-        --json checkpoints/fashion-mnist/quality-report.json
+    python -m studio_tools.quality.report --samples 1000 --json quality-report.json
 
-For each setting (guidance mode × scale × sampler) it draws `--samples` images with
-balanced classes (sample i has class i mod 10), stores them as 8-bit pixels the way the
-studio's gallery does, and prints: class accuracy (the evaluator agrees with the requested
-class), FID against the 10,000 test images, precision and recall (k = 3), the Inception
-Score, and the FID floor (1,000 training images against the test set).
+It measures the exported model folder (`--model`, default models/fashion-mnist): its ONNX
+graphs, run by onnxruntime, drive the PyTorch reference sampler. For each setting
+(guidance mode × scale × sampler) it draws `--samples` images with balanced classes
+(sample i has class i mod 10), stores them as 8-bit pixels the way the studio's gallery
+does, and prints: class accuracy (the evaluator agrees with the requested class), FID
+against the folder's reference statistics of the 10,000 test images, precision and
+recall (k = 3) against their features, the Inception Score, and the FID floor (1,000
+training images against the test set).
 
-With `--json` every finished setting is written at once, and a later run with the same
-checkpoints, sample count and seed skips the settings already there, so a long report can
-be stopped and resumed. `--save-images DIR` keeps each setting's pixels as
-[N, 1, 32, 32] uint8 .npy files; `--model DIR` records which exported folder the
-checkpoints belong to (its UNet file's SHA-256).
+With `--json` every finished setting is written at once, and a later run on the same
+model (its UNet's SHA-256), sample count and seed skips the settings already there, so a
+long report can be stopped and resumed. `--save-images DIR` keeps each setting's pixels
+as [N, 1, 32, 32] uint8 .npy files.
 """
 
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import sys
 import time
@@ -29,12 +29,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..diffusion.gaussian_diffusion import GaussianDiffusion
-from ..diffusion.sampling import guided_functions, sample
-from ..train.architectures import NULL_CLASS, NUM_CLASSES
-from ..train.checkpoints import load_classifier, load_evaluator, load_unet
+from ..diffusion.sampling import sample
+from ..metrics.numpy_reference import frechet_distance, inception_score, precision_recall, radii, statistics
 from ..train.data import from_uint8, load_split, to_uint8
-from ..metrics.numpy_reference import fid, inception_score, precision_recall
+from .onnx_model_set import OnnxModelSet
 
 SAMPLERS = {"ddim50": ("ddim", "ddim50"), "ddpm250": ("ddpm", "250")}
 DEFAULT_SETTINGS = [
@@ -63,35 +61,16 @@ class Row:
     images: str | None = None
 
 
-@torch.no_grad()
-def evaluate_images(evaluator: torch.nn.Module, images: torch.Tensor, batch: int = 500) -> tuple[np.ndarray, np.ndarray]:
-    features, logits = [], []
-    for start in range(0, len(images), batch):
-        f, l = evaluator(images[start : start + batch])
-        features.append(f.numpy())
-        logits.append(l.numpy())
-    return np.concatenate(features), np.concatenate(logits)
-
-
-def generate(
-    unet: torch.nn.Module,
-    classifier: torch.nn.Module,
-    diffusion: GaussianDiffusion,
-    sampler: str,
-    mode: str,
-    scale: float,
-    labels: torch.Tensor,
-    batch: int,
-    seed: int,
-) -> torch.Tensor:
+def generate(model: OnnxModelSet, sampler: str, respacing: str, mode: str, scale: float, labels: torch.Tensor,
+             batch: int, seed: int) -> torch.Tensor:
+    """Samples in [-1, 1], one per label, drawn batch by batch from one seeded generator."""
+    diffusion = model.diffusion(respacing)
     outputs = []
     generator = torch.Generator().manual_seed(seed)
     for start in range(0, len(labels), batch):
         y = labels[start : start + batch]
-        denoise, gradient_fn = guided_functions(
-            unet, classifier, mode, y, scale, class_cond=True, null_class=NULL_CLASS
-        )
-        x_T = torch.randn((len(y), 1, 32, 32), generator=generator)
+        denoise, gradient_fn = model.guided_functions(mode, y, scale)
+        x_T = torch.randn((len(y), *model.image_shape), generator=generator)
         final = None
         for step in sample(diffusion, sampler, denoise, x_T, gradient_fn=gradient_fn, generator=generator):
             final = step.xt
@@ -114,7 +93,7 @@ def images_file_name(sampler: str, mode: str, scale: float) -> str:
 
 
 def previous_rows(path: Path | None, identity: dict) -> list[Row]:
-    """Rows of an earlier run of the same report (same checkpoints, samples and seed)."""
+    """Rows of an earlier run of the same report (same model, samples and seed)."""
     if path is None or not path.exists():
         return []
     data = json.loads(path.read_text())
@@ -129,15 +108,10 @@ def write_report(path: Path, identity: dict, floor: float, rows: list[Row]) -> N
     temporary.replace(path)
 
 
-def unet_sha256(model_dir: Path) -> str:
-    manifest = json.loads((model_dir / "manifest.json").read_text())
-    return hashlib.sha256((model_dir / manifest["unet"]["file"]).read_bytes()).hexdigest()
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m studio_tools.quality.report", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--runs", type=Path, default=Path("checkpoints/fashion-mnist"))
+    parser.add_argument("--model", type=Path, default=Path("models/fashion-mnist"), help="exported model folder")
     parser.add_argument("--samples", type=int, default=1000)
     parser.add_argument("--samplers", default="ddim50,ddpm250")
     parser.add_argument("--settings", type=parse_settings, default=DEFAULT_SETTINGS,
@@ -147,47 +121,43 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--json", type=Path, default=None, help="write the rows as JSON after each setting; resume from it")
     parser.add_argument("--save-images", type=Path, default=None, help="folder for each setting's uint8 pixels (.npy)")
-    parser.add_argument("--model", type=Path, default=None, help="exported model folder these checkpoints belong to")
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
 
-    unet, unet_config, unet_steps = load_unet(args.runs / "unet")
-    classifier, _, classifier_steps = load_classifier(args.runs / "classifier")
-    evaluator, _ = load_evaluator(args.runs / "evaluator")
-    identity = {"unet_steps": unet_steps, "classifier_steps": classifier_steps, "samples": args.samples,
-                "seed": args.seed, "unet_sha256": unet_sha256(args.model) if args.model else None}
-    test_images, _ = load_split("test")
+    model = OnnxModelSet(args.model, threads=args.threads)
+    identity = {"model": model.manifest["id"], "source": model.manifest["source"], "unet_sha256": model.unet_sha256,
+                "samples": args.samples, "seed": args.seed}
+    reference_mu, reference_sigma, reference_features = model.reference()
+    reference_radii = radii(reference_features, 3)
     train_images, _ = load_split("train")
-    real_features, _ = evaluate_images(evaluator, test_images)
     floor_index = torch.randperm(len(train_images), generator=torch.Generator().manual_seed(args.seed))[:1000]
-    floor_features, _ = evaluate_images(evaluator, train_images[floor_index])
-    floor = fid(floor_features, real_features)
-    labels = torch.arange(args.samples) % NUM_CLASSES
-    print(f"UNet {unet_steps} steps, classifier {classifier_steps} steps; FID floor (1,000 train vs test) {floor:.3f}",
-          file=sys.stderr, flush=True)
+    floor_features, _ = model.evaluate(train_images[floor_index])
+    floor = frechet_distance(*statistics(floor_features), reference_mu, reference_sigma)
+    class_count = model.manifest["classes"]["count"]
+    labels = torch.arange(args.samples) % class_count
+    print(f"{model.manifest['source']}\nFID floor (1,000 train vs test) {floor:.3f}", file=sys.stderr, flush=True)
     if args.save_images:
         args.save_images.mkdir(parents=True, exist_ok=True)
 
     rows = previous_rows(args.json, identity)
     done = {(row.sampler, row.mode, row.scale) for row in rows}
     for sampler_key in args.samplers.split(","):
-        sampler, steps = SAMPLERS[sampler_key]
-        diffusion = GaussianDiffusion.from_settings(schedule="cosine", num_timesteps=1000, respacing=steps,
-                                                    learn_sigma=unet_config.learn_sigma)
+        sampler, respacing = SAMPLERS[sampler_key]
         for mode, scale in args.settings:
             if (sampler_key, mode, scale) in done:
                 continue
             started = time.monotonic()
-            pixels = to_uint8(generate(unet, classifier, diffusion, sampler, mode, scale, labels, args.batch, args.seed))
-            features, logits = evaluate_images(evaluator, from_uint8(pixels))
+            pixels = to_uint8(generate(model, sampler, respacing, mode, scale, labels, args.batch, args.seed))
+            features, logits = model.evaluate(from_uint8(pixels))
             accuracy = float((logits.argmax(axis=1) == labels.numpy()).mean())
-            precision, recall = precision_recall(real_features, features, k=3)
+            precision, recall = precision_recall(reference_features, features, k=3, reference_radii=reference_radii)
             images = None
             if args.save_images:
                 images = images_file_name(sampler_key, mode, scale)
                 np.save(args.save_images / images, np.ascontiguousarray(pixels.transpose(0, 3, 1, 2)))
-            row = Row(sampler_key, mode, scale, len(labels), accuracy, fid(features, real_features), precision,
+            fid = frechet_distance(*statistics(features), reference_mu, reference_sigma)
+            row = Row(sampler_key, mode, scale, len(labels), accuracy, fid, precision,
                       recall, inception_score(logits)[0], time.monotonic() - started, images)
             rows.append(row)
             if args.json:

@@ -23,12 +23,21 @@ from ..diffusion.torch_model import ClassSettings, DiffusionSettings, ModelConfi
 from ..export.model_folder import write_model_folder
 from ..export.onnx_graphs import export_classifier_grad, export_evaluator, export_unet, export_unet_fp16
 from ..metrics.numpy_reference import statistics
-from ..quality.report import evaluate_images
 from .architectures import IMAGE_SIZE, NULL_CLASS, NUM_CLASSES
 from .checkpoints import load_classifier, load_evaluator, load_unet
 from .data import CLASS_NAMES, CLASS_SYNONYMS, load_split
 
 MODEL_ID = "fashion-mnist"
+
+
+@torch.no_grad()
+def evaluate_images(evaluator: torch.nn.Module, images: torch.Tensor, batch: int = 500) -> tuple[np.ndarray, np.ndarray]:
+    features, logits = [], []
+    for start in range(0, len(images), batch):
+        f, l = evaluator(images[start : start + batch])
+        features.append(f.numpy())
+        logits.append(l.numpy())
+    return np.concatenate(features), np.concatenate(logits)
 
 
 def manifest(unet_steps: int, classifier_steps: int, evaluator_accuracy: float) -> dict:

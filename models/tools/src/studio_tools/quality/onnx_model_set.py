@@ -1,0 +1,94 @@
+"""An exported model folder run with onnxruntime: the very graphs the studio ships, driven by
+the PyTorch reference sampler, for the quality report and the picture grid."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+import torch
+
+from ..diffusion.gaussian_diffusion import GaussianDiffusion
+from ..diffusion.sampling import DenoiseFn, GradientFn, GuidanceMode, unet_label
+
+
+class OnnxModelSet:
+    def __init__(self, folder: Path, threads: int | None = None) -> None:
+        self.folder = folder
+        self.manifest = json.loads((folder / "manifest.json").read_text())
+        for name, sha256 in self.manifest["files"].items():
+            if hashlib.sha256((folder / name).read_bytes()).hexdigest() != sha256:
+                raise ValueError(f"{folder / name} does not match the sha256 in its manifest; export the model again.")
+        options = ort.SessionOptions()
+        if threads:
+            options.intra_op_num_threads = threads
+
+        def session(name: str) -> ort.InferenceSession:
+            return ort.InferenceSession(str(folder / name), options, providers=["CPUExecutionProvider"])
+
+        self.unet = session(self.manifest["unet"]["file"])
+        classifier = self.manifest.get("classifier")
+        self.classifier = session(classifier["file"]) if classifier else None
+        evaluator = self.manifest.get("evaluator")
+        self.evaluator = session(evaluator["file"]) if evaluator else None
+
+    @property
+    def unet_sha256(self) -> str:
+        return self.manifest["files"][self.manifest["unet"]["file"]]
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        image = self.manifest["image"]
+        return image["channels"], image["size"], image["size"]
+
+    def diffusion(self, respacing: str) -> GaussianDiffusion:
+        settings = self.manifest["diffusion"]
+        return GaussianDiffusion.from_settings(schedule=settings["noise_schedule"], num_timesteps=settings["steps"],
+                                               respacing=respacing, learn_sigma=settings["learn_sigma"])
+
+    def guided_functions(self, mode: GuidanceMode, y: torch.Tensor, scale: float) -> tuple[DenoiseFn, GradientFn | None]:
+        unet, classes = self.manifest["unet"], self.manifest["classes"]
+        label = unet_label(mode, y, class_cond=unet["class_cond"], null_class=classes["null_class"],
+                           has_classifier=self.classifier is not None)
+        names = unet["inputs"]
+
+        def denoise(x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+            feeds = {names["x"]: x.float().numpy(), names["t"]: t.numpy().astype(np.int64)}
+            if label is not None:
+                feeds[names["y"]] = label.numpy().astype(np.int64)
+            (out,) = self.unet.run([unet["output"]], feeds)
+            return torch.from_numpy(out).to(x.dtype)
+
+        if mode == "conditional" or self.classifier is None:
+            return denoise, None
+        classifier = self.manifest["classifier"]
+        inputs, grad_name = classifier["inputs"], classifier["outputs"]["grad"]
+
+        def gradient(x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+            feeds = {inputs["x"]: x.float().numpy(), inputs["t"]: t.numpy().astype(np.int64),
+                     inputs["y"]: y.numpy().astype(np.int64)}
+            (grad,) = self.classifier.run([grad_name], feeds)
+            return torch.from_numpy(grad).to(x.dtype) * scale
+
+        return denoise, gradient
+
+    def evaluate(self, images: torch.Tensor, batch: int = 500) -> tuple[np.ndarray, np.ndarray]:
+        """Evaluator features and logits of images in model space, [N, C, H, W]."""
+        if self.evaluator is None:
+            raise ValueError(f"The model in {self.folder} has no evaluator network, so its samples cannot be scored.")
+        evaluator = self.manifest["evaluator"]
+        outputs = [evaluator["outputs"]["features"], evaluator["outputs"]["logits"]]
+        features, logits = [], []
+        for start in range(0, len(images), batch):
+            f, l = self.evaluator.run(outputs, {evaluator["input"]: images[start : start + batch].float().numpy()})
+            features.append(f)
+            logits.append(l)
+        return np.concatenate(features), np.concatenate(logits)
+
+    def reference(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Mean, covariance and features of the real images, as the model folder stores them."""
+        files = self.manifest["evaluator"]["reference"]
+        return tuple(np.load(self.folder / files[key]) for key in ("mu", "sigma", "features"))  # type: ignore[return-value]
