@@ -62,7 +62,8 @@ class OnnxModelSet:
             (out,) = self.unet.run([unet["output"]], feeds)
             return torch.from_numpy(out).to(x.dtype)
 
-        if mode == "conditional" or self.classifier is None:
+        if mode == "conditional" or self.classifier is None or scale == 0:
+            # At scale 0 the guidance term vanishes; the classifier need not run.
             return denoise, None
         classifier = self.manifest["classifier"]
         inputs, grad_name = classifier["inputs"], classifier["outputs"]["grad"]
