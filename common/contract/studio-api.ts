@@ -61,6 +61,8 @@ export const LoadedModel = z.object({
   activeProvider: z.string(),
   /** Set when the requested provider could not start and another took over. */
   fallbackNote: z.string().nullable(),
+  /** The UNet graph in use: float32, or the model's float16 graph (GPU providers). */
+  unetPrecision: z.enum(['fp32', 'fp16']),
 });
 export type LoadedModel = z.infer<typeof LoadedModel>;
 

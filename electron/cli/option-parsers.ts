@@ -1,5 +1,5 @@
 /** Parsers for command-line values that explain a bad value in a sentence. */
-import { InvalidArgumentError } from 'commander';
+import { InvalidArgumentError, Option } from 'commander';
 
 export function wholeNumber(name: string, minimum: number, maximum = Number.MAX_SAFE_INTEGER) {
   return (text: string): number => {
@@ -19,4 +19,11 @@ export function realNumber(name: string, minimum: number, maximum = Number.POSIT
     }
     return value;
   };
+}
+
+/** --unet-precision: which UNet graph runs. */
+export function unetPrecisionOption(): Option {
+  return new Option('--unet-precision <precision>', 'UNet graph: auto (float16 on GPU providers when the model has it), fp32 or fp16')
+    .choices(['auto', 'fp32', 'fp16'])
+    .default('auto');
 }

@@ -39,7 +39,7 @@ function cancelledError(): Error {
 
 export function createEngine(options: EngineOptions = {}): Engine {
   const entry = options.workerEntry ?? new URL('./sampling-worker.ts', import.meta.url);
-  const settings: WorkerSettings = { threads: options.threads ?? 0 };
+  const settings: WorkerSettings = { threads: options.threads ?? 0, unetPrecision: options.unetPrecision ?? 'auto' };
   let worker: Worker | null = null;
   let nextId = 1;
   const pending = new Map<number, PendingJob>();
@@ -107,7 +107,7 @@ export function createEngine(options: EngineOptions = {}): Engine {
     return new Promise<LoadedModelInfo>((resolve, reject) => {
       pending.set(jobId, {
         onMessage(message) {
-          if (message.type === 'loaded') resolve({ ...model, provider: message.provider, fallbacks: message.fallbacks });
+          if (message.type === 'loaded') resolve({ ...model, provider: message.provider, fallbacks: message.fallbacks, unetPrecision: message.unetPrecision });
           else if (message.type === 'failed') reject(errorFrom(message.error));
           else return;
           pending.delete(jobId);

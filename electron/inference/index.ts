@@ -21,6 +21,7 @@
  */
 export { createEngine } from './engine';
 export { autoProviderOrder } from './sessions';
+export type { UnetPrecision } from './sessions';
 export { ModelFolderError } from './model-folder';
 export { RunRequestError } from '../../common/models/run-plan';
 export { SamplingDivergedError } from '../../common/diffusion/sampler';

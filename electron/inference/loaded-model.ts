@@ -1,18 +1,29 @@
 /** A verified model folder with its sessions open and their inputs checked against the manifest. */
 import type { ProviderName } from '../../common/contract/run-request';
 import { openModelFolder, type ModelFolder } from './model-folder';
-import { checkGraphInputs, openSession, type OpenedSession } from './sessions';
+import { checkGraphInputs, openSession, type ConcreteProvider, type OpenedSession, type UnetPrecision } from './sessions';
 
 export interface LoadedModel {
   folder: ModelFolder;
   unet: OpenedSession;
+  /** Which of the manifest's UNet graphs runs: unet.file (fp32) or unet.fp16_file. */
+  unetPrecision: 'fp32' | 'fp16';
   classifier: OpenedSession | null;
 }
 
-export async function loadModel(folderPath: string, provider: ProviderName, threads: number): Promise<LoadedModel> {
+/** float16 where the request or the policy asks for it and the model has the graph. */
+export function usesFp16(precision: UnetPrecision, provider: ConcreteProvider, hasFp16Graph: boolean): boolean {
+  if (!hasFp16Graph) return false;
+  return precision === 'fp16' || (precision === 'auto' && provider !== 'cpu');
+}
+
+export async function loadModel(folderPath: string, provider: ProviderName, threads: number, precision: UnetPrecision = 'auto'): Promise<LoadedModel> {
   const folder = await openModelFolder(folderPath);
   const { manifest } = folder;
-  const unet = await openSession(folder.file(manifest.unet.file), 'UNet', { provider, threads });
+  const { file, fp16_file: fp16File } = manifest.unet;
+  const unetFile = (candidate: ConcreteProvider) => folder.file(fp16File !== null && usesFp16(precision, candidate, true) ? fp16File : file);
+  const unet = await openSession(unetFile, 'UNet', { provider, threads });
+  const unetPrecision = usesFp16(precision, unet.provider, fp16File !== null) ? 'fp16' : 'fp32';
   const unetInputs = [
     { name: manifest.unet.inputs.x, role: 'x' },
     { name: manifest.unet.inputs.t, role: 't' },
@@ -30,7 +41,7 @@ export async function loadModel(folderPath: string, provider: ProviderName, thre
       { name: inputs.y, role: 'y' },
     ], [outputs.grad, outputs.logits]);
   }
-  return { folder, unet, classifier };
+  return { folder, unet, unetPrecision, classifier };
 }
 
 export async function releaseModel(model: LoadedModel): Promise<void> {

@@ -35,7 +35,7 @@ async function modelFor(dir: string, provider: ProviderName): Promise<LoadedMode
     models.delete(dir);
     await releaseModel(cached.model);
   }
-  const model = await loadModel(dir, provider, settings.threads);
+  const model = await loadModel(dir, provider, settings.threads, settings.unetPrecision);
   models.set(dir, { provider, model });
   return model;
 }
@@ -49,7 +49,7 @@ async function handle(message: ToWorker): Promise<void> {
   if (message.type === 'load') {
     try {
       const model = await modelFor(message.dir, message.provider);
-      post({ type: 'loaded', id: message.id, provider: model.unet.provider, fallbacks: model.unet.fallbacks });
+      post({ type: 'loaded', id: message.id, provider: model.unet.provider, fallbacks: model.unet.fallbacks, unetPrecision: model.unetPrecision });
     } catch (error) {
       post(failure(message.id, error));
     }

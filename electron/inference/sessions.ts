@@ -47,16 +47,24 @@ function firstLine(error: unknown): string {
   return String(error instanceof Error ? error.message : error).split('\n')[0]?.slice(0, 300) ?? '';
 }
 
+/** The UNet's float precision: "auto" is float16 on GPU providers when the model has that graph, else float32. */
+export type UnetPrecision = 'auto' | 'fp32' | 'fp16';
+
 /**
- * Opens `modelPath` on the requested provider; for "auto", or when a named GPU provider fails,
- * it falls back along the platform order down to the CPU and records why.
+ * Opens `modelPath` (or the file it names for each provider) on the requested provider; for
+ * "auto", or when a named GPU provider fails, it falls back along the platform order down to
+ * the CPU and records why.
  */
-export async function openSession(modelPath: string, label: string, settings: SessionSettings): Promise<OpenedSession> {
+export async function openSession(
+  modelPath: string | ((provider: ConcreteProvider) => string),
+  label: string,
+  settings: SessionSettings,
+): Promise<OpenedSession> {
   const order = settings.provider === 'auto' ? autoProviderOrder() : settings.provider === 'cpu' ? ['cpu' as const] : [settings.provider, 'cpu' as const];
   const fallbacks: ProviderAttempt[] = [];
   for (const provider of order) {
     try {
-      const session = await ort.InferenceSession.create(modelPath, {
+      const session = await ort.InferenceSession.create(typeof modelPath === 'string' ? modelPath : modelPath(provider), {
         executionProviders: [provider],
         intraOpNumThreads: settings.threads,
         interOpNumThreads: 1,

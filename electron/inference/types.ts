@@ -2,7 +2,7 @@
 import type { ProviderName, RunRequest } from '../../common/contract/run-request';
 import type { ModelManifest } from '../../common/models/manifest';
 import type { RuntimeTimings } from './networks';
-import type { ConcreteProvider, ProviderAttempt } from './sessions';
+import type { ConcreteProvider, ProviderAttempt, UnetPrecision } from './sessions';
 
 export type { ConcreteProvider, ProviderAttempt, RuntimeTimings };
 
@@ -13,6 +13,8 @@ export interface EngineOptions {
   modelFolders?: string[];
   /** onnxruntime intra-op CPU threads; 0 (default) lets onnxruntime choose. */
   threads?: number;
+  /** Which UNet graph runs (default "auto": float16 on GPU providers when the model has it). */
+  unetPrecision?: UnetPrecision;
   /**
    * The worker's entry module. Defaults to ./sampling-worker.ts beside this file (run through tsx);
    * a bundled app passes the URL of its built worker .js.
@@ -32,6 +34,8 @@ export interface LoadedModelInfo extends ModelSummary {
   provider: ConcreteProvider;
   /** Providers tried first that failed, with the reason. */
   fallbacks: ProviderAttempt[];
+  /** The UNet graph that runs: float32, or the model's float16 graph. */
+  unetPrecision: 'fp32' | 'fp16';
 }
 
 /** Noise to replay instead of the seeded generator (all samples of the request, in order). */

@@ -4,6 +4,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Command, InvalidArgumentError } from 'commander';
+import { unetPrecisionOption } from '../cli/option-parsers';
+import type { UnetPrecision } from '../inference';
 import { createStudioService } from '../service/create-studio-service';
 import { startBridge } from './bridge-server';
 import { ensureRendererBuilt } from './renderer-bundle';
@@ -27,15 +29,16 @@ const program = new Command()
   .option('--port <n>', 'port on 127.0.0.1 (0 picks a free one)', portNumber, 7860)
   .option('--models <dirs...>', 'model folders, or folders of model folders', ['models'])
   .option('--threads <n>', 'onnxruntime CPU threads (0: automatic)', threadCount, 0)
+  .addOption(unetPrecisionOption())
   .option('--token <token>', 'use this token instead of a random one')
   .showHelpAfterError();
 
 async function main(): Promise<void> {
   program.parse();
-  const options = program.opts<{ data: string; port: number; models: string[]; threads: number; token?: string }>();
+  const options = program.opts<{ data: string; port: number; models: string[]; threads: number; unetPrecision: UnetPrecision; token?: string }>();
   const log = (line: string) => process.stderr.write(`${line}\n`);
   const rendererDir = await ensureRendererBuilt(log);
-  const service = createStudioService({ dataDir: options.data, modelDirs: options.models, threads: options.threads });
+  const service = createStudioService({ dataDir: options.data, modelDirs: options.models, threads: options.threads, unetPrecision: options.unetPrecision });
   const token = options.token ?? randomBytes(24).toString('base64url');
   const bridge = await startBridge({ service, rendererDir, token, port: options.port, log });
   process.stdout.write(`Studio ready at ${bridge.url}\n`);

@@ -2,7 +2,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { galleryFile, openGallery } from '../gallery';
-import { createEngine } from '../inference';
+import { createEngine, type UnetPrecision } from '../inference';
 import { StudioService } from './studio-service';
 
 export interface StudioServiceSetup {
@@ -12,6 +12,8 @@ export interface StudioServiceSetup {
   modelDirs: string[];
   /** onnxruntime intra-op threads; 0 lets onnxruntime choose. */
   threads?: number;
+  /** Which UNet graph runs (default "auto": float16 on GPU providers when the model has it). */
+  unetPrecision?: UnetPrecision;
   appVersion?: string;
 }
 
@@ -39,7 +41,7 @@ export function packageVersion(): string {
 }
 
 export function createStudioService(setup: StudioServiceSetup): StudioService {
-  const engine = createEngine({ modelFolders: findModelFolders(setup.modelDirs), threads: setup.threads ?? 0 });
+  const engine = createEngine({ modelFolders: findModelFolders(setup.modelDirs), threads: setup.threads ?? 0, unetPrecision: setup.unetPrecision ?? 'auto' });
   const gallery = openGallery(galleryFile(setup.dataDir));
   return new StudioService({ engine, gallery, appVersion: setup.appVersion ?? packageVersion() });
 }

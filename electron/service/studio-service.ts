@@ -104,7 +104,7 @@ export class StudioService implements StudioHandlers {
       info.fallbacks.length === 0
         ? null
         : `${info.fallbacks.map((attempt) => `${attempt.provider.toUpperCase()} did not start (${attempt.error})`).join('; ')}; running on ${info.provider.toUpperCase()}.`;
-    return { modelId: request.modelId, requestedProvider: request.provider, activeProvider: info.provider, fallbackNote };
+    return { modelId: request.modelId, requestedProvider: request.provider, activeProvider: info.provider, fallbackNote, unetPrecision: info.unetPrecision };
   }
 
   private async prepareModel(modelId: string, provider: ProviderName): Promise<string> {

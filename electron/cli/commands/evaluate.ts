@@ -11,11 +11,11 @@ import type { EvaluationRecord, EvaluationSpecInput } from '../../../common/cont
 import { GuidanceMode, ProviderName, SamplerName } from '../../../common/contract/run-request';
 import { findClass } from '../../../common/models/class-lookup';
 import { defaultDataDir, galleryFile, openGallery } from '../../gallery';
-import { createEngine } from '../../inference';
+import { createEngine, type UnetPrecision } from '../../inference';
 import { readManifest } from '../../inference/model-folder';
 import { EvaluationService } from '../../service/evaluation-service';
 import { packageVersion } from '../../service/create-studio-service';
-import { realNumber, wholeNumber } from '../option-parsers';
+import { realNumber, unetPrecisionOption, wholeNumber } from '../option-parsers';
 import { DEFAULT_MODEL_FOLDER } from './sample';
 
 export interface EvaluateCommandOptions {
@@ -30,6 +30,7 @@ export interface EvaluateCommandOptions {
   data: string;
   provider: ProviderName;
   threads: number;
+  unetPrecision: UnetPrecision;
   batch: number;
   resume?: number;
   json: boolean;
@@ -66,7 +67,7 @@ export function resultsTable(record: EvaluationRecord): string {
 
 export async function runEvaluateCommand(options: EvaluateCommandOptions): Promise<EvaluationRecord> {
   const manifest = await readManifest(options.model);
-  const engine = createEngine({ modelFolders: [options.model], threads: options.threads });
+  const engine = createEngine({ modelFolders: [options.model], threads: options.threads, unetPrecision: options.unetPrecision });
   const gallery = openGallery(galleryFile(options.data));
   const service = new EvaluationService({ engine, gallery, appVersion: packageVersion(), provider: options.provider, threads: options.threads, batchSize: options.batch });
   const bar = options.progress ? new SingleBar({ format: 'evaluating [{bar}] {value}/{total} samples | scale {scale} | {phase}', hideCursor: true }) : null;
@@ -127,6 +128,7 @@ export function evaluateCommand(): Command {
     .addOption(new Option('--data <dir>', 'data folder holding gallery.sqlite').default(defaultDataDir(), "the studio's user-data folder"))
     .addOption(new Option('--provider <name>', 'execution provider').choices(ProviderName.options).default('auto'))
     .addOption(new Option('--threads <n>', 'CPU threads (0: onnxruntime decides)').argParser(wholeNumber('--threads', 0)).default(0))
+    .addOption(unetPrecisionOption())
     .addOption(new Option('--batch <n>', 'samples per batch').argParser(wholeNumber('--batch', 1, 256)).default(16))
     .addOption(new Option('--resume <id>', 'carry on an interrupted or cancelled evaluation').argParser(wholeNumber('--resume', 1)))
     .option('--json', 'print the evaluation record as JSON instead of a table', false)

@@ -15,13 +15,13 @@ import { findClass } from '../../../common/models/class-lookup';
 import type { ModelManifest } from '../../../common/models/manifest';
 import { modelSha256 } from '../../../common/models/model-identity';
 import { planRun } from '../../../common/models/run-plan';
-import { createEngine, type ReplayNoise, type RunResult } from '../../inference';
+import { createEngine, type ReplayNoise, type RunResult, type UnetPrecision } from '../../inference';
 import { readManifest } from '../../inference/model-folder';
 import { checkReplayNoise } from '../../inference/sampling-job';
 import { encodePng, imageFromTensor } from '../../png/image';
 import { withRecipe } from '../../png/recipe-chunk';
 import { readReplayNoise, writeTrajectories } from '../noise-files';
-import { realNumber, wholeNumber } from '../option-parsers';
+import { realNumber, unetPrecisionOption, wholeNumber } from '../option-parsers';
 
 /** The built-in model, used when --model is not given. */
 export const DEFAULT_MODEL_FOLDER = path.join('models', 'fashion-mnist');
@@ -41,6 +41,7 @@ export interface SampleCommandOptions {
   out: string;
   clip: boolean;
   threads: number;
+  unetPrecision: UnetPrecision;
   noiseFrom?: string;
   trajectoryOut?: string;
   progress: boolean;
@@ -90,7 +91,7 @@ export async function runSampleCommand(options: SampleCommandOptions, log: (line
   const plan = planRun(manifest, request);
   const replayed: ReplayNoise | null = options.noiseFrom ? await readReplayNoise(options.noiseFrom) : null;
   if (replayed) checkReplayNoise(replayed, request, plan);
-  const engine = createEngine({ modelFolders: [folder], threads: options.threads });
+  const engine = createEngine({ modelFolders: [folder], threads: options.threads, unetPrecision: options.unetPrecision });
   const bar = options.progress ? new SingleBar({ format: 'sampling [{bar}] {percentage}% | batch {batchNo}/{batches} | step {value}/{total} | t={t}', hideCursor: true }) : null;
   const abort = new AbortController();
   const onInterrupt = (): void => abort.abort();
@@ -98,7 +99,7 @@ export async function runSampleCommand(options: SampleCommandOptions, log: (line
   try {
     const info = await engine.loadModel(manifest.id, request.provider);
     for (const fallback of info.fallbacks) log(`provider ${fallback.provider} unavailable: ${fallback.error}`);
-    log(`model ${manifest.id} on ${info.provider}; class ${request.classIndex} (${manifest.classes.names[request.classIndex]}), ${request.mode}, scale ${request.scale}, ${request.sampler} ${request.steps}`);
+    log(`model ${manifest.id} on ${info.provider}${info.unetPrecision === 'fp16' ? ' (float16 UNet)' : ''}; class ${request.classIndex} (${manifest.classes.names[request.classIndex]}), ${request.mode}, scale ${request.scale}, ${request.sampler} ${request.steps}`);
     const result = await engine.sample(request, {
       signal: abort.signal,
       trajectory: options.trajectoryOut !== undefined,
@@ -165,6 +166,7 @@ export function sampleCommand(): Command {
     .option('-b, --batch <n>', 'images per batch', wholeNumber('--batch', 1, 256), 4)
     .addOption(new Option('--provider <provider>', 'execution provider').choices(ProviderName.options).default('auto'))
     .option('--threads <n>', 'CPU threads for onnxruntime (0: automatic)', wholeNumber('--threads', 0, 1024), 0)
+    .addOption(unetPrecisionOption())
     .option('-o, --out <folder>', 'output folder for the PNGs', 'samples')
     .option('--no-clip', 'do not clip x̂₀ to [-1, 1] at each step')
     .option('--noise-from <path>', 'replay noise: a folder with x_T.npy and noise.npy (as --trajectory-out writes), or an x_T .npy')

@@ -17,7 +17,7 @@ beforeAll(async () => {
 afterAll(() => rm(out, { recursive: true, force: true }));
 
 function options(overrides: Partial<SampleCommandOptions>): SampleCommandOptions {
-  return { model: LINEAR_MODEL, class: 'square', seed: 40, count: 3, batch: 2, provider: 'cpu', out, clip: true, threads: 1, progress: false, ...overrides };
+  return { model: LINEAR_MODEL, class: 'square', seed: 40, count: 3, batch: 2, provider: 'cpu', out, clip: true, threads: 1, unetPrecision: 'auto', progress: false, ...overrides };
 }
 
 describe('sample command', () => {

@@ -19,7 +19,7 @@ function guards(): InvokeGuards & { reports: string[] } {
   };
 }
 
-const loadedModel = { modelId: 'fashion-mnist', requestedProvider: 'auto', activeProvider: 'cpu', fallbackNote: null };
+const loadedModel = { modelId: 'fashion-mnist', requestedProvider: 'auto', activeProvider: 'cpu', fallbackNote: null, unetPrecision: 'fp32' as const };
 
 describe('IPC invoke listener', () => {
   it('answers a valid message from the studio page with the service result, defaults applied', async () => {

@@ -38,7 +38,7 @@ function joinedIpc(handlers: Parameters<typeof studioInvokeRoutes>[0], senderUrl
   return { ipc, push, subscribers };
 }
 
-const loadedModel = { modelId: 'fashion-mnist', requestedProvider: 'cpu', activeProvider: 'cpu', fallbackNote: null };
+const loadedModel = { modelId: 'fashion-mnist', requestedProvider: 'cpu', activeProvider: 'cpu', fallbackNote: null, unetPrecision: 'fp32' as const };
 
 describe('preload bridge', () => {
   it('exposes one named function per channel plus the run-event subscription, and nothing else', () => {

@@ -30,7 +30,7 @@ describe('StudioService', () => {
 
   it('loads a model and reports the provider that really runs it', async () => {
     const loaded = await studio.service.loadModel({ modelId: 'linear-8px', provider: 'cpu' });
-    expect(loaded).toMatchObject({ modelId: 'linear-8px', requestedProvider: 'cpu', activeProvider: 'cpu', fallbackNote: null });
+    expect(loaded).toEqual({ modelId: 'linear-8px', requestedProvider: 'cpu', activeProvider: 'cpu', fallbackNote: null, unetPrecision: 'fp32' });
   });
 
   it('runs a job: started, steps with previews, each sample written as it finishes, then finished', async () => {

@@ -1,0 +1,84 @@
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeNpy } from '../../../common/npy';
+import { openEvaluator, type EvaluatorNetwork } from '../../../electron/inference/evaluator-network';
+import { OnnxMatrixKernels } from '../../../electron/inference/linalg-kernels';
+import type { ReferenceData } from '../../../electron/metrics/quality-metrics';
+import { loadReference, scoreImages } from '../../../electron/service/evaluation-scoring';
+
+const REPO = join(import.meta.dirname, '..', '..', '..');
+const MODEL = join(REPO, 'models', 'fashion-mnist');
+const FIXTURE = join(REPO, 'test', 'fixtures', 'builtin-quality');
+
+/** What `python -m studio_tools.quality.report --json … --save-images … --model models/fashion-mnist` wrote. */
+interface QualityReport {
+  unet_sha256: string;
+  samples: number;
+  rows: {
+    sampler: string;
+    mode: string;
+    scale: number;
+    samples: number;
+    class_accuracy: number;
+    fid: number;
+    precision: number;
+    recall: number;
+    inception_score: number;
+    images: string | null;
+  }[];
+}
+
+const report = JSON.parse(readFileSync(join(FIXTURE, 'report.json'), 'utf8')) as QualityReport;
+const rows = report.rows.filter((row) => row.images !== null && existsSync(join(FIXTURE, row.images)));
+
+const kernels = new OnnxMatrixKernels({ threads: 1 });
+let evaluator: EvaluatorNetwork;
+let reference: ReferenceData;
+
+beforeAll(async () => {
+  evaluator = await openEvaluator(MODEL, { threads: 1 });
+  reference = await loadReference(evaluator, kernels);
+}, 120_000);
+
+afterAll(async () => {
+  await evaluator?.release();
+  await kernels.release();
+});
+
+/** 8-bit pixels [N, C, H, W] to model space, as the gallery's PNGs are read back. */
+function modelSpace(pixels: Uint8Array): Float32Array {
+  return Float32Array.from(pixels, (pixel) => pixel / 127.5 - 1);
+}
+
+describe("the built-in model's figures agree with its quality report", () => {
+  it('the report was measured on the model the studio ships', () => {
+    const unet = JSON.parse(readFileSync(join(MODEL, 'manifest.json'), 'utf8')).unet.file as string;
+    const sha256 = createHash('sha256').update(readFileSync(join(MODEL, unet))).digest('hex');
+    expect(report.unet_sha256).toBe(sha256);
+    expect(rows.length).toBeGreaterThan(0);
+  });
+
+  it.each(rows.map((row) => [`${row.sampler} ${row.mode} scale ${row.scale}`, row] as const))(
+    'scores the report samples of %s as the report does',
+    async (_, row) => {
+      const pixels = decodeNpy(new Uint8Array(readFileSync(join(FIXTURE, row.images!))));
+      expect(pixels.shape).toEqual([row.samples, 1, 32, 32]);
+      // Sample i of the report asked for class i mod 10.
+      const classes = Int32Array.from({ length: row.samples }, (_, i) => i % 10);
+      const scores = await scoreImages(evaluator, modelSpace(pixels.data as Uint8Array), classes, reference, kernels);
+
+      // The evaluator runs in onnxruntime here and in PyTorch there: features agree to about 1e-6,
+      // which can move an argmax or a k-NN ball edge by a sample or two, no more.
+      const oneSample = 1 / row.samples;
+      expect(scores.sampleCount).toBe(row.samples);
+      expect(Math.abs(scores.classAccuracy! - row.class_accuracy)).toBeLessThanOrEqual(2 * oneSample + 1e-12);
+      expect(Math.abs(scores.precision! - row.precision)).toBeLessThanOrEqual(2 * oneSample + 1e-12);
+      expect(Math.abs(scores.recall! - row.recall)).toBeLessThanOrEqual(2e-4 + 1e-12);
+      expect(Math.abs(scores.fid! - row.fid) / row.fid).toBeLessThan(1e-3);
+      expect(Math.abs(scores.inceptionScore! - row.inception_score) / row.inception_score).toBeLessThan(1e-3);
+    },
+    120_000,
+  );
+});
