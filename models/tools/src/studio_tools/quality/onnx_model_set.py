@@ -26,8 +26,12 @@ class OnnxModelSet:
         if threads:
             options.intra_op_num_threads = threads
 
+        # CUDA where this onnxruntime build has it (onnxruntime-gpu), else the CPU.
+        available = ort.get_available_providers()
+        self.providers = [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider") if p in available]
+
         def session(name: str) -> ort.InferenceSession:
-            return ort.InferenceSession(str(folder / name), options, providers=["CPUExecutionProvider"])
+            return ort.InferenceSession(str(folder / name), options, providers=self.providers)
 
         self.unet = session(self.manifest["unet"]["file"])
         classifier = self.manifest.get("classifier")

@@ -127,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
 
     model = OnnxModelSet(args.model, threads=args.threads)
     identity = {"model": model.manifest["id"], "source": model.manifest["source"], "unet_sha256": model.unet_sha256,
-                "samples": args.samples, "seed": args.seed}
+                "samples": args.samples, "seed": args.seed, "provider": model.providers[0]}
     reference_mu, reference_sigma, reference_features = model.reference()
     reference_radii = radii(reference_features, 3)
     train_images, _ = load_split("train")
