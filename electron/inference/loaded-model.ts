@@ -1,13 +1,13 @@
 /** A verified model folder with its sessions open and their inputs checked against the manifest. */
 import type { ProviderName } from '../../common/contract/run-request';
 import { openModelFolder, type ModelFolder } from './model-folder';
-import { checkGraphInputs, openSession, type ConcreteProvider, type OpenedSession, type UnetPrecision } from './sessions';
+import { checkGraphInputs, openSession, type ConcreteProvider, type OpenedSession, type UnetGraphPrecision, type UnetPrecision } from './sessions';
 
 export interface LoadedModel {
   folder: ModelFolder;
   unet: OpenedSession;
   /** Which of the manifest's UNet graphs runs: unet.file (fp32) or unet.fp16_file. */
-  unetPrecision: 'fp32' | 'fp16';
+  unetPrecision: UnetGraphPrecision;
   classifier: OpenedSession | null;
 }
 
@@ -21,9 +21,9 @@ export async function loadModel(folderPath: string, provider: ProviderName, thre
   const folder = await openModelFolder(folderPath);
   const { manifest } = folder;
   const { file, fp16_file: fp16File } = manifest.unet;
-  const unetFile = (candidate: ConcreteProvider) => folder.file(fp16File !== null && usesFp16(precision, candidate, true) ? fp16File : file);
-  const unet = await openSession(unetFile, 'UNet', { provider, threads });
-  const unetPrecision = usesFp16(precision, unet.provider, fp16File !== null) ? 'fp16' : 'fp32';
+  const graphFor = (candidate: ConcreteProvider): UnetGraphPrecision => (usesFp16(precision, candidate, fp16File !== null) ? 'fp16' : 'fp32');
+  const unet = await openSession((candidate) => folder.file(graphFor(candidate) === 'fp16' ? (fp16File ?? file) : file), 'UNet', { provider, threads });
+  const unetPrecision = graphFor(unet.provider);
   const unetInputs = [
     { name: manifest.unet.inputs.x, role: 'x' },
     { name: manifest.unet.inputs.t, role: 't' },

@@ -49,6 +49,8 @@ function firstLine(error: unknown): string {
 
 /** The UNet's float precision: "auto" is float16 on GPU providers when the model has that graph, else float32. */
 export type UnetPrecision = 'auto' | 'fp32' | 'fp16';
+/** The UNet graph that really runs once "auto" is decided. */
+export type UnetGraphPrecision = Exclude<UnetPrecision, 'auto'>;
 
 /**
  * Opens `modelPath` (or the file it names for each provider) on the requested provider; for

@@ -2,7 +2,7 @@
 import type { ProviderName, RunRequest } from '../../common/contract/run-request';
 import type { ModelManifest } from '../../common/models/manifest';
 import type { RuntimeTimings } from './networks';
-import type { ConcreteProvider, ProviderAttempt, UnetPrecision } from './sessions';
+import type { ConcreteProvider, ProviderAttempt, UnetGraphPrecision, UnetPrecision } from './sessions';
 
 export type { ConcreteProvider, ProviderAttempt, RuntimeTimings };
 
@@ -35,7 +35,7 @@ export interface LoadedModelInfo extends ModelSummary {
   /** Providers tried first that failed, with the reason. */
   fallbacks: ProviderAttempt[];
   /** The UNet graph that runs: float32, or the model's float16 graph. */
-  unetPrecision: 'fp32' | 'fp16';
+  unetPrecision: UnetGraphPrecision;
 }
 
 /** Noise to replay instead of the seeded generator (all samples of the request, in order). */

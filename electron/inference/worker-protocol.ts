@@ -1,6 +1,6 @@
 /** Messages between the engine (main thread) and the sampling worker. */
 import type { ProviderName, RunRequest } from '../../common/contract/run-request';
-import type { UnetPrecision } from './sessions';
+import type { UnetGraphPrecision, UnetPrecision } from './sessions';
 import type { ConcreteProvider, ProgressEvent, ProviderAttempt, ReplayNoise, RunTimings, SampleResult } from './types';
 
 export type ToWorker =
@@ -24,7 +24,7 @@ export interface SerializedError {
 }
 
 export type FromWorker =
-  | { type: 'loaded'; id: number; provider: ConcreteProvider; fallbacks: ProviderAttempt[]; unetPrecision: 'fp32' | 'fp16' }
+  | { type: 'loaded'; id: number; provider: ConcreteProvider; fallbacks: ProviderAttempt[]; unetPrecision: UnetGraphPrecision }
   | { type: 'progress'; id: number; event: ProgressEvent }
   | { type: 'sample'; id: number; sample: SampleResult }
   | { type: 'done'; id: number; timings: RunTimings; provider: ConcreteProvider; fallbacks: ProviderAttempt[] }

@@ -29,12 +29,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..diffusion.sampling import sample
+from ..diffusion.sampling import GUIDANCE_MODES, sample
 from ..metrics.numpy_reference import frechet_distance, inception_score, precision_recall, radii, statistics
 from ..train.data import from_uint8, load_split, to_uint8
 from .onnx_model_set import OnnxModelSet
 
 SAMPLERS = {"ddim50": ("ddim", "ddim50"), "ddpm250": ("ddpm", "250")}
+#: Neighbourhood size of the precision and recall manifolds, as in the reference evaluator.
+K = 3
 DEFAULT_SETTINGS = [
     ("unconditional+classifier", 0.0),
     ("unconditional+classifier", 1.0),
@@ -82,8 +84,8 @@ def parse_settings(text: str) -> list[tuple[str, float]]:
     settings = []
     for item in text.split(","):
         mode, _, scale = item.partition(":")
-        if mode not in {m for m, _ in DEFAULT_SETTINGS} or not scale:
-            raise argparse.ArgumentTypeError(f'"{item}" is not "mode:scale" with a mode of {sorted({m for m, _ in DEFAULT_SETTINGS})}')
+        if mode not in GUIDANCE_MODES or not scale:
+            raise argparse.ArgumentTypeError(f'"{item}" is not "mode:scale" with a mode of {", ".join(GUIDANCE_MODES)}')
         settings.append((mode, float(scale)))
     return settings
 
@@ -129,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     identity = {"model": model.manifest["id"], "source": model.manifest["source"], "unet_sha256": model.unet_sha256,
                 "samples": args.samples, "seed": args.seed, "provider": model.providers[0]}
     reference_mu, reference_sigma, reference_features = model.reference()
-    reference_radii = radii(reference_features, 3)
+    reference_radii = radii(reference_features, K)
     train_images, _ = load_split("train")
     floor_index = torch.randperm(len(train_images), generator=torch.Generator().manual_seed(args.seed))[:1000]
     floor_features, _ = model.evaluate(train_images[floor_index])
@@ -151,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
             pixels = to_uint8(generate(model, sampler, respacing, mode, scale, labels, args.batch, args.seed))
             features, logits = model.evaluate(from_uint8(pixels))
             accuracy = float((logits.argmax(axis=1) == labels.numpy()).mean())
-            precision, recall = precision_recall(reference_features, features, k=3, reference_radii=reference_radii)
+            precision, recall = precision_recall(reference_features, features, k=K, reference_radii=reference_radii)
             images = None
             if args.save_images:
                 images = images_file_name(sampler_key, mode, scale)
