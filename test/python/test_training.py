@@ -1,5 +1,6 @@
 """The training loop is deterministic for a seed and resumes to the same weights."""
 
+import json
 from pathlib import Path
 
 import pytest
@@ -17,22 +18,45 @@ def _data(n: int = 96) -> tuple[torch.Tensor, torch.Tensor]:
     return torch.rand((n, 1, 32, 32), generator=generator) * 2 - 1, torch.randint(0, 10, (n,), generator=generator)
 
 
-def _train_evaluator(out: Path, total_steps: int) -> dict[str, torch.Tensor]:
+def _train_evaluator(out: Path, total_steps: int, stop_at: int | None = None,
+                     anneal_lr: bool = False) -> dict[str, torch.Tensor]:
+    """Train toward `total_steps`; with `stop_at`, stop there as an interrupted run would."""
     images, labels = _data()
     torch.manual_seed(123)  # a different initialisation each call would be caught by the comparison
     model = Evaluator()
     settings = LoopSettings(out_dir=out, total_steps=total_steps, batch_size=16, seed=7, lr=1e-3, checkpoint_every=2,
-                            log_every=2)
-    return run_loop(settings, model, evaluator_loss(model, images, labels, 16, seed=7), {"network": "evaluator"}).state_dict()
+                            log_every=2, anneal_lr=anneal_lr)
+    loss = evaluator_loss(model, images, labels, 16, seed=7)
+    if stop_at is not None:
+        interrupted = loss
+
+        def loss(step: int) -> dict[str, torch.Tensor]:
+            if step == stop_at:
+                raise KeyboardInterrupt
+            return interrupted(step)
+
+        with pytest.raises(KeyboardInterrupt):
+            run_loop(settings, model, loss, {"network": "evaluator"})
+        return {}
+    return run_loop(settings, model, loss, {"network": "evaluator"}).state_dict()
 
 
-def test_resumed_run_matches_uninterrupted_run(tmp_path: Path) -> None:
-    straight = _train_evaluator(tmp_path / "straight", 4)
-    _train_evaluator(tmp_path / "resumed", 2)
-    resumed = _train_evaluator(tmp_path / "resumed", 4)
+@pytest.mark.parametrize("anneal_lr", [False, True])
+def test_resumed_run_matches_uninterrupted_run(tmp_path: Path, anneal_lr: bool) -> None:
+    straight = _train_evaluator(tmp_path / "straight", 4, anneal_lr=anneal_lr)
+    _train_evaluator(tmp_path / "resumed", 4, stop_at=2, anneal_lr=anneal_lr)
+    resumed = _train_evaluator(tmp_path / "resumed", 4, anneal_lr=anneal_lr)
     for key, value in straight.items():
         assert torch.equal(value, resumed[key]), key
     assert (tmp_path / "resumed" / "log.jsonl").read_text().count("\n") >= 2
+
+
+def test_annealed_learning_rate_falls_linearly_to_zero(tmp_path: Path) -> None:
+    _train_evaluator(tmp_path / "run", 4, anneal_lr=True)
+    logged = [json.loads(line) for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
+    # Steps 2 and 4 log the rate of their last update, steps 1 and 3 of 4 (0-based): 1e-3·(1 − 1/4), 1e-3·(1 − 3/4).
+    assert [entry["step"] for entry in logged] == [2, 4]
+    assert [entry["lr"] for entry in logged] == pytest.approx([7.5e-4, 2.5e-4], rel=1e-12)
 
 
 def test_batches_cover_each_epoch_once() -> None:

@@ -39,6 +39,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, required=True, help="total optimisation steps")
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--lr", type=float, default=None)
+    parser.add_argument("--anneal-lr", action="store_true",
+                        help="anneal the learning rate linearly to zero over --steps (as the reference classifier training)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--width", type=int, default=None, help="model_channels of the UNet or classifier")
     parser.add_argument("--threads", type=int, default=None, help="CPU threads (default: torch's choice)")
@@ -68,9 +70,10 @@ def main(argv: list[str] | None = None) -> int:
 
     settings = LoopSettings(
         out_dir=args.out, total_steps=args.steps, batch_size=args.batch, seed=args.seed, lr=lr,
-        checkpoint_every=args.checkpoint_every, ema_rate=ema, threads=args.threads,
+        checkpoint_every=args.checkpoint_every, ema_rate=ema, threads=args.threads, anneal_lr=args.anneal_lr,
     )
-    describe = {"network": args.network, "steps": args.steps, "batch": args.batch, "lr": lr, "seed": args.seed,
+    describe = {"network": args.network, "steps": args.steps, "batch": args.batch, "lr": lr,
+                "anneal_lr": args.anneal_lr, "seed": args.seed,
                 "schedule": SCHEDULE, "timesteps": TIMESTEPS, "device": args.device, **arch}
     trained = run_loop(settings, model, loss, describe)
 

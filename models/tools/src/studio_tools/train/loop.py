@@ -24,6 +24,11 @@ class LoopSettings:
     log_every: int = 25
     ema_rate: float | None = None
     threads: int | None = None
+    anneal_lr: bool = False
+
+    def lr_at(self, step: int) -> float:
+        """The learning rate of step `step` (0-based): constant, or annealed linearly to zero over the run."""
+        return self.lr * (1 - step / self.total_steps) if self.anneal_lr else self.lr
 
 
 def batch_indices(seed: int, step: int, batch_size: int, dataset_size: int) -> torch.Tensor:
@@ -98,6 +103,9 @@ def run_loop(
         # Reseed per step so dropout draws are the same whether or not the run was resumed.
         torch.manual_seed(settings.seed * 1_000_033 + step)
         losses = loss_fn(step)
+        lr = settings.lr_at(step)
+        for group in optimizer.param_groups:
+            group["lr"] = lr
         optimizer.zero_grad(set_to_none=True)
         losses["loss"].backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -123,9 +131,10 @@ def run_loop(
             window = 0
             eta = _format_eta(rate_s * (settings.total_steps - step))
             text = " ".join(f"{k}={v:.4f}" for k, v in means.items())
-            print(f"step {step}/{settings.total_steps} {text} {rate_s:.2f}s/step eta {eta}", file=sys.stderr, flush=True)
+            print(f"step {step}/{settings.total_steps} {text} lr={lr:.2e} {rate_s:.2f}s/step eta {eta}",
+                  file=sys.stderr, flush=True)
             with log_path.open("a") as log:
-                log.write(json.dumps({"step": step, **means, "s_per_step": rate_s}) + "\n")
+                log.write(json.dumps({"step": step, **means, "lr": lr, "s_per_step": rate_s}) + "\n")
         if step % settings.checkpoint_every == 0:
             save()
     save()
