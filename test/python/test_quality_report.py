@@ -79,6 +79,8 @@ def test_report_rows_resume_and_repeat(tmp_path: Path) -> None:
     manifest = json.loads((BUILTIN / "manifest.json").read_text())
     assert first["unet_sha256"] == manifest["files"]["unet.onnx"] and first["samples"] == 4
     assert 0 < first["fid_floor"] < 50
+    # Four training images sit much further from the test set than a thousand do.
+    assert first["fid_floor_at_samples"] > 2 * first["fid_floor"]
     for row in first["rows"]:
         assert 0 <= row["class_accuracy"] <= 1 and 0 <= row["precision"] <= 1 and 0 <= row["recall"] <= 1
         assert 1 <= row["inception_score"] <= 10

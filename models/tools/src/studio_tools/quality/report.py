@@ -9,7 +9,8 @@ graphs, run by onnxruntime, drive the PyTorch reference sampler. For each settin
 does, and prints: class accuracy (the evaluator agrees with the requested class), FID
 against the folder's reference statistics of the 10,000 test images, precision and
 recall (k = 3) against their features, the Inception Score, and the FID floor (1,000
-training images against the test set).
+training images against the test set; with fewer samples, also the floor at that count,
+since FID's bias grows as the sample count falls).
 
 With `--json` every finished setting is written at once, and a later run on the same
 model (its UNet's SHA-256), sample count and seed skips the settings already there, so a
@@ -37,6 +38,8 @@ from .onnx_model_set import OnnxModelSet
 SAMPLERS = {"ddim50": ("ddim", "ddim50"), "ddpm250": ("ddpm", "250")}
 #: Neighbourhood size of the precision and recall manifolds, as in the reference evaluator.
 K = 3
+#: Training images of the FID floor: the FID a sampler that draws the data itself would get.
+FLOOR_IMAGES = 1000
 DEFAULT_SETTINGS = [
     ("unconditional+classifier", 0.0),
     ("unconditional+classifier", 1.0),
@@ -104,9 +107,21 @@ def previous_rows(path: Path | None, identity: dict) -> list[Row]:
     return [Row(**row) for row in data["rows"]]
 
 
-def write_report(path: Path, identity: dict, floor: float, rows: list[Row]) -> None:
+def fid_floors(model: OnnxModelSet, reference_mu: np.ndarray, reference_sigma: np.ndarray, samples: int,
+               seed: int) -> dict[str, float]:
+    """FID of training images against the test set: FLOOR_IMAGES of them, and `samples` of them."""
+    train_images, _ = load_split("train")
+    order = torch.randperm(len(train_images), generator=torch.Generator().manual_seed(seed))
+    features, _ = model.evaluate(train_images[order[: max(FLOOR_IMAGES, samples)]])
+    return {
+        "fid_floor": frechet_distance(*statistics(features[:FLOOR_IMAGES]), reference_mu, reference_sigma),
+        "fid_floor_at_samples": frechet_distance(*statistics(features[:samples]), reference_mu, reference_sigma),
+    }
+
+
+def write_report(path: Path, identity: dict, floors: dict[str, float], rows: list[Row]) -> None:
     temporary = path.with_suffix(".partial")
-    temporary.write_text(json.dumps({**identity, "fid_floor": floor, "rows": [asdict(r) for r in rows]}, indent=2))
+    temporary.write_text(json.dumps({**identity, **floors, "rows": [asdict(r) for r in rows]}, indent=2))
     temporary.replace(path)
 
 
@@ -132,13 +147,13 @@ def main(argv: list[str] | None = None) -> int:
                 "samples": args.samples, "seed": args.seed, "provider": model.providers[0]}
     reference_mu, reference_sigma, reference_features = model.reference()
     reference_radii = radii(reference_features, K)
-    train_images, _ = load_split("train")
-    floor_index = torch.randperm(len(train_images), generator=torch.Generator().manual_seed(args.seed))[:1000]
-    floor_features, _ = model.evaluate(train_images[floor_index])
-    floor = frechet_distance(*statistics(floor_features), reference_mu, reference_sigma)
+    floors = fid_floors(model, reference_mu, reference_sigma, args.samples, args.seed)
+    floor_text = f"floor {floors['fid_floor']:.2f} at {FLOOR_IMAGES:,}"
+    if args.samples != FLOOR_IMAGES:
+        floor_text += f", {floors['fid_floor_at_samples']:.2f} at {args.samples:,}"
     class_count = model.manifest["classes"]["count"]
     labels = torch.arange(args.samples) % class_count
-    print(f"{model.manifest['source']}\nFID floor (1,000 train vs test) {floor:.3f}", file=sys.stderr, flush=True)
+    print(f"{model.manifest['source']}\nFID {floor_text} (train vs test)", file=sys.stderr, flush=True)
     if args.save_images:
         args.save_images.mkdir(parents=True, exist_ok=True)
 
@@ -163,12 +178,12 @@ def main(argv: list[str] | None = None) -> int:
                       recall, inception_score(logits)[0], time.monotonic() - started, images)
             rows.append(row)
             if args.json:
-                write_report(args.json, identity, floor, rows)
+                write_report(args.json, identity, floors, rows)
             print(f"{row.sampler} {row.mode} s={row.scale:g}: acc {row.class_accuracy:.3f} fid {row.fid:.2f} "
                   f"P {row.precision:.3f} R {row.recall:.3f} IS {row.inception_score:.2f} ({row.seconds:.0f}s)",
                   file=sys.stderr, flush=True)
 
-    print(f"| sampler | mode | scale | class accuracy | FID (floor {floor:.2f}) | precision | recall | IS |")
+    print(f"| sampler | mode | scale | class accuracy | FID ({floor_text}) | precision | recall | IS |")
     print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     for row in rows:
         print(f"| {row.sampler} | {row.mode} | {row.scale:g} | {row.class_accuracy:.3f} | {row.fid:.2f} | "
