@@ -10,7 +10,7 @@ from studio_tools.diffusion.gaussian_diffusion import GaussianDiffusion
 from studio_tools.train.architectures import NULL_CLASS, Evaluator, classifier_config, unet_config
 from studio_tools.train.data import DEFAULT_ROOT, load_split
 from studio_tools.train.loop import LoopSettings, batch_indices, run_loop
-from studio_tools.train.tasks import diffusion_loss, evaluator_loss, noisy_classifier_loss
+from studio_tools.train.tasks import StepLoss, diffusion_loss, evaluator_loss, noisy_classifier_loss
 
 
 def _data(n: int = 96) -> tuple[torch.Tensor, torch.Tensor]:
@@ -18,33 +18,37 @@ def _data(n: int = 96) -> tuple[torch.Tensor, torch.Tensor]:
     return torch.rand((n, 1, 32, 32), generator=generator) * 2 - 1, torch.randint(0, 10, (n,), generator=generator)
 
 
-def _train_evaluator(out: Path, total_steps: int, stop_at: int | None = None,
-                     anneal_lr: bool = False) -> dict[str, torch.Tensor]:
-    """Train toward `total_steps`; with `stop_at`, stop there as an interrupted run would."""
+def _evaluator_run(out: Path, total_steps: int, anneal_lr: bool) -> tuple[LoopSettings, Evaluator, StepLoss]:
     images, labels = _data()
     torch.manual_seed(123)  # a different initialisation each call would be caught by the comparison
     model = Evaluator()
     settings = LoopSettings(out_dir=out, total_steps=total_steps, batch_size=16, seed=7, lr=1e-3, checkpoint_every=2,
                             log_every=2, anneal_lr=anneal_lr)
-    loss = evaluator_loss(model, images, labels, 16, seed=7)
-    if stop_at is not None:
-        interrupted = loss
+    return settings, model, evaluator_loss(model, images, labels, 16, seed=7)
 
-        def loss(step: int) -> dict[str, torch.Tensor]:
-            if step == stop_at:
-                raise KeyboardInterrupt
-            return interrupted(step)
 
-        with pytest.raises(KeyboardInterrupt):
-            run_loop(settings, model, loss, {"network": "evaluator"})
-        return {}
+def _train_evaluator(out: Path, total_steps: int, anneal_lr: bool = False) -> dict[str, torch.Tensor]:
+    settings, model, loss = _evaluator_run(out, total_steps, anneal_lr)
     return run_loop(settings, model, loss, {"network": "evaluator"}).state_dict()
+
+
+def _interrupt_evaluator(out: Path, total_steps: int, stop_at: int, anneal_lr: bool) -> None:
+    """Train toward `total_steps` and break off at step `stop_at`, as a killed run would."""
+    settings, model, loss = _evaluator_run(out, total_steps, anneal_lr)
+
+    def breaking_loss(step: int) -> dict[str, torch.Tensor]:
+        if step == stop_at:
+            raise KeyboardInterrupt
+        return loss(step)
+
+    with pytest.raises(KeyboardInterrupt):
+        run_loop(settings, model, breaking_loss, {"network": "evaluator"})
 
 
 @pytest.mark.parametrize("anneal_lr", [False, True])
 def test_resumed_run_matches_uninterrupted_run(tmp_path: Path, anneal_lr: bool) -> None:
     straight = _train_evaluator(tmp_path / "straight", 4, anneal_lr=anneal_lr)
-    _train_evaluator(tmp_path / "resumed", 4, stop_at=2, anneal_lr=anneal_lr)
+    _interrupt_evaluator(tmp_path / "resumed", 4, stop_at=2, anneal_lr=anneal_lr)
     resumed = _train_evaluator(tmp_path / "resumed", 4, anneal_lr=anneal_lr)
     for key, value in straight.items():
         assert torch.equal(value, resumed[key]), key
