@@ -21,9 +21,11 @@ export async function loadModel(folderPath: string, provider: ProviderName, thre
   const folder = await openModelFolder(folderPath);
   const { manifest } = folder;
   const { file, fp16_file: fp16File } = manifest.unet;
-  const graphFor = (candidate: ConcreteProvider): UnetGraphPrecision => (usesFp16(precision, candidate, fp16File !== null) ? 'fp16' : 'fp32');
-  const unet = await openSession((candidate) => folder.file(graphFor(candidate) === 'fp16' ? (fp16File ?? file) : file), 'UNet', { provider, threads });
-  const unetPrecision = graphFor(unet.provider);
+  /** The float16 graph's file where it runs on `candidate`, else null. */
+  const fp16GraphOn = (candidate: ConcreteProvider): string | null =>
+    fp16File !== null && usesFp16(precision, candidate, true) ? fp16File : null;
+  const unet = await openSession((candidate) => folder.file(fp16GraphOn(candidate) ?? file), 'UNet', { provider, threads });
+  const unetPrecision: UnetGraphPrecision = fp16GraphOn(unet.provider) === null ? 'fp32' : 'fp16';
   const unetInputs = [
     { name: manifest.unet.inputs.x, role: 'x' },
     { name: manifest.unet.inputs.t, role: 't' },

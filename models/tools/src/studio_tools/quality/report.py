@@ -113,9 +113,14 @@ def fid_floors(model: OnnxModelSet, reference_mu: np.ndarray, reference_sigma: n
     train_images, _ = load_split("train")
     order = torch.randperm(len(train_images), generator=torch.Generator().manual_seed(seed))
     features, _ = model.evaluate(train_images[order[: max(FLOOR_IMAGES, samples)]])
+
+    def floor(count: int) -> float:
+        return frechet_distance(*statistics(features[:count]), reference_mu, reference_sigma)
+
+    at_floor_images = floor(FLOOR_IMAGES)
     return {
-        "fid_floor": frechet_distance(*statistics(features[:FLOOR_IMAGES]), reference_mu, reference_sigma),
-        "fid_floor_at_samples": frechet_distance(*statistics(features[:samples]), reference_mu, reference_sigma),
+        "fid_floor": at_floor_images,
+        "fid_floor_at_samples": at_floor_images if samples == FLOOR_IMAGES else floor(samples),
     }
 
 
