@@ -111,3 +111,20 @@ def test_images_are_stored_as_the_studio_stores_pixels() -> None:
     # ((x + 1)·127.5), clamped to [0, 255] and truncated.
     assert to_uint8(x).ravel().tolist() == [0, 0, 127, 127, 254, 255, 255]
     assert from_uint8(np.array([[[[0], [255]]]], dtype=np.uint8)).ravel().tolist() == [-1.0, 1.0]
+
+
+def test_the_table_is_sorted_and_gives_each_fid_as_a_multiple_of_the_floor() -> None:
+    def row(sampler: str, mode: str, scale: float, fid: float) -> report.Row:
+        return report.Row(sampler, mode, scale, 1000, 0.9, fid, 0.6, 0.8, 7.0, 1.0)
+
+    rows = [row("ddpm250", "conditional", 0, 20.0), row("ddim50", "conditional+classifier", 2, 21.56),
+            row("ddim50", "unconditional+classifier", 4, 25.6), row("ddim50", "unconditional+classifier", 0, 44.0),
+            row("ddim50", "conditional", 0, 16.63)]
+    table = report.format_table(rows, {"fid_floor": 7.08, "fid_floor_at_samples": 7.08}, 1000).splitlines()
+    assert "FID ÷ floor (7.08 at 1,000)" in table[0]
+    body = [line.split(" | ") for line in table[2:]]
+    assert [(cells[0], cells[1], cells[2]) for cells in body] == [
+        ("| ddim50", "unconditional+classifier", "0"), ("| ddim50", "unconditional+classifier", "4"),
+        ("| ddim50", "conditional", "0"), ("| ddim50", "conditional+classifier", "2"), ("| ddpm250", "conditional", "0")]
+    # 44.0 / 7.08 = 6.21..., 16.63 / 7.08 = 2.348..., 21.56 / 7.08 = 3.045...
+    assert [cells[5] for cells in body] == ["6.21×", "3.62×", "2.35×", "3.05×", "2.82×"]

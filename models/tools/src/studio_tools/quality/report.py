@@ -10,7 +10,9 @@ does, and prints: class accuracy (the evaluator agrees with the requested class)
 against the folder's reference statistics of the 10,000 test images, precision and
 recall (k = 3) against their features, the Inception Score, and the FID floor (1,000
 training images against the test set; with fewer samples, also the floor at that count,
-since FID's bias grows as the sample count falls).
+since FID's bias grows as the sample count falls). The closing Markdown table sorts the
+rows by sampler, guidance mode and scale, and gives each FID as a multiple of the floor at
+the same sample count.
 
 With `--json` every finished setting is written at once, and a later run on the same
 model (its UNet's SHA-256), sample count and seed skips the settings already there, so a
@@ -40,6 +42,8 @@ SAMPLERS = {"ddim50": ("ddim", "ddim50"), "ddpm250": ("ddpm", "250")}
 K = 3
 #: Training images of the FID floor: the FID a sampler that draws the data itself would get.
 FLOOR_IMAGES = 1000
+#: Guidance modes in the table: the classifier alone, the UNet's label alone, then both.
+TABLE_MODE_ORDER = ("unconditional+classifier", "conditional", "conditional+classifier")
 DEFAULT_SETTINGS = [
     ("unconditional+classifier", 0.0),
     ("unconditional+classifier", 1.0),
@@ -130,6 +134,22 @@ def write_report(path: Path, identity: dict, floors: dict[str, float], rows: lis
     temporary.replace(path)
 
 
+def format_table(rows: list[Row], floors: dict[str, float], samples: int) -> str:
+    """The rows as a Markdown table, by sampler, guidance mode and scale, with each FID's
+    multiple of the floor at the same sample count beside it."""
+    floor = floors["fid_floor_at_samples"]
+    order = {name: i for i, name in enumerate([*SAMPLERS, *TABLE_MODE_ORDER])}
+    lines = [
+        f"| sampler | mode | scale | class accuracy | FID | FID ÷ floor ({floor:.2f} at {samples:,}) "
+        "| precision | recall | IS |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for row in sorted(rows, key=lambda r: (order.get(r.sampler, len(order)), order[r.mode], r.scale)):
+        lines.append(f"| {row.sampler} | {row.mode} | {row.scale:g} | {row.class_accuracy:.3f} | {row.fid:.2f} | "
+                     f"{row.fid / floor:.2f}× | {row.precision:.3f} | {row.recall:.3f} | {row.inception_score:.2f} |")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m studio_tools.quality.report", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -188,11 +208,7 @@ def main(argv: list[str] | None = None) -> int:
                   f"P {row.precision:.3f} R {row.recall:.3f} IS {row.inception_score:.2f} ({row.seconds:.0f}s)",
                   file=sys.stderr, flush=True)
 
-    print(f"| sampler | mode | scale | class accuracy | FID ({floor_text}) | precision | recall | IS |")
-    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
-    for row in rows:
-        print(f"| {row.sampler} | {row.mode} | {row.scale:g} | {row.class_accuracy:.3f} | {row.fid:.2f} | "
-              f"{row.precision:.3f} | {row.recall:.3f} | {row.inception_score:.2f} |")
+    print(format_table(rows, floors, args.samples))
     return 0
 
 
