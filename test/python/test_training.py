@@ -89,3 +89,15 @@ def test_fashion_mnist_is_padded_to_32_and_scaled() -> None:
     assert images.min() == -1.0 and images.max() == 1.0
     assert torch.all(images[:, :, :2, :] == -1.0) and torch.all(images[:, :, :, -2:] == -1.0)
     assert torch.bincount(labels).tolist() == [1000] * 10
+
+
+def test_run_json_keeps_each_stage_of_a_resumed_run(tmp_path: Path) -> None:
+    _interrupt_evaluator(tmp_path, 2, stop_at=1, anneal_lr=False)
+    _train_evaluator(tmp_path, 2)  # the same settings again: still one stage
+    _train_evaluator(tmp_path, 4, anneal_lr=True)  # extended and annealed: a second stage from step 2
+    run = json.loads((tmp_path / "run.json").read_text())
+    assert run["network"] == "evaluator"
+    assert run["stages"] == [
+        {"from_step": 0, "steps": 2, "batch": 16, "lr": 1e-3, "anneal_lr": False, "seed": 7},
+        {"from_step": 2, "steps": 4, "batch": 16, "lr": 1e-3, "anneal_lr": True, "seed": 7},
+    ]

@@ -57,6 +57,17 @@ def _format_eta(seconds: float) -> str:
     return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
 
 
+def _record_run(path: Path, describe: dict, settings: LoopSettings, step: int) -> None:
+    """Write run.json: the run's description and each stage of settings it has trained under,
+    so a run resumed with a new step count or learning rate keeps its history."""
+    stages = json.loads(path.read_text()).get("stages", []) if path.exists() else []
+    stage = {"steps": settings.total_steps, "batch": settings.batch_size, "lr": settings.lr,
+             "anneal_lr": settings.anneal_lr, "seed": settings.seed}
+    if not stages or {k: v for k, v in stages[-1].items() if k != "from_step"} != stage:
+        stages.append({"from_step": step, **stage})
+    path.write_text(json.dumps({**describe, "stages": stages}, indent=2))
+
+
 def run_loop(
     settings: LoopSettings,
     model: torch.nn.Module,
@@ -86,7 +97,7 @@ def run_loop(
             ema = state["ema"]
         step = int(state["step"])
         print(f"resumed from step {step}", file=sys.stderr, flush=True)
-    (settings.out_dir / "run.json").write_text(json.dumps(describe, indent=2))
+    _record_run(settings.out_dir / "run.json", describe, settings, step)
 
     def save() -> None:
         state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step}
