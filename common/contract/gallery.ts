@@ -24,6 +24,8 @@ export const RunRecord = z.object({
   id: Id,
   modelId: z.string(),
   modelSha256: z.string(),
+  /** The sha256 of the classifier that guided the run; null when the mode needs none, or for runs older than the field. */
+  classifierSha256: z.string().nullable(),
   request: RunRequest,
   /** The execution provider that really ran the job (the request may say `auto`). */
   provider: ProviderName,

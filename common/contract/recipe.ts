@@ -16,7 +16,12 @@ const Sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'must be a lowercase hex sha25
  */
 export const Recipe = z.object({
   format: z.number().int().min(1).max(RECIPE_FORMAT),
-  model: z.object({ id: z.string().min(1), sha256: Sha256 }),
+  model: z.object({
+    id: z.string().min(1),
+    sha256: Sha256,
+    /** The guiding classifier's weights, in the modes that use one. */
+    classifierSha256: Sha256.optional(),
+  }),
   classIndex: z.number().int().nonnegative(),
   /** Human name of the class, for people reading the chunk; the index is what counts. */
   className: z.string().optional(),
@@ -56,6 +61,8 @@ export function recipeToRunRequest(recipe: Recipe): RunRequest {
 export interface RecipeFacts {
   seed: number;
   modelSha256: string;
+  /** The sha256 of the classifier that guided the sample, or null when none did. */
+  classifierSha256: string | null;
   className?: string;
   noiseAlgorithm: string;
   /** The execution provider that really ran the job. */
@@ -68,7 +75,11 @@ export interface RecipeFacts {
 export function recipeFromRequest(request: RunRequest, facts: RecipeFacts): Recipe {
   return Recipe.parse({
     format: RECIPE_FORMAT,
-    model: { id: request.modelId, sha256: facts.modelSha256 },
+    model: {
+      id: request.modelId,
+      sha256: facts.modelSha256,
+      ...(facts.classifierSha256 === null ? {} : { classifierSha256: facts.classifierSha256 }),
+    },
     classIndex: request.classIndex,
     ...(facts.className === undefined ? {} : { className: facts.className }),
     mode: request.mode,

@@ -4,6 +4,11 @@ import { z } from 'zod';
 export const GuidanceMode = z.enum(['conditional', 'unconditional+classifier', 'conditional+classifier']);
 export type GuidanceMode = z.infer<typeof GuidanceMode>;
 
+/** Whether the noisy classifier's gradient steers sampling in this mode. */
+export function usesClassifier(mode: GuidanceMode): boolean {
+  return mode !== 'conditional';
+}
+
 export const SamplerName = z.enum(['ddpm', 'ddim']);
 export type SamplerName = z.infer<typeof SamplerName>;
 

@@ -2,7 +2,7 @@
  * What a run request means for one model: which label the UNet sees, whether the classifier
  * guides, the respaced process and the variance type. Every user mistake becomes a sentence.
  */
-import type { RunRequest } from '../contract/run-request';
+import { type RunRequest, usesClassifier } from '../contract/run-request';
 import { spacedDiffusion, type SpacedDiffusion } from '../diffusion/respace';
 import type { VarianceType } from '../diffusion/sampler';
 import type { ModelManifest } from './manifest';
@@ -37,8 +37,8 @@ export function planRun(manifest: ModelManifest, request: Pick<RunRequest, 'clas
     throw new RunRequestError(`η must be between 0 and 1, got ${request.eta}.`);
   }
   if (request.seeds.length === 0) throw new RunRequestError('A run needs at least one seed.');
-  const usesClassifier = request.mode !== 'conditional';
-  if (usesClassifier && manifest.classifier === null) {
+  const guided = usesClassifier(request.mode);
+  if (guided && manifest.classifier === null) {
     throw new RunRequestError(`The mode "${request.mode}" needs a classifier, but "${manifest.name}" has none. Use the "conditional" mode.`);
   }
   let unetLabel: number | null;
@@ -62,7 +62,7 @@ export function planRun(manifest: ModelManifest, request: Pick<RunRequest, 'clas
   return {
     diffusion,
     unetLabel,
-    guidanceLabel: usesClassifier ? request.classIndex : null,
+    guidanceLabel: guided ? request.classIndex : null,
     // Models without a learned variance use the reference code's default, β (fixed large).
     variance: manifest.diffusion.learn_sigma ? 'learned-range' : 'fixed-large',
     channels: manifest.image.channels,

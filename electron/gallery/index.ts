@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type Database from 'better-sqlite3';
 import type { Recipe } from '../../common/contract/recipe';
+import { modelFingerprint } from '../../common/models/model-identity';
 import { EvaluationsRepository } from './evaluations-repository';
 import { ModelsRepository } from './models-repository';
 import { openDatabase, type OpenDatabaseOptions } from './open-database';
@@ -56,7 +57,7 @@ function createGallery(db: Database.Database, file: string, previousVersion: num
 
   const galleryModels: ModelLookup = (modelId) => {
     const stored = models.get(modelId);
-    return stored === undefined ? undefined : { sha256: stored.record.sha256, classCount: stored.record.classCount };
+    return stored === undefined ? undefined : { ...modelFingerprint(stored.manifest), sha256: stored.record.sha256 };
   };
 
   return {

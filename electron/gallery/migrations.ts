@@ -126,6 +126,13 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX runs_by_evaluation ON runs(evaluation_id) WHERE evaluation_id IS NOT NULL;
     `,
   },
+  {
+    version: 3,
+    description: "the guiding classifier's sha256 on each run",
+    sql: `
+      ALTER TABLE runs ADD COLUMN classifier_sha256 TEXT;
+    `,
+  },
 ];
 
 export const LATEST_VERSION = migrations.length;

@@ -1,5 +1,6 @@
 import { type Recipe, recipeFileName, recipeFromRequest, recipeToRunRequest } from '../../common/contract/recipe';
 import type { RunRequest } from '../../common/contract/run-request';
+import type { ModelFingerprint } from '../../common/models/model-identity';
 import { RecipeReadError, readRecipe, withRecipe } from '../png/recipe-chunk';
 import { GalleryError } from './gallery-error';
 import type { ModelsRepository } from './models-repository';
@@ -15,12 +16,7 @@ export interface ExportedSample {
 }
 
 /** What an import needs to know about a model the recipe names. */
-export interface KnownModel {
-  sha256: string;
-  classCount: number;
-}
-
-export type ModelLookup = (modelId: string) => KnownModel | undefined;
+export type ModelLookup = (modelId: string) => ModelFingerprint | undefined;
 
 export interface ImportedRecipe {
   recipe: Recipe;
@@ -46,6 +42,7 @@ export function exportSample(
   const recipe = recipeFromRequest(run.request, {
     seed: sample.seed,
     modelSha256: run.modelSha256,
+    classifierSha256: run.classifierSha256,
     ...(className === undefined ? {} : { className }),
     noiseAlgorithm: run.noiseAlgorithm,
     provider: run.provider,
@@ -76,6 +73,8 @@ export function importRecipe(png: Uint8Array, findModel: ModelLookup, currentNoi
   const warnings: string[] = [];
   if (model.sha256 !== recipe.model.sha256) {
     warnings.push(`The installed "${recipe.model.id}" has other weights than the one that made this image, so a re-run will differ.`);
+  } else if (recipe.model.classifierSha256 !== undefined && model.classifierSha256 !== recipe.model.classifierSha256) {
+    warnings.push(`The installed "${recipe.model.id}" has another classifier than the one that guided this image, so a re-run will differ.`);
   }
   if (currentNoiseAlgorithm !== undefined && currentNoiseAlgorithm !== recipe.noiseAlgorithm) {
     warnings.push(`The image was made with noise generator "${recipe.noiseAlgorithm}" and this studio uses "${currentNoiseAlgorithm}", so a re-run will differ.`);

@@ -1,6 +1,8 @@
 import type Database from 'better-sqlite3';
 import type { RunRecord, StoredRunStatus } from '../../common/contract/gallery';
-import { ProviderName, RunRequest } from '../../common/contract/run-request';
+import { ProviderName, RunRequest, usesClassifier } from '../../common/contract/run-request';
+import { ModelManifest } from '../../common/models/manifest';
+import { classifierSha256 } from '../../common/models/model-identity';
 import { GalleryError } from './gallery-error';
 import { ownerIsGone } from './owner-process';
 
@@ -8,6 +10,7 @@ interface RunRow {
   id: number;
   model_id: string;
   model_sha256: string;
+  classifier_sha256: string | null;
   request: string;
   provider: string;
   noise_algorithm: string;
@@ -38,6 +41,7 @@ export function toRunRecord(row: RunRow): RunRecord {
     id: row.id,
     modelId: row.model_id,
     modelSha256: row.model_sha256,
+    classifierSha256: row.classifier_sha256,
     request: RunRequest.parse(JSON.parse(row.request)),
     provider: ProviderName.parse(row.provider),
     noiseAlgorithm: row.noise_algorithm,
@@ -53,7 +57,7 @@ export function toRunRecord(row: RunRow): RunRecord {
 
 /** Sampling runs: every setting they were started with, and how they ended. */
 export class RunsRepository {
-  private readonly modelShaStatement;
+  private readonly modelStatement;
   private readonly insertStatement;
   private readonly endStatement;
   private readonly getStatement;
@@ -62,10 +66,10 @@ export class RunsRepository {
   private readonly interruptStatement;
 
   constructor(db: Database.Database) {
-    this.modelShaStatement = db.prepare<[string], { sha256: string }>('SELECT sha256 FROM models WHERE id = ?');
+    this.modelStatement = db.prepare<[string], { sha256: string; manifest: string }>('SELECT sha256, manifest FROM models WHERE id = ?');
     this.insertStatement = db.prepare(
-      `INSERT INTO runs (model_id, model_sha256, request, provider, noise_algorithm, app_version, status, owner_pid, started_at, evaluation_id)
-       VALUES (@modelId, @modelSha256, @request, @provider, @noiseAlgorithm, @appVersion, 'running', @ownerPid, @startedAt, @evaluationId)`,
+      `INSERT INTO runs (model_id, model_sha256, classifier_sha256, request, provider, noise_algorithm, app_version, status, owner_pid, started_at, evaluation_id)
+       VALUES (@modelId, @modelSha256, @classifierSha256, @request, @provider, @noiseAlgorithm, @appVersion, 'running', @ownerPid, @startedAt, @evaluationId)`,
     );
     this.endStatement = db.prepare<[EndedRunStatus, string | null, number, number]>(
       `UPDATE runs SET status = ?, error = ?, ended_at = ? WHERE id = ? AND status = 'running'`,
@@ -85,13 +89,14 @@ export class RunsRepository {
   /** Records a run as running before its first sample; the model must be registered. */
   start(run: NewRun): RunRecord {
     const request = RunRequest.parse(run.request);
-    const model = this.modelShaStatement.get(request.modelId);
+    const model = this.modelStatement.get(request.modelId);
     if (model === undefined) {
       throw new GalleryError(`Model "${request.modelId}" is not registered in the gallery; register it before starting a run with it.`);
     }
     const { lastInsertRowid } = this.insertStatement.run({
       modelId: request.modelId,
       modelSha256: model.sha256,
+      classifierSha256: usesClassifier(request.mode) ? classifierSha256(ModelManifest.parse(JSON.parse(model.manifest))) : null,
       request: JSON.stringify(request),
       provider: run.provider,
       noiseAlgorithm: run.noiseAlgorithm,

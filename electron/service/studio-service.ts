@@ -19,7 +19,7 @@ import type {
 import type { ModelManifest } from '../../common/models/manifest';
 import { planRun } from '../../common/models/run-plan';
 import { type Gallery } from '../gallery';
-import { modelSha256 } from '../../common/models/model-identity';
+import { modelFingerprint, modelSha256 } from '../../common/models/model-identity';
 import type { Engine, ModelScan, ModelSummary } from '../inference';
 import { modelInfoOf } from './model-catalog';
 import { EvaluationService } from './evaluation-service';
@@ -211,7 +211,7 @@ export class StudioService implements StudioHandlers {
     const known = new Map((await this.modelSummaries()).map((model) => [model.id, model.manifest]));
     const imported = this.gallery.importPng(Buffer.from(png, 'base64'), (modelId) => {
       const manifest = known.get(modelId);
-      return manifest ? { sha256: modelSha256(manifest), classCount: manifest.classes.count } : undefined;
+      return manifest ? modelFingerprint(manifest) : undefined;
     });
     return { request: imported.request, warning: imported.warning };
   }

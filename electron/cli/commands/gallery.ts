@@ -9,7 +9,7 @@ import { Command, Option } from 'commander';
 import type { SampleQuery, SampleRecord } from '../../../common/contract/gallery';
 import { SamplerName } from '../../../common/contract/run-request';
 import { defaultDataDir, galleryFile, type Gallery, importRecipe, type ModelLookup, openGallery } from '../../gallery';
-import { modelSha256 } from '../../../common/models/model-identity';
+import { type ModelFingerprint, modelFingerprint } from '../../../common/models/model-identity';
 import { modelFolderCandidates, readManifest } from '../../inference/model-folder';
 import { realNumber, wholeNumber } from '../option-parsers';
 
@@ -98,10 +98,10 @@ async function exportSamples(ids: number[], options: { data: string; out: string
 
 /** The models installed in `modelsDir`, by id, with the fingerprint a recipe names. */
 async function installedModels(modelsDir: string): Promise<ModelLookup> {
-  const found = new Map<string, { sha256: string; classCount: number }>();
+  const found = new Map<string, ModelFingerprint>();
   for (const folder of await modelFolderCandidates(modelsDir)) {
     const manifest = await readManifest(folder);
-    found.set(manifest.id, { sha256: modelSha256(manifest), classCount: manifest.classes.count });
+    found.set(manifest.id, modelFingerprint(manifest));
   }
   return (modelId) => found.get(modelId);
 }

@@ -67,7 +67,7 @@ describe('migrations', () => {
       expect(gallery.previousVersion).toBe(version);
       const sample = gallery.samples.get(1);
       expect(sample).toMatchObject({ classIndex: 7, seed: 3, favorite: true, notes: 'old note', tags: ['kept'] });
-      expect(gallery.runs.get(1)).toMatchObject({ status: 'completed', evaluationId: null, sampleCount: 1 });
+      expect(gallery.runs.get(1)).toMatchObject({ status: 'completed', evaluationId: null, classifierSha256: null, sampleCount: 1 });
       expect(gallery.exportPng(1).recipe.seed).toBe(3);
       const backup = gallery.backupFile;
       gallery.close();

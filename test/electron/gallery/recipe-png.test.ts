@@ -104,14 +104,23 @@ describe('recipe chunk', () => {
 
 describe('export and import through the gallery', () => {
   let gallery: Gallery;
+  const CLASSIFIER_SHA = 'c'.repeat(64);
   beforeEach(() => {
     gallery = openGallery(join(folder.dir, 'gallery.sqlite'));
-    gallery.models.register(testManifest(), 'b'.repeat(64));
+    const manifest = testManifest();
+    gallery.models.register(
+      {
+        ...manifest,
+        classifier: { file: 'classifier_grad.onnx', inputs: { x: 'x', t: 't', y: 'y' }, outputs: { grad: 'grad', logits: 'logits' } },
+        files: { ...manifest.files, 'classifier_grad.onnx': CLASSIFIER_SHA },
+      },
+      'b'.repeat(64),
+    );
   });
   afterEach(() => gallery.close());
 
-  function storedSample() {
-    const request = testRequest({ mode: 'conditional+classifier', scale: 3.25, sampler: 'ddpm', steps: '10,15,20', eta: 0.5, clipDenoised: false, provider: 'auto' });
+  function storedSample(mode: Recipe['mode'] = 'conditional+classifier') {
+    const request = testRequest({ mode, scale: 3.25, sampler: 'ddpm', steps: '10,15,20', eta: 0.5, clipDenoised: false, provider: 'auto' });
     const run = gallery.runs.start({ request, provider: 'cuda', noiseAlgorithm: NOISE_ALGORITHM, appVersion: APP_VERSION });
     return { request, sample: gallery.samples.add(run.id, { seed: 3, png: testPng(32, 3) }) };
   }
@@ -125,7 +134,7 @@ describe('export and import through the gallery', () => {
     const exported = gallery.exportPng(sample.id);
     expect(exported.fileName).toBe('tiny-test-sneaker-s3.25-seed3.png');
     expect(exported.recipe).toMatchObject({
-      model: { id: 'tiny-test', sha256: 'b'.repeat(64) }, classIndex: 7, className: 'Sneaker', mode: 'conditional+classifier', scale: 3.25,
+      model: { id: 'tiny-test', sha256: 'b'.repeat(64), classifierSha256: CLASSIFIER_SHA }, classIndex: 7, className: 'Sneaker', mode: 'conditional+classifier', scale: 3.25,
       sampler: 'ddpm', steps: '10,15,20', eta: 0.5, seed: 3, clipDenoised: false, noiseAlgorithm: NOISE_ALGORITHM, provider: 'cuda', appVersion: APP_VERSION,
     });
     const path = join(folder.dir, exported.fileName);
@@ -139,8 +148,19 @@ describe('export and import through the gallery', () => {
   it('warns when the installed model or noise generator differ from the recipe', () => {
     const { sample } = storedSample();
     const png = gallery.exportPng(sample.id).png;
-    const other = gallery.importPng(png, () => ({ sha256: 'f'.repeat(64), classCount: 10 }), 'another-rng');
+    const other = gallery.importPng(png, () => ({ sha256: 'f'.repeat(64), classifierSha256: CLASSIFIER_SHA, classCount: 10 }), 'another-rng');
     expect(other.warning).toMatch(/other weights .* noise generator "philox4x32-10"/);
+  });
+
+  it('warns when only the guiding classifier differs, and only for a sample it guided', () => {
+    const otherClassifier = () => ({ sha256: 'b'.repeat(64), classifierSha256: 'd'.repeat(64), classCount: 10 });
+    const guided = gallery.exportPng(storedSample().sample.id).png;
+    expect(gallery.importPng(guided, otherClassifier, NOISE_ALGORITHM).warning).toMatch(/another classifier than the one that guided this image/);
+
+    const unguided = gallery.exportPng(storedSample('conditional').sample.id);
+    expect(unguided.recipe.model).toEqual({ id: 'tiny-test', sha256: 'b'.repeat(64) });
+    expect(gallery.runs.get(gallery.samples.get(storedSample('conditional').sample.id)?.runId ?? -1)?.classifierSha256).toBeNull();
+    expect(gallery.importPng(unguided.png, otherClassifier, NOISE_ALGORITHM).warning).toBeNull();
   });
 
   it('rejects bad input with a clear sentence and changes nothing', () => {
