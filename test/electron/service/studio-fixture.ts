@@ -2,13 +2,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { RunRequest } from '../../../common/contract/run-request';
 import type { RunEvent } from '../../../common/contract/studio-api';
 import { createStudioService } from '../../../electron/service/create-studio-service';
 import type { StudioService } from '../../../electron/service/studio-service';
+import { LINEAR_MODEL, request as engineRequest } from '../inference/test-models';
 
-export const testModelFolder = fileURLToPath(new URL('../inference/models/linear-8px', import.meta.url));
+export const testModelFolder = LINEAR_MODEL;
 
 export interface StudioFixture {
   service: StudioService;
@@ -19,21 +19,9 @@ export interface StudioFixture {
   close(): Promise<void>;
 }
 
+/** The engine tests' request on the linear test model, with seeds of its own. */
 export function request(overrides: Partial<RunRequest> = {}): RunRequest {
-  return {
-    modelId: 'linear-8px',
-    classIndex: 1,
-    mode: 'unconditional+classifier',
-    scale: 2,
-    sampler: 'ddim',
-    steps: 'ddim10',
-    eta: 0,
-    clipDenoised: true,
-    seeds: [11, 12, 13],
-    batchSize: 3,
-    provider: 'cpu',
-    ...overrides,
-  };
+  return engineRequest({ seeds: [11, 12, 13], ...overrides });
 }
 
 export function openStudio(dataDir = mkdtempSync(path.join(tmpdir(), 'gds-service-'))): StudioFixture {
