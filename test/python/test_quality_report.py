@@ -37,6 +37,27 @@ def test_onnx_model_set_samples_as_the_pytorch_networks_do(mode: str) -> None:
     assert (got - expected).abs().max() < 1e-4
 
 
+def test_a_stopped_setting_goes_on_from_its_last_batch_and_draws_the_same_samples(tmp_path: Path) -> None:
+    model = OnnxModelSet(FIXTURES / "tiny-model", threads=1)
+    args = ("ddpm", "20", "conditional+classifier", 2.0, torch.tensor([0, 1, 2, 1, 0, 2, 1]), 3, 9)
+    straight = report.generate(model, *args)
+    in_progress = report.SettingInProgress(tmp_path / "report.in-progress.pt", {"setting": "a"})
+
+    def stop_after_first_batch(partial: report.Partial) -> None:
+        in_progress.save(partial, 12.5)
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        report.generate(model, *args, on_batch=stop_after_first_batch)
+    assert report.SettingInProgress(in_progress.path, {"setting": "b"}).load() is None
+    saved = in_progress.load()
+    assert saved is not None and saved[1] == 12.5 and len(saved[0].samples) == 3
+    batches = []
+    resumed = report.generate(model, *args, resume=saved[0], on_batch=batches.append)
+    assert [len(partial.samples) for partial in batches] == [6, 7]
+    torch.testing.assert_close(resumed, straight, rtol=0, atol=0)
+
+
 class _TorchModelSet:
     """The same model through the PyTorch networks, for comparison."""
 
@@ -97,6 +118,36 @@ def test_report_rows_resume_and_repeat(tmp_path: Path) -> None:
     assert redone["seconds"] != dropped["seconds"]
     assert {k: v for k, v in redone.items() if k != "seconds"} == {k: v for k, v in dropped.items() if k != "seconds"}
     np.testing.assert_array_equal(np.load(tmp_path / "images" / dropped["images"]), kept_images)
+    assert not (tmp_path / "report.in-progress.pt").exists()
+
+
+@pytest.mark.skipif(not DEFAULT_ROOT.exists(), reason="Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist)")
+def test_a_report_stopped_inside_a_setting_goes_on_from_its_last_batch(tmp_path: Path, monkeypatch) -> None:
+    def run(out: Path) -> dict:
+        assert report.main(["--model", str(BUILTIN), "--samples", "4", "--samplers", "ddim50", "--batch", "2",
+                            "--settings", "conditional:0", "--threads", "1", "--json", str(out / "report.json")]) == 0
+        return json.loads((out / "report.json").read_text())["rows"][0]
+
+    straight = run(tmp_path / "straight")
+    whole_sample = report.sample
+    batches = []
+
+    def killed_in_the_second_batch(*args, **kwargs):
+        batches.append(1)
+        if len(batches) == 2:
+            raise KeyboardInterrupt
+        return whole_sample(*args, **kwargs)
+
+    monkeypatch.setattr(report, "sample", killed_in_the_second_batch)
+    with pytest.raises(KeyboardInterrupt):
+        run(tmp_path / "stopped")
+    assert (tmp_path / "stopped" / "report.in-progress.pt").exists()
+    batches.clear()
+    monkeypatch.setattr(report, "sample", lambda *args, **kwargs: batches.append(1) or whole_sample(*args, **kwargs))
+    went_on = run(tmp_path / "stopped")
+    assert len(batches) == 1  # only the batch that was cut off is drawn again
+    assert {k: v for k, v in went_on.items() if k != "seconds"} == {k: v for k, v in straight.items() if k != "seconds"}
+    assert not (tmp_path / "stopped" / "report.in-progress.pt").exists()
 
 
 def test_settings_are_checked() -> None:

@@ -16,7 +16,9 @@ the same sample count.
 
 With `--json` every finished setting is written at once, and a later run on the same
 model (its UNet's SHA-256), sample count and seed skips the settings already there, so a
-long report can be stopped and resumed. `--save-images DIR` keeps each setting's pixels
+long report can be stopped and resumed. The setting under way is saved after each batch
+(beside the JSON, as .in-progress.pt), so a stopped run loses at most one batch and
+draws the same images when it goes on. `--save-images DIR` keeps each setting's pixels
 as [N, 1, 32, 32] uint8 .npy files.
 """
 
@@ -25,7 +27,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import os
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -70,13 +74,29 @@ class Row:
     images: str | None = None
 
 
+@dataclass
+class Partial:
+    """The batches of a setting drawn so far, and the generator's state after them."""
+
+    samples: torch.Tensor
+    generator_state: torch.Tensor
+
+
 def generate(model: OnnxModelSet, sampler: str, respacing: str, mode: str, scale: float, labels: torch.Tensor,
-             batch: int, seed: int) -> torch.Tensor:
-    """Samples in [-1, 1], one per label, drawn batch by batch from one seeded generator."""
+             batch: int, seed: int, resume: Partial | None = None,
+             on_batch: Callable[[Partial], None] | None = None) -> torch.Tensor:
+    """Samples in [-1, 1], one per label, drawn batch by batch from one seeded generator.
+
+    `on_batch` gets the samples so far after each batch; passing one of those back as
+    `resume` goes on from there and draws what an uninterrupted call would.
+    """
     diffusion = model.diffusion(respacing)
-    outputs = []
     generator = torch.Generator().manual_seed(seed)
-    for start in range(0, len(labels), batch):
+    outputs = []
+    if resume is not None:
+        outputs.append(resume.samples)
+        generator.set_state(resume.generator_state)
+    for start in range(len(resume.samples) if resume else 0, len(labels), batch):
         y = labels[start : start + batch]
         denoise, gradient_fn = model.guided_functions(mode, y, scale)
         x_T = torch.randn((len(y), *model.image_shape), generator=generator)
@@ -84,7 +104,34 @@ def generate(model: OnnxModelSet, sampler: str, respacing: str, mode: str, scale
         for step in sample(diffusion, sampler, denoise, x_T, gradient_fn=gradient_fn, generator=generator):
             final = step.xt
         outputs.append(final.clamp(-1, 1))
+        if on_batch is not None:
+            on_batch(Partial(torch.cat(outputs), generator.get_state()))
     return torch.cat(outputs)
+
+
+class SettingInProgress:
+    """The file that keeps a setting's finished batches, for the setting it names only."""
+
+    def __init__(self, path: Path, key: dict) -> None:
+        self.path, self.key = path, key
+
+    def load(self) -> tuple[Partial, float] | None:
+        """The batches saved for this setting and the seconds they took, or None."""
+        if not self.path.exists():
+            return None
+        saved = torch.load(self.path, weights_only=True)
+        if saved["key"] != self.key:
+            return None
+        return Partial(saved["samples"], saved["generator_state"]), float(saved["seconds"])
+
+    def save(self, partial: Partial, seconds: float) -> None:
+        temporary = self.path.with_suffix(".partial")
+        torch.save({"key": self.key, "samples": partial.samples, "generator_state": partial.generator_state,
+                    "seconds": seconds}, temporary)
+        os.replace(temporary, self.path)
+
+    def clear(self) -> None:
+        self.path.unlink(missing_ok=True)
 
 
 def parse_settings(text: str) -> list[tuple[str, float]]:
@@ -181,6 +228,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{model.manifest['source']}\nFID {floor_text} (train vs test)", file=sys.stderr, flush=True)
     if args.save_images:
         args.save_images.mkdir(parents=True, exist_ok=True)
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
 
     rows = previous_rows(args.json, identity)
     done = {(row.sampler, row.mode, row.scale) for row in rows}
@@ -190,7 +239,22 @@ def main(argv: list[str] | None = None) -> int:
             if (sampler_key, mode, scale) in done:
                 continue
             started = time.monotonic()
-            pixels = to_uint8(generate(model, sampler, respacing, mode, scale, labels, args.batch, args.seed))
+            in_progress, resume, earlier_seconds = None, None, 0.0
+            if args.json:
+                key = {**identity, "sampler": sampler_key, "mode": mode, "scale": scale, "batch": args.batch}
+                in_progress = SettingInProgress(args.json.with_suffix(".in-progress.pt"), key)
+                saved = in_progress.load()
+                if saved is not None:
+                    resume, earlier_seconds = saved
+                    print(f"{sampler_key} {mode} s={scale:g}: going on after {len(resume.samples)} samples",
+                          file=sys.stderr, flush=True)
+
+            def save_batches(partial: Partial) -> None:
+                if in_progress is not None:
+                    in_progress.save(partial, earlier_seconds + time.monotonic() - started)
+
+            pixels = to_uint8(generate(model, sampler, respacing, mode, scale, labels, args.batch, args.seed,
+                                       resume=resume, on_batch=save_batches))
             features, logits = model.evaluate(from_uint8(pixels))
             accuracy = float((logits.argmax(axis=1) == labels.numpy()).mean())
             precision, recall = precision_recall(reference_features, features, k=K, reference_radii=reference_radii)
@@ -200,10 +264,12 @@ def main(argv: list[str] | None = None) -> int:
                 np.save(args.save_images / images, np.ascontiguousarray(pixels.transpose(0, 3, 1, 2)))
             fid = frechet_distance(*statistics(features), reference_mu, reference_sigma)
             row = Row(sampler_key, mode, scale, len(labels), accuracy, fid, precision,
-                      recall, inception_score(logits)[0], time.monotonic() - started, images)
+                      recall, inception_score(logits)[0], earlier_seconds + time.monotonic() - started, images)
             rows.append(row)
             if args.json:
                 write_report(args.json, identity, floors, rows)
+            if in_progress is not None:
+                in_progress.clear()
             print(f"{row.sampler} {row.mode} s={row.scale:g}: acc {row.class_accuracy:.3f} fid {row.fid:.2f} "
                   f"P {row.precision:.3f} R {row.recall:.3f} IS {row.inception_score:.2f} ({row.seconds:.0f}s)",
                   file=sys.stderr, flush=True)
