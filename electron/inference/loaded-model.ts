@@ -11,9 +11,8 @@ export interface LoadedModel {
   classifier: OpenedSession | null;
 }
 
-/** float16 where the request or the policy asks for it and the model has the graph. */
-export function usesFp16(precision: UnetPrecision, provider: ConcreteProvider, hasFp16Graph: boolean): boolean {
-  if (!hasFp16Graph) return false;
+/** Whether the request, or on "auto" the policy (GPU providers only), asks for the float16 UNet graph. */
+export function wantsFp16(precision: UnetPrecision, provider: ConcreteProvider): boolean {
   return precision === 'fp16' || (precision === 'auto' && provider !== 'cpu');
 }
 
@@ -21,9 +20,9 @@ export async function loadModel(folderPath: string, provider: ProviderName, thre
   const folder = await openModelFolder(folderPath);
   const { manifest } = folder;
   const { file, fp16_file: fp16File } = manifest.unet;
-  /** The float16 graph's file where it runs on `candidate`, else null. */
+  /** The float16 graph's file where the model has one and it is wanted on `candidate`, else null. */
   const fp16GraphOn = (candidate: ConcreteProvider): string | null =>
-    fp16File !== null && usesFp16(precision, candidate, true) ? fp16File : null;
+    fp16File !== null && wantsFp16(precision, candidate) ? fp16File : null;
   const unet = await openSession((candidate) => folder.file(fp16GraphOn(candidate) ?? file), 'UNet', { provider, threads });
   const unetPrecision: UnetGraphPrecision = fp16GraphOn(unet.provider) === null ? 'fp32' : 'fp16';
   const unetInputs = [

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createEngine, type Engine, type UnetPrecision } from '../../../electron/inference';
-import { usesFp16 } from '../../../electron/inference/loaded-model';
+import { wantsFp16 } from '../../../electron/inference/loaded-model';
 import { LINEAR_MODEL, request } from './test-models';
 
 /** The built-in model ships a float16 UNet graph beside the float32 one. */
@@ -29,15 +29,13 @@ const builtinRequest = request({
 });
 
 describe('UNet precision', () => {
-  it('"auto" picks float16 on GPU providers only, and only where the model has the graph', () => {
+  it('"auto" asks for float16 on GPU providers only', () => {
     for (const provider of ['cuda', 'dml', 'coreml', 'webgpu'] as const) {
-      expect(usesFp16('auto', provider, true)).toBe(true);
-      expect(usesFp16('fp32', provider, true)).toBe(false);
-      expect(usesFp16('auto', provider, false)).toBe(false);
+      expect(wantsFp16('auto', provider)).toBe(true);
+      expect(wantsFp16('fp32', provider)).toBe(false);
     }
-    expect(usesFp16('auto', 'cpu', true)).toBe(false);
-    expect(usesFp16('fp16', 'cpu', true)).toBe(true);
-    expect(usesFp16('fp16', 'cpu', false)).toBe(false);
+    expect(wantsFp16('auto', 'cpu')).toBe(false);
+    expect(wantsFp16('fp16', 'cpu')).toBe(true);
   });
 
   it('"auto" keeps the float32 graph on the CPU; "fp16" runs the float16 graph, close to it', async () => {
