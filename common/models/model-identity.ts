@@ -1,3 +1,4 @@
+import { type GuidanceMode, usesClassifier } from '../contract/run-request';
 import type { ModelManifest } from './manifest';
 
 /**
@@ -16,6 +17,11 @@ export function classifierSha256(manifest: ModelManifest): string | null {
   const sha = manifest.files[manifest.classifier.file];
   if (sha === undefined) throw new Error(`The manifest of "${manifest.id}" lists no sha256 for ${manifest.classifier.file}.`);
   return sha;
+}
+
+/** The sha256 of the classifier that guides a run in `mode`: null in the modes that use none. */
+export function guidingClassifierSha256(manifest: ModelManifest, mode: GuidanceMode): string | null {
+  return usesClassifier(mode) ? classifierSha256(manifest) : null;
 }
 
 /** What a recipe is checked against: the weights that decide a model's images, and its class count. */

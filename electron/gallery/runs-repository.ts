@@ -1,8 +1,8 @@
 import type Database from 'better-sqlite3';
 import type { RunRecord, StoredRunStatus } from '../../common/contract/gallery';
-import { ProviderName, RunRequest, usesClassifier } from '../../common/contract/run-request';
+import { ProviderName, RunRequest } from '../../common/contract/run-request';
 import { ModelManifest } from '../../common/models/manifest';
-import { classifierSha256 } from '../../common/models/model-identity';
+import { guidingClassifierSha256 } from '../../common/models/model-identity';
 import { GalleryError } from './gallery-error';
 import { ownerIsGone } from './owner-process';
 
@@ -96,7 +96,7 @@ export class RunsRepository {
     const { lastInsertRowid } = this.insertStatement.run({
       modelId: request.modelId,
       modelSha256: model.sha256,
-      classifierSha256: usesClassifier(request.mode) ? classifierSha256(ModelManifest.parse(JSON.parse(model.manifest))) : null,
+      classifierSha256: guidingClassifierSha256(ModelManifest.parse(JSON.parse(model.manifest)), request.mode),
       request: JSON.stringify(request),
       provider: run.provider,
       noiseAlgorithm: run.noiseAlgorithm,

@@ -8,12 +8,12 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { SingleBar } from 'cli-progress';
 import { Command, Option } from 'commander';
-import { ProviderName, type RunRequest, usesClassifier } from '../../../common/contract/run-request';
+import { ProviderName, type RunRequest } from '../../../common/contract/run-request';
 import { recipeFileName, recipeFromRequest } from '../../../common/contract/recipe';
 import { NOISE_ALGORITHM } from '../../../common/diffusion/rng';
 import { findClass } from '../../../common/models/class-lookup';
 import type { ModelManifest } from '../../../common/models/manifest';
-import { classifierSha256, modelSha256 } from '../../../common/models/model-identity';
+import { guidingClassifierSha256, modelSha256 } from '../../../common/models/model-identity';
 import { planRun } from '../../../common/models/run-plan';
 import { createEngine, type ReplayNoise, type RunResult, type UnetPrecision } from '../../inference';
 import { readManifest } from '../../inference/model-folder';
@@ -121,7 +121,7 @@ export async function runSampleCommand(options: SampleCommandOptions, log: (line
       const recipe = recipeFromRequest(request, {
         seed: sample.seed,
         modelSha256: modelSha256(manifest),
-        classifierSha256: usesClassifier(request.mode) ? classifierSha256(manifest) : null,
+        classifierSha256: guidingClassifierSha256(manifest, request.mode),
         className,
         noiseAlgorithm: replayed ? 'replayed' : NOISE_ALGORITHM,
         provider: result.provider,
