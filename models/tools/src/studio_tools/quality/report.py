@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import os
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -39,6 +38,7 @@ import torch
 from ..diffusion.sampling import GUIDANCE_MODES, sample
 from ..metrics.numpy_reference import frechet_distance, inception_score, precision_recall, radii, statistics
 from ..train.data import from_uint8, load_split, to_uint8
+from ..train.loop import atomic_save
 from .onnx_model_set import OnnxModelSet
 
 SAMPLERS = {"ddim50": ("ddim", "ddim50"), "ddpm250": ("ddpm", "250")}
@@ -125,10 +125,8 @@ class SettingInProgress:
         return Partial(saved["samples"], saved["generator_state"]), float(saved["seconds"])
 
     def save(self, partial: Partial, seconds: float) -> None:
-        temporary = self.path.with_suffix(".partial")
-        torch.save({"key": self.key, "samples": partial.samples, "generator_state": partial.generator_state,
-                    "seconds": seconds}, temporary)
-        os.replace(temporary, self.path)
+        atomic_save({"key": self.key, "samples": partial.samples, "generator_state": partial.generator_state,
+                     "seconds": seconds}, self.path)
 
     def clear(self) -> None:
         self.path.unlink(missing_ok=True)

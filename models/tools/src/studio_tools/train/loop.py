@@ -45,7 +45,7 @@ def step_generator(seed: int, step: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed * 7_919 + 17 + step * 104_729)
 
 
-def _atomic_save(obj: object, path: Path) -> None:
+def atomic_save(obj: object, path: Path) -> None:
     tmp = path.with_suffix(path.suffix + ".tmp")
     torch.save(obj, tmp)
     os.replace(tmp, path)
@@ -103,7 +103,7 @@ def run_loop(
         state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step}
         if ema is not None:
             state["ema"] = ema
-        _atomic_save(state, checkpoint_path)
+        atomic_save(state, checkpoint_path)
 
     model.train()
     started, started_step = time.monotonic(), step
