@@ -1,5 +1,6 @@
-"""The quality report runs the shipped ONNX graphs with the reference sampler, scores 8-bit
-samples, resumes where it stopped and repeats itself for a seed."""
+"""The quality report runs the shipped ONNX graphs (or the same weights in PyTorch, checked
+against them) with the reference sampler, scores 8-bit samples, resumes where it stopped,
+repeats itself for a seed and scores images drawn elsewhere."""
 
 import json
 from pathlib import Path
@@ -8,10 +9,9 @@ import numpy as np
 import pytest
 import torch
 
-from studio_tools.diffusion.sampling import guided_functions
-from studio_tools.diffusion.torch_model import load_models, read_config
 from studio_tools.quality import report
 from studio_tools.quality.onnx_model_set import OnnxModelSet
+from studio_tools.quality.torch_sampling import TorchSampling
 from studio_tools.train.data import DEFAULT_ROOT, from_uint8, to_uint8
 
 REPO = Path(__file__).resolve().parents[2]
@@ -24,17 +24,29 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.mark.parametrize("mode", ["conditional", "unconditional+classifier", "conditional+classifier"])
-def test_onnx_model_set_samples_as_the_pytorch_networks_do(mode: str) -> None:
-    config = read_config(FIXTURES / "tiny-model-torch" / "config.json")
-    unet, classifier = load_models(config, FIXTURES / "tiny-model-torch" / "unet.pt",
-                                   FIXTURES / "tiny-model-torch" / "classifier.pt")
+def test_the_pytorch_weights_draw_what_the_onnx_graphs_draw(mode: str) -> None:
     model = OnnxModelSet(FIXTURES / "tiny-model", threads=1)
-    labels = torch.tensor([0, 1, 2, 1])
-    kwargs = {"labels": labels, "batch": 4, "seed": 5}
-    expected = report.generate(_TorchModelSet(model, unet, classifier), "ddim", "ddim10", mode, 3.0, **kwargs)
+    torch_sampling = TorchSampling(model, FIXTURES / "tiny-model-torch", "cpu")
+    assert torch_sampling.description.startswith("torch ") and model.description.startswith("onnxruntime ")
+    kwargs = {"labels": torch.tensor([0, 1, 2, 1]), "batch": 4, "seed": 5}
+    expected = report.generate(torch_sampling, "ddim", "ddim10", mode, 3.0, **kwargs)
     got = report.generate(model, "ddim", "ddim10", mode, 3.0, **kwargs)
     assert got.shape == (4, 1, 8, 8)
     assert (got - expected).abs().max() < 1e-4
+
+
+def test_pytorch_weights_that_are_not_the_exported_model_are_refused(tmp_path: Path) -> None:
+    import shutil
+
+    weights = tmp_path / "torch"
+    shutil.copytree(FIXTURES / "tiny-model-torch", weights)
+    state = torch.load(weights / "classifier.pt", weights_only=True)
+    name = next(key for key, value in state.items() if value.dtype.is_floating_point and value.dim() == 4)
+    state[name] = state[name] * 1.5
+    torch.save(state, weights / "classifier.pt")
+    model = OnnxModelSet(FIXTURES / "tiny-model", threads=1)
+    with pytest.raises(ValueError, match="PyTorch classifier weights in .* do not compute what the ONNX graphs"):
+        TorchSampling(model, weights, "cpu")
 
 
 def test_a_stopped_setting_goes_on_from_its_last_batch_and_draws_the_same_samples(tmp_path: Path) -> None:
@@ -58,22 +70,6 @@ def test_a_stopped_setting_goes_on_from_its_last_batch_and_draws_the_same_sample
     torch.testing.assert_close(resumed, straight, rtol=0, atol=0)
 
 
-class _TorchModelSet:
-    """The same model through the PyTorch networks, for comparison."""
-
-    def __init__(self, onnx: OnnxModelSet, unet: torch.nn.Module, classifier: torch.nn.Module) -> None:
-        self.onnx, self.unet, self.classifier = onnx, unet, classifier
-        self.image_shape = onnx.image_shape
-
-    def diffusion(self, respacing: str):
-        return self.onnx.diffusion(respacing)
-
-    def guided_functions(self, mode, y, scale):
-        classes = self.onnx.manifest["classes"]
-        return guided_functions(self.unet, self.classifier, mode, y, scale, class_cond=True,
-                                null_class=classes["null_class"])
-
-
 def test_a_model_folder_that_does_not_match_its_manifest_is_refused(tmp_path: Path) -> None:
     import shutil
 
@@ -86,10 +82,10 @@ def test_a_model_folder_that_does_not_match_its_manifest_is_refused(tmp_path: Pa
         OnnxModelSet(folder)
 
 
-def _report(out: Path) -> dict:
+def _report(out: Path, images: Path | None = None) -> dict:
     assert report.main(["--model", str(BUILTIN), "--samples", "4", "--samplers", "ddim50", "--batch", "4",
                         "--settings", ",".join(f"{mode}:{scale}" for mode, scale in SETTINGS), "--threads", "1",
-                        "--json", str(out / "report.json"), "--save-images", str(out / "images")]) == 0
+                        "--json", str(out / "report.json"), "--save-images", str(images or out / "images")]) == 0
     return json.loads((out / "report.json").read_text())
 
 
@@ -108,10 +104,11 @@ def test_report_rows_resume_and_repeat(tmp_path: Path) -> None:
         pixels = np.load(tmp_path / "images" / row["images"])
         assert pixels.dtype == np.uint8 and pixels.shape == (4, 1, 32, 32)
 
-    # Drop the last setting: a rerun redoes only that one, and draws the same images for the seed.
+    # Drop the last setting and its images: a rerun redoes only that one, and draws the same images for the seed.
     dropped = first["rows"].pop()
     (tmp_path / "report.json").write_text(json.dumps(first))
     kept_images = np.load(tmp_path / "images" / dropped["images"])
+    (tmp_path / "images" / dropped["images"]).with_suffix(".json").unlink()
     second = _report(tmp_path)
     assert second["rows"][:-1] == first["rows"]
     redone = second["rows"][-1]
@@ -148,6 +145,46 @@ def test_a_report_stopped_inside_a_setting_goes_on_from_its_last_batch(tmp_path:
     assert len(batches) == 1  # only the batch that was cut off is drawn again
     assert {k: v for k, v in went_on.items() if k != "seconds"} == {k: v for k, v in straight.items() if k != "seconds"}
     assert not (tmp_path / "stopped" / "report.in-progress.pt").exists()
+
+
+@pytest.mark.skipif(not DEFAULT_ROOT.exists(), reason="Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist)")
+def test_images_drawn_earlier_are_scored_without_drawing_them_again(tmp_path: Path, monkeypatch) -> None:
+    first = _report(tmp_path / "first", images=tmp_path / "images")
+    draw = json.loads((tmp_path / "images" / first["rows"][0]["images"]).with_suffix(".json").read_text())
+    assert draw["drawn_with"].startswith("onnxruntime ") and draw["key"]["seed"] == 0
+    assert all(row["drawn_with"] == draw["drawn_with"] for row in first["rows"])
+
+    def no_drawing(*args, **kwargs):
+        raise AssertionError("drew images that were already drawn")
+
+    monkeypatch.setattr(report, "sample", no_drawing)
+    assert _report(tmp_path / "second", images=tmp_path / "images")["rows"] == first["rows"]
+
+    # Another seed is another draw: the saved images do not stand in for it.
+    with pytest.raises(AssertionError, match="already drawn"):
+        report.main(["--model", str(BUILTIN), "--samples", "4", "--samplers", "ddim50", "--batch", "4",
+                     "--settings", "conditional:0", "--seed", "1", "--threads", "1",
+                     "--save-images", str(tmp_path / "images")])
+
+
+def test_a_draw_only_run_keeps_the_images_and_what_drew_them(tmp_path: Path) -> None:
+    images = tmp_path / "images"
+    assert report.main(["--model", str(FIXTURES / "tiny-model"), "--torch-weights", str(FIXTURES / "tiny-model-torch"),
+                        "--device", "cpu", "--samples", "3", "--samplers", "ddim50", "--batch", "2",
+                        "--settings", "unconditional+classifier:2", "--threads", "1", "--draw-only",
+                        "--save-images", str(images)]) == 0
+    pixels = np.load(images / "ddim50_unconditional+classifier_2.npy")
+    draw = json.loads((images / "ddim50_unconditional+classifier_2.json").read_text())
+    assert pixels.dtype == np.uint8 and pixels.shape == (3, 1, 8, 8)
+    assert draw["drawn_with"].startswith("torch ") and draw["key"]["batch"] == 2 and draw["key"]["samples"] == 3
+    assert sorted(path.name for path in images.iterdir()) == [
+        "ddim50_unconditional+classifier_2.json", "ddim50_unconditional+classifier_2.npy"]
+    model = OnnxModelSet(FIXTURES / "tiny-model", threads=1)
+    onnx_pixels = to_uint8(report.generate(model, "ddim", "ddim50", "unconditional+classifier", 2.0,
+                                           torch.arange(3) % 3, 2, 0))
+    assert np.abs(onnx_pixels.transpose(0, 3, 1, 2).astype(int) - pixels).max() <= 1
+    with pytest.raises(SystemExit):
+        report.main(["--model", str(FIXTURES / "tiny-model"), "--draw-only"])
 
 
 def test_settings_are_checked() -> None:

@@ -152,7 +152,7 @@ def classifier_gradient(
         with torch.enable_grad():
             x_in = x.detach().to(dtype).requires_grad_(True)
             log_probs = torch.log_softmax(classifier(x_in, t), dim=-1)
-            selected = log_probs[torch.arange(len(y)), y]
+            selected = log_probs[torch.arange(len(y), device=y.device), y]
             (grad,) = torch.autograd.grad(selected.sum(), x_in)
         return grad.to(x.dtype) * scale
 

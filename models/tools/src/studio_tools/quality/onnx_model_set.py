@@ -44,6 +44,15 @@ class OnnxModelSet:
         return self.manifest["files"][self.manifest["unet"]["file"]]
 
     @property
+    def classifier_sha256(self) -> str | None:
+        classifier = self.manifest.get("classifier")
+        return None if classifier is None else self.manifest["files"][classifier["file"]]
+
+    @property
+    def description(self) -> str:
+        return f"onnxruntime {ort.__version__} ({self.providers[0]})"
+
+    @property
     def image_shape(self) -> tuple[int, int, int]:
         image = self.manifest["image"]
         return image["channels"], image["size"], image["size"]

@@ -17,9 +17,19 @@ the same sample count.
 With `--json` every finished setting is written at once, and a later run on the same
 model (its UNet's SHA-256), sample count and seed skips the settings already there, so a
 long report can be stopped and resumed. The setting under way is saved after each batch
-(beside the JSON, as .in-progress.pt), so a stopped run loses at most one batch and
+(beside the JSON as .in-progress.pt, else in the images folder), so a stopped run loses at most one batch and
 draws the same images when it goes on. `--save-images DIR` keeps each setting's pixels
-as [N, 1, 32, 32] uint8 .npy files.
+as [N, 1, 32, 32] uint8 .npy files, with the draw they came from beside each (.json); a
+later run of the same draw scores those pixels instead of drawing them again.
+
+On a machine with a GPU, `--torch-weights DIR` draws with the PyTorch weights the export
+wrote (config.json, unet.pt, classifier.pt; checked against the ONNX graphs first) on
+`--device`. With `--draw-only` a run only draws and saves, so a GPU machine without the
+dataset can draw, and the scoring can run where the dataset is:
+
+    python -m studio_tools.quality.report --torch-weights checkpoints/fashion-mnist/torch \
+        --device cuda --draw-only --save-images images
+    python -m studio_tools.quality.report --save-images images --json quality-report.json
 """
 
 from __future__ import annotations
@@ -40,6 +50,7 @@ from ..metrics.numpy_reference import frechet_distance, inception_score, precisi
 from ..train.data import from_uint8, load_split, to_uint8
 from ..train.loop import atomic_save
 from .onnx_model_set import OnnxModelSet
+from .torch_sampling import TorchSampling
 
 SAMPLERS = {"ddim50": ("ddim", "ddim50"), "ddpm250": ("ddpm", "250")}
 #: Neighbourhood size of the precision and recall manifolds, as in the reference evaluator.
@@ -72,6 +83,7 @@ class Row:
     inception_score: float
     seconds: float
     images: str | None = None
+    drawn_with: str | None = None
 
 
 @dataclass
@@ -82,7 +94,7 @@ class Partial:
     generator_state: torch.Tensor
 
 
-def generate(model: OnnxModelSet, sampler: str, respacing: str, mode: str, scale: float, labels: torch.Tensor,
+def generate(model: OnnxModelSet | TorchSampling, sampler: str, respacing: str, mode: str, scale: float, labels: torch.Tensor,
              batch: int, seed: int, resume: Partial | None = None,
              on_batch: Callable[[Partial], None] | None = None) -> torch.Tensor:
     """Samples in [-1, 1], one per label, drawn batch by batch from one seeded generator.
@@ -130,6 +142,33 @@ class SettingInProgress:
 
     def clear(self) -> None:
         self.path.unlink(missing_ok=True)
+
+
+class DrawnImages:
+    """A setting's 8-bit samples in the images folder, and beside them (.json) the draw they
+    came from: reused only by a run that would draw the very same images."""
+
+    def __init__(self, folder: Path, sampler: str, mode: str, scale: float, key: dict) -> None:
+        self.name = images_file_name(sampler, mode, scale)
+        self.pixels_path = folder / self.name
+        self.draw_path = self.pixels_path.with_suffix(".json")
+        self.key = key
+
+    def load(self) -> tuple[np.ndarray, str, float] | None:
+        """Pixels [N, H, W, C], what drew them and the seconds it took, or None."""
+        if not (self.pixels_path.exists() and self.draw_path.exists()):
+            return None
+        draw = json.loads(self.draw_path.read_text())
+        if draw.get("key") != self.key:
+            return None
+        pixels = np.load(self.pixels_path)
+        return np.ascontiguousarray(pixels.transpose(0, 2, 3, 1)), draw["drawn_with"], float(draw["seconds"])
+
+    def save(self, pixels: np.ndarray, drawn_with: str, seconds: float) -> None:
+        np.save(self.pixels_path, np.ascontiguousarray(pixels.transpose(0, 3, 1, 2)))
+        temporary = self.draw_path.with_suffix(".partial")
+        temporary.write_text(json.dumps({"key": self.key, "drawn_with": drawn_with, "seconds": seconds}, indent=2))
+        temporary.replace(self.draw_path)
 
 
 def parse_settings(text: str) -> list[tuple[str, float]]:
@@ -195,6 +234,38 @@ def format_table(rows: list[Row], floors: dict[str, float], samples: int) -> str
     return "\n".join(lines)
 
 
+def in_progress_path(args: argparse.Namespace) -> Path | None:
+    if args.json:
+        return args.json.with_suffix(".in-progress.pt")
+    if args.save_images:
+        return args.save_images / "drawing.in-progress.pt"
+    return None
+
+
+def draw(drawer: OnnxModelSet | TorchSampling, sampler_key: str, mode: str, scale: float, labels: torch.Tensor,
+         args: argparse.Namespace, key: dict) -> tuple[np.ndarray, float]:
+    """A setting's samples as 8-bit pixels [N, H, W, C] and the seconds they took, going on
+    from the batches a stopped run saved."""
+    sampler, respacing = SAMPLERS[sampler_key]
+    started = time.monotonic()
+    path = in_progress_path(args)
+    in_progress = None if path is None else SettingInProgress(path, key)
+    resume, earlier_seconds = None, 0.0
+    saved = None if in_progress is None else in_progress.load()
+    if saved is not None:
+        resume, earlier_seconds = saved
+        print(f"{sampler_key} {mode} s={scale:g}: going on after {len(resume.samples)} samples",
+              file=sys.stderr, flush=True)
+
+    def save_batches(partial: Partial) -> None:
+        if in_progress is not None:
+            in_progress.save(partial, earlier_seconds + time.monotonic() - started)
+
+    samples = generate(drawer, sampler, respacing, mode, scale, labels, args.batch, args.seed, resume=resume,
+                       on_batch=save_batches)
+    return to_uint8(samples), earlier_seconds + time.monotonic() - started
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m studio_tools.quality.report", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -207,72 +278,82 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--json", type=Path, default=None, help="write the rows as JSON after each setting; resume from it")
-    parser.add_argument("--save-images", type=Path, default=None, help="folder for each setting's uint8 pixels (.npy)")
+    parser.add_argument("--save-images", type=Path, default=None,
+                        help="folder for each setting's uint8 pixels (.npy) and their draw (.json)")
+    parser.add_argument("--torch-weights", type=Path, default=None,
+                        help="draw with these PyTorch weights (config.json, unet.pt, classifier.pt) instead of onnxruntime")
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu",
+                        help="torch device that runs --torch-weights (default: cuda where there is one)")
+    parser.add_argument("--draw-only", action="store_true", help="draw and save the images (--save-images) without scoring them")
     args = parser.parse_args(argv)
+    if args.draw_only and not args.save_images:
+        parser.error("--draw-only keeps nothing without --save-images DIR")
     if args.threads:
         torch.set_num_threads(args.threads)
 
     model = OnnxModelSet(args.model, threads=args.threads)
+    drawer = model if args.torch_weights is None else TorchSampling(model, args.torch_weights, args.device)
     identity = {"model": model.manifest["id"], "source": model.manifest["source"], "unet_sha256": model.unet_sha256,
                 "samples": args.samples, "seed": args.seed, "provider": model.providers[0]}
-    reference_mu, reference_sigma, reference_features = model.reference()
-    reference_radii = radii(reference_features, K)
-    floors = fid_floors(model, reference_mu, reference_sigma, args.samples, args.seed)
-    floor_text = f"floor {floors['fid_floor']:.2f} at {FLOOR_IMAGES:,}"
-    if args.samples != FLOOR_IMAGES:
-        floor_text += f", {floors['fid_floor_at_samples']:.2f} at {args.samples:,}"
     class_count = model.manifest["classes"]["count"]
     labels = torch.arange(args.samples) % class_count
-    print(f"{model.manifest['source']}\nFID {floor_text} (train vs test)", file=sys.stderr, flush=True)
+    print(f"{model.manifest['source']}\nDrawing with {drawer.description}", file=sys.stderr, flush=True)
+    if not args.draw_only:
+        reference_mu, reference_sigma, reference_features = model.reference()
+        reference_radii = radii(reference_features, K)
+        floors = fid_floors(model, reference_mu, reference_sigma, args.samples, args.seed)
+        floor_text = f"floor {floors['fid_floor']:.2f} at {FLOOR_IMAGES:,}"
+        if args.samples != FLOOR_IMAGES:
+            floor_text += f", {floors['fid_floor_at_samples']:.2f} at {args.samples:,}"
+        print(f"FID {floor_text} (train vs test)", file=sys.stderr, flush=True)
     if args.save_images:
         args.save_images.mkdir(parents=True, exist_ok=True)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
 
-    rows = previous_rows(args.json, identity)
+    rows = [] if args.draw_only else previous_rows(args.json, identity)
     done = {(row.sampler, row.mode, row.scale) for row in rows}
     for sampler_key in args.samplers.split(","):
-        sampler, respacing = SAMPLERS[sampler_key]
         for mode, scale in args.settings:
             if (sampler_key, mode, scale) in done:
                 continue
-            started = time.monotonic()
-            in_progress, resume, earlier_seconds = None, None, 0.0
-            if args.json:
-                key = {**identity, "sampler": sampler_key, "mode": mode, "scale": scale, "batch": args.batch}
-                in_progress = SettingInProgress(args.json.with_suffix(".in-progress.pt"), key)
-                saved = in_progress.load()
-                if saved is not None:
-                    resume, earlier_seconds = saved
-                    print(f"{sampler_key} {mode} s={scale:g}: going on after {len(resume.samples)} samples",
-                          file=sys.stderr, flush=True)
+            key = {"unet_sha256": model.unet_sha256, "classifier_sha256": model.classifier_sha256,
+                   "samples": args.samples, "seed": args.seed, "batch": args.batch, "sampler": sampler_key,
+                   "mode": mode, "scale": scale}
+            drawn = None if args.save_images is None else DrawnImages(args.save_images, sampler_key, mode, scale, key)
+            earlier = None if drawn is None else drawn.load()
+            if earlier is not None:
+                pixels, drawn_with, seconds = earlier
+                print(f"{sampler_key} {mode} s={scale:g}: scoring the images {drawn_with} drew",
+                      file=sys.stderr, flush=True)
+            else:
+                in_progress_key = {**identity, "sampler": sampler_key, "mode": mode, "scale": scale, "batch": args.batch}
+                pixels, seconds = draw(drawer, sampler_key, mode, scale, labels, args, in_progress_key)
+                drawn_with = drawer.description
+                if drawn is not None:
+                    drawn.save(pixels, drawn_with, seconds)
+            if args.draw_only:
+                print(f"{sampler_key} {mode} s={scale:g}: drawn in {seconds:.0f}s", file=sys.stderr, flush=True)
+            else:
+                features, logits = model.evaluate(from_uint8(pixels))
+                accuracy = float((logits.argmax(axis=1) == labels.numpy()).mean())
+                precision, recall = precision_recall(reference_features, features, k=K,
+                                                     reference_radii=reference_radii)
+                fid = frechet_distance(*statistics(features), reference_mu, reference_sigma)
+                row = Row(sampler_key, mode, scale, len(labels), accuracy, fid, precision, recall,
+                          inception_score(logits)[0], seconds, None if drawn is None else drawn.name, drawn_with)
+                rows.append(row)
+                if args.json:
+                    write_report(args.json, identity, floors, rows)
+                print(f"{row.sampler} {row.mode} s={row.scale:g}: acc {row.class_accuracy:.3f} fid {row.fid:.2f} "
+                      f"P {row.precision:.3f} R {row.recall:.3f} IS {row.inception_score:.2f} ({row.seconds:.0f}s)",
+                      file=sys.stderr, flush=True)
+            path = in_progress_path(args)
+            if path is not None:
+                path.unlink(missing_ok=True)
 
-            def save_batches(partial: Partial) -> None:
-                if in_progress is not None:
-                    in_progress.save(partial, earlier_seconds + time.monotonic() - started)
-
-            pixels = to_uint8(generate(model, sampler, respacing, mode, scale, labels, args.batch, args.seed,
-                                       resume=resume, on_batch=save_batches))
-            features, logits = model.evaluate(from_uint8(pixels))
-            accuracy = float((logits.argmax(axis=1) == labels.numpy()).mean())
-            precision, recall = precision_recall(reference_features, features, k=K, reference_radii=reference_radii)
-            images = None
-            if args.save_images:
-                images = images_file_name(sampler_key, mode, scale)
-                np.save(args.save_images / images, np.ascontiguousarray(pixels.transpose(0, 3, 1, 2)))
-            fid = frechet_distance(*statistics(features), reference_mu, reference_sigma)
-            row = Row(sampler_key, mode, scale, len(labels), accuracy, fid, precision,
-                      recall, inception_score(logits)[0], earlier_seconds + time.monotonic() - started, images)
-            rows.append(row)
-            if args.json:
-                write_report(args.json, identity, floors, rows)
-            if in_progress is not None:
-                in_progress.clear()
-            print(f"{row.sampler} {row.mode} s={row.scale:g}: acc {row.class_accuracy:.3f} fid {row.fid:.2f} "
-                  f"P {row.precision:.3f} R {row.recall:.3f} IS {row.inception_score:.2f} ({row.seconds:.0f}s)",
-                  file=sys.stderr, flush=True)
-
-    print(format_table(rows, floors, args.samples))
+    if not args.draw_only:
+        print(format_table(rows, floors, args.samples))
     return 0
 
 
