@@ -47,6 +47,9 @@ def test_pytorch_weights_that_are_not_the_exported_model_are_refused(tmp_path: P
     model = OnnxModelSet(FIXTURES / "tiny-model", threads=1)
     with pytest.raises(ValueError, match="PyTorch classifier weights in .* do not compute what the ONNX graphs"):
         TorchSampling(model, weights, "cpu")
+    (weights / "unet.pt").unlink()
+    with pytest.raises(ValueError, match="lacks unet.pt: the export writes the PyTorch weights"):
+        TorchSampling(model, weights, "cpu")
 
 
 def test_a_stopped_setting_goes_on_from_its_last_batch_and_draws_the_same_samples(tmp_path: Path) -> None:

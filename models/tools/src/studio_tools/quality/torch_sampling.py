@@ -26,8 +26,13 @@ TOLERANCE = 1e-3
 
 class TorchSampling:
     def __init__(self, model: OnnxModelSet, weights: Path, device: str = "cpu") -> None:
-        config = read_config(weights / "config.json")
         classifier_file = weights / "classifier.pt" if model.classifier is not None else None
+        needed = [weights / "config.json", weights / "unet.pt", *([classifier_file] if classifier_file else [])]
+        missing = [path.name for path in needed if not path.is_file()]
+        if missing:
+            raise ValueError(f"{weights} lacks {', '.join(missing)}: the export writes the PyTorch weights beside "
+                             "its run folders (python -m studio_tools.train.export_builtin writes <runs>/torch).")
+        config = read_config(weights / "config.json")
         unet, classifier = load_models(config, weights / "unet.pt", classifier_file)
         self.device = torch.device(device)
         if self.device.type == "cuda":
