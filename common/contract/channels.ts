@@ -9,6 +9,7 @@ export const invokeChannels = {
   loadModel: 'models:load',
   startRun: 'run:start',
   cancelRun: 'run:cancel',
+  finishRun: 'run:finish',
   startSweep: 'sweep:start',
   listSamples: 'gallery:list',
   getSample: 'gallery:get',

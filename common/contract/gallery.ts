@@ -9,6 +9,9 @@ const Id = z.number().int().positive();
 export const StoredRunStatus = z.enum(['running', 'completed', 'cancelled', 'failed', 'interrupted']);
 export type StoredRunStatus = z.infer<typeof StoredRunStatus>;
 
+/** Runs that stopped before their last seed: the seeds they lack can still be drawn into them. */
+export const STOPPED_RUN_STATUSES: readonly StoredRunStatus[] = ['interrupted', 'cancelled', 'failed'];
+
 export const ModelRecord = z.object({
   id: z.string().min(1),
   /** Fingerprint of the model's files; a recipe names it so a re-run uses the same weights. */

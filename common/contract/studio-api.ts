@@ -81,6 +81,13 @@ const JobId = z.number().int().positive();
 export const RunHandle = z.object({ jobId: JobId });
 export type RunHandle = z.infer<typeof RunHandle>;
 
+/** Draws the seeds of a stopped run (interrupted, cancelled or failed) that have no sample yet, into the same run. */
+export const FinishRunRequest = z.object({
+  runId: z.number().int().positive(),
+  recordTrajectory: z.boolean().default(false),
+});
+export type FinishRunRequest = z.input<typeof FinishRunRequest>;
+
 export const SweepRequest = z.object({
   request: RunRequest,
   /** Each scale runs the same seeds; `request.scale` is ignored. */
@@ -221,6 +228,7 @@ export const studioOperations = {
   loadModel: operation('loadModel', LoadModelRequest, LoadedModel),
   startRun: operation('startRun', StartRunRequest, RunHandle),
   cancelRun: operation('cancelRun', RunHandle, z.object({ cancelled: z.boolean() })),
+  finishRun: operation('finishRun', FinishRunRequest, RunHandle),
   startSweep: operation('startSweep', SweepRequest, SweepHandle),
   listSamples: operation('listSamples', SampleQuery, SamplePage),
   getSample: operation('getSample', SampleRef, SampleDetail),

@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import type { RunRecord, StoredRunStatus } from '../../common/contract/gallery';
+import { STOPPED_RUN_STATUSES, type RunRecord, type StoredRunStatus } from '../../common/contract/gallery';
 import { ProviderName, RunRequest } from '../../common/contract/run-request';
 import { ModelManifest } from '../../common/models/manifest';
 import { guidingClassifierSha256 } from '../../common/models/model-identity';
@@ -64,6 +64,8 @@ export class RunsRepository {
   private readonly listStatement;
   private readonly runningStatement;
   private readonly interruptStatement;
+  private readonly reopenStatement;
+  private readonly seedsStatement;
 
   constructor(db: Database.Database) {
     this.modelStatement = db.prepare<[string], { sha256: string; manifest: string }>('SELECT sha256, manifest FROM models WHERE id = ?');
@@ -84,6 +86,11 @@ export class RunsRepository {
     this.interruptStatement = db.prepare<[number, number]>(
       `UPDATE runs SET status = 'interrupted', ended_at = ? WHERE id = ? AND status = 'running'`,
     );
+    this.reopenStatement = db.prepare<[number, number]>(
+      `UPDATE runs SET status = 'running', error = NULL, ended_at = NULL, owner_pid = ?
+       WHERE id = ? AND status IN (${STOPPED_RUN_STATUSES.map((status) => `'${status}'`).join(', ')})`,
+    );
+    this.seedsStatement = db.prepare<[number], { seed: number }>('SELECT seed FROM samples WHERE run_id = ?');
   }
 
   /** Records a run as running before its first sample; the model must be registered. */
@@ -112,6 +119,26 @@ export class RunsRepository {
   end(runId: number, status: EndedRunStatus, error: string | null = null): RunRecord {
     this.endStatement.run(status, error, Date.now(), runId);
     return this.require(runId);
+  }
+
+  /** Marks a stopped run as running again, owned by this process, to draw its missing seeds. */
+  reopen(runId: number): RunRecord {
+    const { changes } = this.reopenStatement.run(process.pid, runId);
+    const run = this.require(runId);
+    if (changes === 0) throw new GalleryError(`Run ${runId} is ${run.status}; only a stopped run (interrupted, cancelled or failed) can be finished.`);
+    return run;
+  }
+
+  /** The seeds of the run's request that have no sample in the gallery, in request order. */
+  missingSeeds(runId: number): number[] {
+    const run = this.require(runId);
+    const drawn = new Map<number, number>();
+    for (const { seed } of this.seedsStatement.all(runId)) drawn.set(seed, (drawn.get(seed) ?? 0) + 1);
+    return run.request.seeds.filter((seed) => {
+      const left = drawn.get(seed) ?? 0;
+      if (left > 0) drawn.set(seed, left - 1);
+      return left === 0;
+    });
   }
 
   get(runId: number): RunRecord | undefined {

@@ -21,6 +21,8 @@ export interface RunJob {
   jobId: number;
   sweepId: string | null;
   request: RunRequest;
+  /** The stopped gallery run this job draws the missing seeds of; null for a new run. */
+  finishesRunId: number | null;
   recordTrajectory: boolean;
   /** Respaced sampling steps per batch. */
   stepsPerBatch: number;
@@ -48,12 +50,15 @@ export async function executeRunJob(job: RunJob, context: RunJobContext): Promis
   try {
     const provider = await context.prepareModel(request.modelId, request.provider);
     job.controller.signal.throwIfAborted();
-    const run = context.gallery.runs.start({
-      request,
-      provider: provider as RunRequest['provider'],
-      noiseAlgorithm: NOISE_ALGORITHM,
-      appVersion: context.appVersion,
-    });
+    const run =
+      job.finishesRunId === null
+        ? context.gallery.runs.start({
+            request,
+            provider: provider as RunRequest['provider'],
+            noiseAlgorithm: NOISE_ALGORITHM,
+            appVersion: context.appVersion,
+          })
+        : context.gallery.runs.reopen(job.finishesRunId);
     runId = run.id;
     context.emit({
       ...base,

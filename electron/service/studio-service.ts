@@ -18,6 +18,7 @@ import type {
 } from '../../common/contract/studio-api';
 import type { ModelManifest } from '../../common/models/manifest';
 import { planRun } from '../../common/models/run-plan';
+import { STOPPED_RUN_STATUSES } from '../../common/contract/gallery';
 import { type Gallery } from '../gallery';
 import { modelFingerprint, modelSha256 } from '../../common/models/model-identity';
 import type { Engine, ModelScan, ModelSummary } from '../inference';
@@ -116,7 +117,12 @@ export class StudioService implements StudioHandlers {
   // ------------------------------------------------------------ runs
 
   /** Checks the request against the model now, so a mistake is answered before anything is queued. */
-  private async planJob(request: RunRequest, recordTrajectory: boolean, sweepId: string | null): Promise<RunJob> {
+  private async planJob(
+    request: RunRequest,
+    recordTrajectory: boolean,
+    sweepId: string | null,
+    finishesRunId: number | null = null,
+  ): Promise<RunJob> {
     const manifest = await this.manifestOf(request.modelId);
     let stepsPerBatch: number;
     try {
@@ -124,7 +130,16 @@ export class StudioService implements StudioHandlers {
     } catch (error) {
       throw new UserFacingError((error as Error).message);
     }
-    return { jobId: this.nextJobId++, sweepId, request, recordTrajectory, stepsPerBatch, manifest, controller: new AbortController() };
+    return {
+      jobId: this.nextJobId++,
+      sweepId,
+      request,
+      finishesRunId,
+      recordTrajectory,
+      stepsPerBatch,
+      manifest,
+      controller: new AbortController(),
+    };
   }
 
   private enqueue(jobs: RunJob[]): void {
@@ -164,6 +179,28 @@ export class StudioService implements StudioHandlers {
     }
     this.enqueue(jobs);
     return { sweepId, jobs: jobs.map((job) => ({ jobId: job.jobId, scale: job.request.scale })) };
+  }
+
+  async finishRun({ runId, recordTrajectory }: ParsedRequestOf<'finishRun'>): Promise<ResponseOf<'finishRun'>> {
+    const run = this.gallery.runs.get(runId);
+    if (run === undefined) throw new UserFacingError(`Run ${runId} is not in the gallery.`);
+    if ([this.running, ...this.queue].some((job) => job?.finishesRunId === runId)) {
+      throw new UserFacingError(`Run ${runId} is already being finished.`);
+    }
+    if (!STOPPED_RUN_STATUSES.includes(run.status)) {
+      throw new UserFacingError(`Run ${runId} is ${run.status}; only a run that stopped early (interrupted, cancelled or failed) can be finished.`);
+    }
+    const seeds = this.gallery.runs.missingSeeds(runId);
+    if (seeds.length === 0) throw new UserFacingError(`Run ${runId} already has a sample for every seed; there is nothing left to draw.`);
+    const manifest = await this.manifestOf(run.modelId);
+    if (modelSha256(manifest) !== run.modelSha256) {
+      throw new UserFacingError(
+        `Model "${run.modelId}" has changed since run ${runId} was drawn, so its missing samples would not match the rest. Start a new run with its settings instead.`,
+      );
+    }
+    const job = await this.planJob({ ...run.request, seeds }, recordTrajectory, null, runId);
+    this.enqueue([job]);
+    return { jobId: job.jobId };
   }
 
   async cancelRun(request: ParsedRequestOf<'cancelRun'>): Promise<ResponseOf<'cancelRun'>> {

@@ -15,6 +15,8 @@ export interface RunningServe {
   startedAt: number;
   output(): string;
   stop(): Promise<void>;
+  /** Kills the process outright (SIGKILL), as a crash or a power cut would end it. */
+  kill(): Promise<void>;
 }
 
 /** STUDIO_E2E_MODEL when set; else the built-in model when it has been built, else the small fixture model. */
@@ -65,11 +67,15 @@ export async function startServe(dataDir: string, modelFolders: string | string[
     readyAfterMs,
     startedAt,
     output: () => output,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null) return resolve();
-        child.once('exit', () => resolve());
-        child.kill('SIGTERM');
-      }),
+    stop: () => endWith(child, 'SIGTERM'),
+    kill: () => endWith(child, 'SIGKILL'),
   };
+}
+
+function endWith(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    child.once('exit', () => resolve());
+    child.kill(signal);
+  });
 }

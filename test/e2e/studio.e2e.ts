@@ -1,6 +1,7 @@
 /**
  * The studio as a user meets it: `serve` with a fresh data folder, real Chromium, the real model.
- * One journey, step by step: generate, inspect, re-run, trajectory, sweep, cancel, restart.
+ * One journey, step by step: generate, inspect, re-run, trajectory, sweep, cancel, restart,
+ * a run cut short by a killed process and finished afterwards.
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,6 +21,8 @@ const steps = manifest.diffusion.steps >= 250 ? 'ddim25' : 'ddim10';
 const stepCount = Number(steps.slice(4));
 /** Enough work that the run is still going when Escape arrives, even on a tiny model. */
 const cancelImages = manifest.image.size >= 32 ? 8 : 200;
+/** Images of the run that serve is killed in: several seconds of work after its first sample. */
+const killedRunImages = manifest.image.size >= 32 ? 4 : 400;
 const figures: string[] = [];
 
 let dataDir: string;
@@ -257,6 +260,36 @@ describe('studio in Chromium against serve', () => {
     await page.waitForFunction(() => [...document.querySelectorAll<HTMLImageElement>('[data-testid=gallery-item] img')].every((img) => img.complete && img.naturalWidth > 0));
     await screenshot(page, '08-after-restart');
     expect(problems.filter((problem) => !problem.includes('WebSocket'))).toEqual([]);
+  });
+
+  it('finishes a run cut short by a killed serve, from one of its samples in the gallery', async () => {
+    const galleryCount = async () => Number(/(\d+) images/.exec((await page.locator('[data-testid=gallery-count]').textContent()) ?? '')?.[1]);
+    const before = await galleryCount();
+    await page.getByRole('button', { name: 'Create' }).click();
+    await page.getByLabel('Sampler', { exact: true }).selectOption('ddpm');
+    await setField('Steps', String(Math.min(100, manifest.diffusion.steps)));
+    await setField('Images', String(killedRunImages));
+    await setField('Batch size', '1');
+    await page.keyboard.press('Control+Enter');
+    await expect.poll(() => page.locator('[data-testid=finished] figure').count(), { timeout: 120_000 }).toBeGreaterThan(0);
+    await serve.kill();
+    serve = await startServe(dataDir, modelFolders);
+    await page.goto(serve.url);
+
+    await page.getByRole('button', { name: 'Gallery', exact: true }).click();
+    await expect.poll(galleryCount, { timeout: 60_000 }).toBeGreaterThan(before);
+    const kept = (await galleryCount()) - before;
+    expect(kept).toBeLessThan(killedRunImages);
+    await page.locator(`[data-testid=gallery-item][data-sample-id="${Math.max(...(await galleryIds()))}"]`).click();
+    await expect.poll(() => page.locator('[data-testid=detail-settings]').textContent()).toMatch(/Run\s*#\d+ · interrupted/);
+    await page.getByRole('button', { name: `Finish run (${killedRunImages - kept} left)` }).click();
+    await waitForRunStatus('Done');
+    await screenshot(page, '09-finished-after-kill');
+    await page.getByRole('button', { name: 'Gallery', exact: true }).click();
+    await expect.poll(galleryCount).toBe(before + killedRunImages);
+    await page.locator(`[data-testid=gallery-item][data-sample-id="${Math.max(...(await galleryIds()))}"]`).click();
+    await expect.poll(() => page.locator('[data-testid=detail-settings]').textContent()).toMatch(/Run\s*#\d+ · completed/);
+    expect(await page.getByRole('button', { name: /Finish run/ }).count()).toBe(0);
   });
 
   it('refuses a connection without the token', async () => {

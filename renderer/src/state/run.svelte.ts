@@ -30,6 +30,16 @@ export class RunState {
   constructor(private readonly api: StudioApi) {}
 
   async start(request: RunRequest, recordTrajectory: boolean): Promise<void> {
+    await this.follow(request, () => this.api.startRun({ request, recordTrajectory }));
+  }
+
+  /** Draws the seeds a stopped gallery run lacks, into that run. */
+  async finish(runId: number, recordTrajectory: boolean): Promise<void> {
+    await this.follow(null, () => this.api.finishRun({ runId, recordTrajectory }));
+  }
+
+  /** Queues a job and follows its events; `request` is null until the job reports what it draws. */
+  private async follow(request: RunRequest | null, queue: () => Promise<{ jobId: number }>): Promise<void> {
     if (this.busy) return;
     this.phase = 'starting';
     this.jobId = null;
@@ -40,7 +50,7 @@ export class RunState {
     this.finished = [];
     this.message = null;
     try {
-      const { jobId } = await this.api.startRun({ request, recordTrajectory });
+      const { jobId } = await queue();
       this.jobId = jobId;
       if (this.phase === 'starting') this.phase = 'running';
       // Events may overtake the reply that names the job; replay the ones that belong to it.
@@ -69,6 +79,7 @@ export class RunState {
     if (event.jobId !== this.jobId) return;
     switch (event.type) {
       case 'started':
+        this.request = event.request;
         this.totalSteps = event.totalSteps;
         this.batchCount = Math.ceil(event.request.seeds.length / event.request.batchSize);
         this.activeProvider = event.activeProvider;

@@ -101,6 +101,32 @@ describe('writing samples', () => {
   });
 });
 
+describe('finishing a stopped run', () => {
+  it('lists the seeds without a sample, repeated seeds counted, in request order', () => {
+    const run = startRun({ seeds: [5, 9, 5, 2, 7], batchSize: 1 });
+    gallery.samples.add(run.id, { seed: 5, png: testPng(32) });
+    gallery.samples.add(run.id, { seed: 2, png: testPng(32) });
+    expect(gallery.runs.missingSeeds(run.id)).toEqual([9, 5, 7]);
+    expect(() => gallery.runs.missingSeeds(run.id + 1000)).toThrow(/is not in the gallery/);
+  });
+
+  it('reopens an interrupted, cancelled or failed run for this process, and nothing else', () => {
+    for (const status of ['interrupted', 'cancelled', 'failed'] as const) {
+      const run = startRun();
+      const raw = new Database(file);
+      raw.prepare('UPDATE runs SET status = ?, error = ?, ended_at = 1, owner_pid = 1 WHERE id = ?').run(status, 'stopped', run.id);
+      raw.close();
+      const reopened = gallery.runs.reopen(run.id);
+      expect(reopened).toMatchObject({ id: run.id, status: 'running', error: null, endedAt: null, startedAt: run.startedAt });
+      expect(() => gallery.runs.reopen(run.id)).toThrow(`Run ${run.id} is running; only a stopped run`);
+      // Owned by this process again: a restart that finds it still running leaves it be.
+      expect(gallery.runs.markInterrupted()).toEqual([]);
+      gallery.runs.end(run.id, 'completed');
+      expect(() => gallery.runs.reopen(run.id)).toThrow(`Run ${run.id} is completed`);
+    }
+  });
+});
+
 describe('gallery queries', () => {
   function fill() {
     const ids: number[] = [];

@@ -1,6 +1,8 @@
+import Database from 'better-sqlite3';
 import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunEvent } from '../../../common/contract/studio-api';
+import { galleryFile } from '../../../electron/gallery';
 import { invokeOperation } from '../../../electron/service/invoke';
 import { openStudio, removeFolder, request, type StudioFixture } from './studio-fixture';
 
@@ -100,6 +102,57 @@ describe('StudioService', () => {
     const run = await studio.service.getSample({ sampleId: kept[0]!.sample.id });
     expect(run.run.status).toBe('cancelled');
     expect(run.run.sampleCount).toBe(kept.length);
+  });
+
+  it('finishes a cancelled run: only its missing seeds, into the same run, as an unbroken run draws them', async () => {
+    const seeds = Array.from({ length: 12 }, (_, k) => 600 + k);
+    const longRequest = request({ seeds, batchSize: 1, sampler: 'ddpm', steps: '100' });
+    const { jobId } = await studio.service.startRun({ request: longRequest, recordTrajectory: false });
+    const unsubscribe = studio.service.onRunEvent((event) => {
+      if (event.jobId === jobId && event.type === 'sample' && event.sample.seed >= 602) void studio.service.cancelRun({ jobId });
+    });
+    const cancelled = await studio.finished(jobId);
+    unsubscribe();
+    const runId = ofType(cancelled, 'started')[0]!.runId;
+    const kept = ofType(cancelled, 'sample').map((event) => event.sample.seed);
+    expect(kept.length).toBeLessThan(seeds.length);
+
+    const finishing = await studio.service.finishRun({ runId, recordTrajectory: false });
+    await expect(studio.service.finishRun({ runId, recordTrajectory: false })).rejects.toThrow(`Run ${runId} is already being finished`);
+    const events = await studio.finished(finishing.jobId);
+    const started = ofType(events, 'started')[0]!;
+    expect(started.runId).toBe(runId);
+    expect(started.request).toEqual({ ...longRequest, seeds: seeds.filter((seed) => !kept.includes(seed)) });
+    expect(ofType(events, 'finished')[0]).toMatchObject({ status: 'completed', sampleCount: seeds.length - kept.length });
+    const added = ofType(events, 'sample').map((event) => event.sample);
+    expect(added.every((sample) => sample.runId === runId)).toBe(true);
+
+    const detail = await studio.service.getSample({ sampleId: added[0]!.id });
+    expect(detail.run).toMatchObject({ id: runId, status: 'completed', sampleCount: seeds.length, error: null });
+    const page = await studio.service.listSamples({ limit: 100 });
+    expect(page.items.filter((sample) => sample.runId === runId).map((sample) => sample.seed).sort()).toEqual(seeds);
+
+    // The last seed drawn alone in a run of its own gives the same pixels.
+    const last = added.at(-1)!;
+    const alone = await studio.service.startRun({ request: { ...longRequest, seeds: [last.seed] }, recordTrajectory: false });
+    const [fresh] = ofType(await studio.finished(alone.jobId), 'sample');
+    const [a, b] = await Promise.all([last.id, fresh!.sample.id].map((sampleId) => studio.service.readImage({ kind: 'sample', sampleId })));
+    expect(PNG.sync.read(Buffer.from(a!)).data.equals(PNG.sync.read(Buffer.from(b!)).data)).toBe(true);
+
+    await expect(studio.service.finishRun({ runId, recordTrajectory: false })).rejects.toThrow(`Run ${runId} is completed; only a run that stopped early`);
+    await expect(studio.service.finishRun({ runId: 99999, recordTrajectory: false })).rejects.toThrow('Run 99999 is not in the gallery');
+  });
+
+  it('refuses to finish a run whose model has changed since, or that lacks no seed', async () => {
+    const { jobId } = await studio.service.startRun({ request: request({ seeds: [41, 42], batchSize: 1 }), recordTrajectory: false });
+    const runId = ofType(await studio.finished(jobId), 'started')[0]!.runId;
+    const gallery = new Database(galleryFile(studio.dataDir));
+    gallery.prepare(`UPDATE runs SET status = 'cancelled' WHERE id = ?`).run(runId);
+    await expect(studio.service.finishRun({ runId, recordTrajectory: false })).rejects.toThrow(`Run ${runId} already has a sample for every seed`);
+    gallery.prepare('UPDATE runs SET model_sha256 = ? WHERE id = ?').run('0'.repeat(64), runId);
+    gallery.prepare('DELETE FROM samples WHERE run_id = ? AND seed = 42').run(runId);
+    gallery.close();
+    await expect(studio.service.finishRun({ runId, recordTrajectory: false })).rejects.toThrow(/Model "linear-8px" has changed since run \d+ was drawn/);
   });
 
   it('runs a sweep as one job per scale with the same seeds, in order', async () => {
