@@ -184,6 +184,9 @@ export class StudioService implements StudioHandlers {
   async finishRun({ runId, recordTrajectory }: ParsedRequestOf<'finishRun'>): Promise<ResponseOf<'finishRun'>> {
     const run = this.gallery.runs.get(runId);
     if (run === undefined) throw new UserFacingError(`Run ${runId} is not in the gallery.`);
+    if (run.evaluationId !== null) {
+      throw new UserFacingError(`Run ${runId} belongs to evaluation ${run.evaluationId}; resume that evaluation instead, and it draws what it lacks.`);
+    }
     if ([this.running, ...this.queue].some((job) => job?.finishesRunId === runId)) {
       throw new UserFacingError(`Run ${runId} is already being finished.`);
     }

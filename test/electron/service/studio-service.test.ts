@@ -143,16 +143,21 @@ describe('StudioService', () => {
     await expect(studio.service.finishRun({ runId: 99999, recordTrajectory: false })).rejects.toThrow('Run 99999 is not in the gallery');
   });
 
-  it('refuses to finish a run whose model has changed since, or that lacks no seed', async () => {
+  it('refuses to finish a run that lacks no seed, belongs to an evaluation, or whose model has changed since', async () => {
     const { jobId } = await studio.service.startRun({ request: request({ seeds: [41, 42], batchSize: 1 }), recordTrajectory: false });
     const runId = ofType(await studio.finished(jobId), 'started')[0]!.runId;
     const gallery = new Database(galleryFile(studio.dataDir));
+    const finish = () => studio.service.finishRun({ runId, recordTrajectory: false });
     gallery.prepare(`UPDATE runs SET status = 'cancelled' WHERE id = ?`).run(runId);
-    await expect(studio.service.finishRun({ runId, recordTrajectory: false })).rejects.toThrow(`Run ${runId} already has a sample for every seed`);
-    gallery.prepare('UPDATE runs SET model_sha256 = ? WHERE id = ?').run('0'.repeat(64), runId);
+    await expect(finish()).rejects.toThrow(`Run ${runId} already has a sample for every seed`);
     gallery.prepare('DELETE FROM samples WHERE run_id = ? AND seed = 42').run(runId);
+    // An evaluation id with no evaluation row behind it is enough for the check.
+    gallery.pragma('foreign_keys = OFF');
+    gallery.prepare('UPDATE runs SET evaluation_id = 999 WHERE id = ?').run(runId);
+    await expect(finish()).rejects.toThrow(`Run ${runId} belongs to evaluation 999; resume that evaluation instead`);
+    gallery.prepare('UPDATE runs SET evaluation_id = NULL, model_sha256 = ? WHERE id = ?').run('0'.repeat(64), runId);
     gallery.close();
-    await expect(studio.service.finishRun({ runId, recordTrajectory: false })).rejects.toThrow(/Model "linear-8px" has changed since run \d+ was drawn/);
+    await expect(finish()).rejects.toThrow(`Model "linear-8px" has changed since run ${runId} was drawn`);
   });
 
   it('runs a sweep as one job per scale with the same seeds, in order', async () => {
