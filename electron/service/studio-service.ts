@@ -17,8 +17,8 @@ import type {
   Unsubscribe,
 } from '../../common/contract/studio-api';
 import type { ModelManifest } from '../../common/models/manifest';
-import { planRun } from '../../common/models/run-plan';
 import { STOPPED_RUN_STATUSES } from '../../common/contract/gallery';
+import { planRun } from '../../common/models/run-plan';
 import { type Gallery } from '../gallery';
 import { modelFingerprint, modelSha256 } from '../../common/models/model-identity';
 import type { Engine, ModelScan, ModelSummary } from '../inference';
@@ -187,9 +187,6 @@ export class StudioService implements StudioHandlers {
     if (run.evaluationId !== null) {
       throw new UserFacingError(`Run ${runId} belongs to evaluation ${run.evaluationId}; resume that evaluation instead, and it draws what it lacks.`);
     }
-    if ([this.running, ...this.queue].some((job) => job?.finishesRunId === runId)) {
-      throw new UserFacingError(`Run ${runId} is already being finished.`);
-    }
     if (!STOPPED_RUN_STATUSES.includes(run.status)) {
       throw new UserFacingError(`Run ${runId} is ${run.status}; only a run that stopped early (interrupted, cancelled or failed) can be finished.`);
     }
@@ -202,6 +199,10 @@ export class StudioService implements StudioHandlers {
       );
     }
     const job = await this.planJob({ ...run.request, seeds }, recordTrajectory, null, runId);
+    // Checked after the last await, so two quick requests cannot both queue the run.
+    if ([this.running, ...this.queue].some((queued) => queued?.finishesRunId === runId)) {
+      throw new UserFacingError(`Run ${runId} is already being finished.`);
+    }
     this.enqueue([job]);
     return { jobId: job.jobId };
   }

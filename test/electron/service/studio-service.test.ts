@@ -117,9 +117,10 @@ describe('StudioService', () => {
     const kept = ofType(cancelled, 'sample').map((event) => event.sample.seed);
     expect(kept.length).toBeLessThan(seeds.length);
 
-    const finishing = await studio.service.finishRun({ runId, recordTrajectory: false });
-    await expect(studio.service.finishRun({ runId, recordTrajectory: false })).rejects.toThrow(`Run ${runId} is already being finished`);
-    const events = await studio.finished(finishing.jobId);
+    // Two requests at once queue the run once.
+    const [first, second] = [0, 1].map(() => studio.service.finishRun({ runId, recordTrajectory: false }));
+    await expect(second).rejects.toThrow(`Run ${runId} is already being finished.`);
+    const events = await studio.finished((await first!).jobId);
     const started = ofType(events, 'started')[0]!;
     expect(started.runId).toBe(runId);
     expect(started.request).toEqual({ ...longRequest, seeds: seeds.filter((seed) => !kept.includes(seed)) });
