@@ -166,9 +166,7 @@ class DrawnImages:
 
     def save(self, pixels: np.ndarray, drawn_with: str, seconds: float) -> None:
         np.save(self.pixels_path, np.ascontiguousarray(pixels.transpose(0, 3, 1, 2)))
-        temporary = self.draw_path.with_suffix(".partial")
-        temporary.write_text(json.dumps({"key": self.key, "drawn_with": drawn_with, "seconds": seconds}, indent=2))
-        temporary.replace(self.draw_path)
+        write_json(self.draw_path, {"key": self.key, "drawn_with": drawn_with, "seconds": seconds})
 
 
 def parse_settings(text: str) -> list[tuple[str, float]]:
@@ -212,10 +210,15 @@ def fid_floors(model: OnnxModelSet, reference_mu: np.ndarray, reference_sigma: n
     }
 
 
-def write_report(path: Path, identity: dict, floors: dict[str, float], rows: list[Row]) -> None:
+def write_json(path: Path, data: dict) -> None:
+    """Writes beside the file and renames, so a stopped run never leaves half a file."""
     temporary = path.with_suffix(".partial")
-    temporary.write_text(json.dumps({**identity, **floors, "rows": [asdict(r) for r in rows]}, indent=2))
+    temporary.write_text(json.dumps(data, indent=2))
     temporary.replace(path)
+
+
+def write_report(path: Path, identity: dict, floors: dict[str, float], rows: list[Row]) -> None:
+    write_json(path, {**identity, **floors, "rows": [asdict(r) for r in rows]})
 
 
 def format_table(rows: list[Row], floors: dict[str, float], samples: int) -> str:
@@ -243,13 +246,11 @@ def in_progress_path(args: argparse.Namespace) -> Path | None:
 
 
 def draw(drawer: OnnxModelSet | TorchSampling, sampler_key: str, mode: str, scale: float, labels: torch.Tensor,
-         args: argparse.Namespace, key: dict) -> tuple[np.ndarray, float]:
+         batch: int, seed: int, in_progress: SettingInProgress | None) -> tuple[np.ndarray, float]:
     """A setting's samples as 8-bit pixels [N, H, W, C] and the seconds they took, going on
     from the batches a stopped run saved."""
     sampler, respacing = SAMPLERS[sampler_key]
     started = time.monotonic()
-    path = in_progress_path(args)
-    in_progress = None if path is None else SettingInProgress(path, key)
     resume, earlier_seconds = None, 0.0
     saved = None if in_progress is None else in_progress.load()
     if saved is not None:
@@ -261,7 +262,7 @@ def draw(drawer: OnnxModelSet | TorchSampling, sampler_key: str, mode: str, scal
         if in_progress is not None:
             in_progress.save(partial, earlier_seconds + time.monotonic() - started)
 
-    samples = generate(drawer, sampler, respacing, mode, scale, labels, args.batch, args.seed, resume=resume,
+    samples = generate(drawer, sampler, respacing, mode, scale, labels, batch, seed, resume=resume,
                        on_batch=save_batches)
     return to_uint8(samples), earlier_seconds + time.monotonic() - started
 
@@ -322,13 +323,17 @@ def main(argv: list[str] | None = None) -> int:
                    "mode": mode, "scale": scale}
             drawn = None if args.save_images is None else DrawnImages(args.save_images, sampler_key, mode, scale, key)
             earlier = None if drawn is None else drawn.load()
+            in_progress = None
             if earlier is not None:
                 pixels, drawn_with, seconds = earlier
                 print(f"{sampler_key} {mode} s={scale:g}: scoring the images {drawn_with} drew",
                       file=sys.stderr, flush=True)
             else:
-                in_progress_key = {**identity, "sampler": sampler_key, "mode": mode, "scale": scale, "batch": args.batch}
-                pixels, seconds = draw(drawer, sampler_key, mode, scale, labels, args, in_progress_key)
+                path = in_progress_path(args)
+                if path is not None:
+                    in_progress = SettingInProgress(path, {**identity, "sampler": sampler_key, "mode": mode,
+                                                           "scale": scale, "batch": args.batch})
+                pixels, seconds = draw(drawer, sampler_key, mode, scale, labels, args.batch, args.seed, in_progress)
                 drawn_with = drawer.description
                 if drawn is not None:
                     drawn.save(pixels, drawn_with, seconds)
@@ -348,9 +353,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{row.sampler} {row.mode} s={row.scale:g}: acc {row.class_accuracy:.3f} fid {row.fid:.2f} "
                       f"P {row.precision:.3f} R {row.recall:.3f} IS {row.inception_score:.2f} ({row.seconds:.0f}s)",
                       file=sys.stderr, flush=True)
-            path = in_progress_path(args)
-            if path is not None:
-                path.unlink(missing_ok=True)
+            if in_progress is not None:
+                in_progress.clear()
 
     if not args.draw_only:
         print(format_table(rows, floors, args.samples))
