@@ -27,3 +27,17 @@ export type BridgeServerFrame = z.infer<typeof BridgeServerFrame>;
 export const bridgeSocketPath = '/studio';
 /** Path prefix under which `serve` answers `imagePath(ref)` requests. */
 export const bridgeImagePrefix = '/images/';
+
+/** Largest WebSocket message the `serve` bridge accepts. */
+export const BRIDGE_MAX_MESSAGE_BYTES = 96 * 1024 * 1024;
+
+/** Characters of the base64 text of `bytes` bytes. */
+export function base64Length(bytes: number): number {
+  return 4 * Math.ceil(bytes / 3);
+}
+
+/**
+ * Largest PNG whose recipe the studio reads. A PNG travels as base64 (4 characters per 3
+ * bytes), so 70 MiB becomes 93.4 MiB of text and leaves room for the rest of the message.
+ */
+export const MAX_RECIPE_PNG_BYTES = 70 * 1024 * 1024;

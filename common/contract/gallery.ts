@@ -1,5 +1,15 @@
 import { z } from 'zod';
-import { GuidanceMode, ProviderName, RunRequest, SamplerName } from './run-request';
+import {
+  allDistinct,
+  boundedList,
+  boundedText,
+  boundedWholeNumber,
+  MAX_EVALUATION_CLASSES,
+  MAX_EVALUATION_SAMPLES_PER_SCALE,
+  MAX_EVALUATION_SCALES,
+  TEXT_LIMITS,
+} from './bounds';
+import { ClassIndex, GuidanceMode, ModelId, ProviderName, RecordedRunRequest, RunRequest, SamplerName, StepsText } from './run-request';
 
 /** Milliseconds since the Unix epoch. */
 const Timestamp = z.number().int().nonnegative();
@@ -29,7 +39,7 @@ export const RunRecord = z.object({
   modelSha256: z.string(),
   /** The sha256 of the classifier that guided the run; null when the mode needs none, or for runs older than the field. */
   classifierSha256: z.string().nullable(),
-  request: RunRequest,
+  request: RecordedRunRequest,
   /** The execution provider that really ran the job (the request may say `auto`). */
   provider: ProviderName,
   noiseAlgorithm: z.string(),
@@ -85,19 +95,19 @@ export const SampleDetail = z.object({
 });
 export type SampleDetail = z.infer<typeof SampleDetail>;
 
-const TagText = z.string().trim().min(1).max(64);
+const TagText = boundedText('a tag', TEXT_LIMITS.tag).trim().min(1, { error: 'a tag must not be empty' });
 
 /** Filters for the gallery grid; every field narrows the result, absent fields do not. */
 export const SampleQuery = z.object({
-  modelId: z.string().optional(),
-  classIndex: z.number().int().nonnegative().optional(),
+  modelId: ModelId.optional(),
+  classIndex: ClassIndex.optional(),
   scaleMin: z.number().finite().optional(),
   scaleMax: z.number().finite().optional(),
   sampler: SamplerName.optional(),
   favorite: z.boolean().optional(),
   tag: TagText.optional(),
   /** Case-insensitive text to find in the notes. */
-  notesText: z.string().min(1).optional(),
+  notesText: boundedText('the notes search text', TEXT_LIMITS.notesSearch).min(1).optional(),
   runId: Id.optional(),
   /** Keyset cursor: the `nextCursor` of the previous page. */
   before: Id.optional(),
@@ -119,7 +129,7 @@ export const SampleEdit = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('favorite'), sampleId: Id, favorite: z.boolean() }),
   z.object({ kind: z.literal('tag'), sampleId: Id, tag: TagText }),
   z.object({ kind: z.literal('untag'), sampleId: Id, tag: TagText }),
-  z.object({ kind: z.literal('notes'), sampleId: Id, notes: z.string().max(10_000) }),
+  z.object({ kind: z.literal('notes'), sampleId: Id, notes: boundedText('the notes', TEXT_LIMITS.notes) }),
 ]);
 export type SampleEdit = z.infer<typeof SampleEdit>;
 
@@ -130,7 +140,7 @@ export type PresetSettingsInput = z.input<typeof PresetSettings>;
 
 export const PresetRecord = z.object({
   id: Id,
-  name: z.string().trim().min(1).max(100),
+  name: boundedText('a preset name', TEXT_LIMITS.presetName).trim().min(1, { error: 'a preset needs a name' }),
   settings: PresetSettings,
   updatedAt: Timestamp,
 });
@@ -140,14 +150,18 @@ export const EvaluationStatus = z.enum(['pending', 'running', 'completed', 'canc
 export type EvaluationStatus = z.infer<typeof EvaluationStatus>;
 
 export const EvaluationSpec = z.object({
-  modelId: z.string().min(1),
-  classes: z.array(z.number().int().nonnegative()).min(1),
-  scales: z.array(z.number().finite().nonnegative()).min(1),
+  modelId: ModelId,
+  classes: boundedList(ClassIndex, MAX_EVALUATION_CLASSES, (max, got) => `an evaluation cycles through at most ${max} classes (got ${got}); evaluate fewer classes at a time`)
+    .min(1, { error: 'an evaluation needs at least one class' })
+    .refine(allDistinct, { error: 'each class may appear only once in an evaluation; remove the repeated ones' }),
+  scales: boundedList(z.number().finite().nonnegative(), MAX_EVALUATION_SCALES, (max, got) => `an evaluation scores at most ${max} guidance scales (got ${got}); split it into several evaluations`)
+    .min(1, { error: 'an evaluation needs at least one guidance scale' })
+    .refine(allDistinct, { error: 'each guidance scale may appear only once in an evaluation; remove the repeated ones' }),
   mode: GuidanceMode,
   sampler: SamplerName,
-  steps: z.string().min(1),
+  steps: StepsText,
   eta: z.number().finite().min(0).max(1).default(0),
-  samplesPerScale: z.number().int().positive(),
+  samplesPerScale: boundedWholeNumber('the samples per scale', 1, MAX_EVALUATION_SAMPLES_PER_SCALE, '; FID is usually quoted at 50,000'),
 });
 export type EvaluationSpec = z.infer<typeof EvaluationSpec>;
 export type EvaluationSpecInput = z.input<typeof EvaluationSpec>;

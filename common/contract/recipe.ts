@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { GuidanceMode, ProviderName, RunRequest, SamplerName } from './run-request';
+import { boundedText, requiredText, TEXT_LIMITS } from './bounds';
+import { ClassIndex, GuidanceMode, ModelId, ProviderName, RunRequest, SamplerName, Seed, StepsText } from './run-request';
 
 /** Keyword of the PNG text chunk that carries a sample's recipe. */
 export const RECIPE_PNG_KEYWORD = 'gds-recipe';
@@ -17,26 +18,26 @@ const Sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'must be a lowercase hex sha25
 export const Recipe = z.object({
   format: z.number().int().min(1).max(RECIPE_FORMAT),
   model: z.object({
-    id: z.string().min(1),
+    id: ModelId,
     sha256: Sha256,
     /** The guiding classifier's weights, in the modes that use one. */
     classifierSha256: Sha256.optional(),
   }),
-  classIndex: z.number().int().nonnegative(),
+  classIndex: ClassIndex,
   /** Human name of the class, for people reading the chunk; the index is what counts. */
-  className: z.string().optional(),
+  className: boundedText('a class name', TEXT_LIMITS.className).optional(),
   mode: GuidanceMode,
   scale: z.number().finite().nonnegative(),
   sampler: SamplerName,
-  steps: z.string().min(1),
+  steps: StepsText,
   eta: z.number().finite().min(0).max(1),
-  seed: z.number().int().nonnegative().max(2 ** 32 - 1),
+  seed: Seed,
   clipDenoised: z.boolean(),
   /** Name of the seeded noise generator, so a later algorithm change is detectable. */
-  noiseAlgorithm: z.string().min(1),
+  noiseAlgorithm: requiredText('the noise generator name', TEXT_LIMITS.noiseAlgorithm),
   provider: ProviderName,
-  appVersion: z.string().min(1),
-  createdAt: z.string().optional(),
+  appVersion: requiredText('the app version', TEXT_LIMITS.appVersion),
+  createdAt: boundedText('the creation time', TEXT_LIMITS.timestamp).optional(),
 });
 export type Recipe = z.infer<typeof Recipe>;
 

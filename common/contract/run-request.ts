@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { boundedList, boundedWholeNumber, MAX_BATCH_SIZE, MAX_CLASS_COUNT, MAX_SEEDS_PER_RUN, requiredText, TEXT_LIMITS } from './bounds';
 
 /** How the class enters sampling: through the UNet's label, the classifier's gradient, or both. */
 export const GuidanceMode = z.enum(['conditional', 'unconditional+classifier', 'conditional+classifier']);
@@ -15,19 +16,36 @@ export type SamplerName = z.infer<typeof SamplerName>;
 export const ProviderName = z.enum(['auto', 'cpu', 'cuda', 'dml', 'coreml', 'webgpu']);
 export type ProviderName = z.infer<typeof ProviderName>;
 
-/** Everything needed to produce (and reproduce) a batch of samples. */
-export const RunRequest = z.object({
-  modelId: z.string().min(1),
-  classIndex: z.number().int().nonnegative(),
+export const ModelId = requiredText('a model id', TEXT_LIMITS.modelId);
+/** Respacing string: "50", "ddim25", or comma-separated section counts such as "10,15,20". */
+export const StepsText = requiredText('the steps setting', TEXT_LIMITS.steps);
+export const ClassIndex = boundedWholeNumber('a class index', 0, MAX_CLASS_COUNT - 1);
+export const Seed = boundedWholeNumber('a seed', 0, 2 ** 32 - 1);
+
+const runSettings = {
+  modelId: ModelId,
+  classIndex: ClassIndex,
   mode: GuidanceMode,
   scale: z.number().finite().nonnegative(),
   sampler: SamplerName,
-  /** Respacing string: "50", "ddim25", or comma-separated section counts such as "10,15,20". */
-  steps: z.string().min(1),
+  steps: StepsText,
   eta: z.number().finite().min(0).max(1).default(0),
   clipDenoised: z.boolean().default(true),
-  seeds: z.array(z.number().int().nonnegative().max(2 ** 32 - 1)).min(1),
-  batchSize: z.number().int().positive().max(256).default(4),
+  batchSize: boundedWholeNumber('the batch size', 1, MAX_BATCH_SIZE, '; larger batches do not fit in memory').default(4),
   provider: ProviderName.default('auto'),
+};
+
+/** Everything needed to produce (and reproduce) a batch of samples, as a request arrives. */
+export const RunRequest = z.object({
+  ...runSettings,
+  seeds: boundedList(Seed, MAX_SEEDS_PER_RUN, (max, got) => `at most ${max} seeds per run (got ${got}); split it into several runs`).min(1, {
+    error: 'a run needs at least one seed',
+  }),
 });
 export type RunRequest = z.infer<typeof RunRequest>;
+
+/**
+ * A run request as the gallery records it and the engine draws it: any number of seeds, since
+ * an evaluation's runs and runs recorded before the per-run bound may hold more than a request may ask.
+ */
+export const RecordedRunRequest = z.object({ ...runSettings, seeds: z.array(Seed).min(1) });

@@ -4,7 +4,9 @@
  * module, so the types that cross a process boundary have exactly one source.
  */
 import { z } from 'zod';
-import { GuidanceMode, ProviderName, RunRequest, SamplerName } from './run-request';
+import { boundedList, formatCount, MAX_SWEEP_SCALES } from './bounds';
+import { MAX_RECIPE_PNG_BYTES, base64Length } from './bridge-protocol';
+import { GuidanceMode, ModelId, ProviderName, RecordedRunRequest, RunRequest, SamplerName } from './run-request';
 import { eventChannels, invokeChannels, type InvokeMethod } from './channels';
 import { EvaluationRef, EvaluationView } from './evaluation';
 import {
@@ -19,7 +21,7 @@ import {
   SampleRecord,
 } from './gallery';
 
-const Id = z.string().min(1).max(200);
+const Id = ModelId;
 const Base64 = z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/, 'must be base64');
 
 // ---------------------------------------------------------------- models
@@ -91,7 +93,9 @@ export type FinishRunRequest = z.input<typeof FinishRunRequest>;
 export const SweepRequest = z.object({
   request: RunRequest,
   /** Each scale runs the same seeds; `request.scale` is ignored. */
-  scales: z.array(z.number().finite().nonnegative()).min(1).max(16),
+  scales: boundedList(z.number().finite().nonnegative(), MAX_SWEEP_SCALES, (max, got) => `a sweep runs at most ${max} guidance scales (got ${got}); split it into several sweeps`).min(1, {
+    error: 'a sweep needs at least one guidance scale',
+  }),
   recordTrajectory: z.boolean().default(false),
 });
 export type SweepRequest = z.input<typeof SweepRequest>;
@@ -131,7 +135,17 @@ export type SampleRef = z.infer<typeof SampleRef>;
 export const ExportedPng = z.object({ fileName: z.string(), png: Base64 });
 export type ExportedPng = z.infer<typeof ExportedPng>;
 
-export const RecipeSource = z.object({ png: Base64.max(64 * 1024 * 1024) });
+/** A PNG whose recipe is read; at most MAX_RECIPE_PNG_BYTES, so its base64 fits in one bridge message. */
+export const RecipeSource = z.object({
+  png: z
+    .string()
+    .max(base64Length(MAX_RECIPE_PNG_BYTES), {
+      error: (issue) =>
+        `a recipe PNG is at most ${formatCount(MAX_RECIPE_PNG_BYTES / 1024 / 1024)} MiB (got about ${formatCount(Math.round(((typeof issue.input === 'string' ? issue.input.length : 0) * 3) / 4 / 1024 / 1024))} MiB); a studio PNG is far smaller, so pick the exported image itself`,
+      abort: true,
+    })
+    .regex(/^[A-Za-z0-9+/]*={0,2}$/, 'must be base64'),
+});
 export const RecipeResult = z.object({
   request: RunRequest,
   /** Why the recipe may not reproduce the image here (another model version, say), or null. */
@@ -180,7 +194,8 @@ export const RunEvent = z.discriminatedUnion('type', [
     type: z.literal('started'),
     /** The run's id in the gallery (SampleRecord.runId). */
     runId: z.number().int().positive(),
-    request: RunRequest,
+    /** A finished run's request may be one recorded before the per-run seed bound. */
+    request: RecordedRunRequest,
     /** Sampling steps per batch after respacing. */
     totalSteps: z.number().int().positive(),
     sampleCount: z.number().int().positive(),

@@ -1,12 +1,24 @@
 import { z } from 'zod';
+import { boundedList, boundedText, boundedWholeNumber, MAX_CLASS_COUNT, requiredText, TEXT_LIMITS } from '../contract/bounds';
+
+/** T, the training steps: guided-diffusion uses 1000 or 4000. */
+export const MAX_DIFFUSION_STEPS = 100_000;
+/** Side of the square images, in pixels: the released checkpoints go up to 512. */
+export const MAX_IMAGE_SIZE = 1024;
+/** Characters of a file name, a graph input or output name, or a free-text field. */
+const MAX_NAME_LENGTH = 255;
+const MAX_DESCRIPTION_LENGTH = 2000;
+/** Other names one class may answer to. */
+const MAX_SYNONYMS_PER_CLASS = 64;
 
 /** A file name inside the model folder: no separators, no parent references. */
-const LocalFile = z
-  .string()
-  .min(1)
+const LocalFile = requiredText('a file name', MAX_NAME_LENGTH)
   .refine((name) => !/[\\/]/.test(name) && name !== '.' && name !== '..', {
     message: 'must be a plain file name inside the model folder',
   });
+
+/** Name of an input or output of an ONNX graph. */
+const GraphName = boundedText('a graph input or output name', MAX_NAME_LENGTH);
 
 const Sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'must be a lowercase hex sha256');
 
@@ -14,25 +26,29 @@ export const NoiseSchedule = z.enum(['linear', 'cosine']);
 
 export const ModelManifest = z.object({
   format: z.literal(1),
-  id: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'lowercase letters, digits, ".", "_" and "-"'),
-  name: z.string().min(1),
-  source: z.string(),
-  license: z.string(),
+  id: requiredText('a model id', TEXT_LIMITS.modelId).regex(/^[a-z0-9][a-z0-9._-]*$/, 'lowercase letters, digits, ".", "_" and "-"'),
+  name: requiredText('the model name', MAX_NAME_LENGTH),
+  source: boundedText('the source', MAX_DESCRIPTION_LENGTH),
+  license: boundedText('the license', MAX_DESCRIPTION_LENGTH),
   image: z.object({
-    size: z.number().int().positive(),
-    channels: z.number().int().positive(),
+    size: boundedWholeNumber('image.size', 1, MAX_IMAGE_SIZE),
+    channels: z.union([z.literal(1), z.literal(3)], { error: 'image.channels must be 1 (grey) or 3 (RGB)' }),
   }),
   classes: z.object({
-    count: z.number().int().positive(),
+    count: boundedWholeNumber('classes.count', 1, MAX_CLASS_COUNT),
     /** Human name of each class, index = label. */
-    names: z.array(z.string().min(1)),
+    names: boundedList(requiredText('a class name', TEXT_LIMITS.className), MAX_CLASS_COUNT, (max, got) => `at most ${max} class names (got ${got})`),
     /** Other names each class answers to (for search), index = label. */
-    synonyms: z.array(z.array(z.string())),
+    synonyms: boundedList(
+      boundedList(boundedText('a class synonym', TEXT_LIMITS.className), MAX_SYNONYMS_PER_CLASS, (max, got) => `at most ${max} synonyms per class (got ${got})`),
+      MAX_CLASS_COUNT,
+      (max, got) => `at most ${max} synonym lists (got ${got})`,
+    ),
     /** Label the UNet was trained with for "no class" (label dropout), or null. */
     null_class: z.number().int().nonnegative().nullable(),
   }),
   diffusion: z.object({
-    steps: z.number().int().positive(),
+    steps: boundedWholeNumber('diffusion.steps', 1, MAX_DIFFUSION_STEPS),
     noise_schedule: NoiseSchedule,
     learn_sigma: z.boolean(),
     predict: z.literal('eps'),
@@ -43,23 +59,23 @@ export const ModelManifest = z.object({
     /** Half-precision variant for GPU providers, if exported. */
     fp16_file: LocalFile.nullable(),
     class_cond: z.boolean(),
-    inputs: z.object({ x: z.string(), t: z.string(), y: z.string().nullable() }),
-    output: z.string(),
+    inputs: z.object({ x: GraphName, t: GraphName, y: GraphName.nullable() }),
+    output: GraphName,
     /** "dynamic", or the fixed batch sizes the graph accepts. */
     batch: z.union([z.literal('dynamic'), z.array(z.number().int().positive()).min(1)]),
   }),
   classifier: z
     .object({
       file: LocalFile,
-      inputs: z.object({ x: z.string(), t: z.string(), y: z.string() }),
-      outputs: z.object({ grad: z.string(), logits: z.string() }),
+      inputs: z.object({ x: GraphName, t: GraphName, y: GraphName }),
+      outputs: z.object({ grad: GraphName, logits: GraphName }),
     })
     .nullable(),
   evaluator: z
     .object({
       file: LocalFile,
-      input: z.string(),
-      outputs: z.object({ features: z.string(), logits: z.string() }),
+      input: GraphName,
+      outputs: z.object({ features: GraphName, logits: GraphName }),
       /** Statistics of the real data: feature mean [D], covariance [D,D] (float64) and features [N,D] (float32). */
       reference: z.object({ mu: LocalFile, sigma: LocalFile, features: LocalFile }),
     })
@@ -67,7 +83,7 @@ export const ModelManifest = z.object({
   defaults: z.object({
     mode: z.enum(['conditional', 'unconditional+classifier', 'conditional+classifier']),
     sampler: z.enum(['ddpm', 'ddim']),
-    steps: z.string(),
+    steps: boundedText('defaults.steps', TEXT_LIMITS.steps),
     scale: z.number().nonnegative(),
     eta: z.number().min(0).max(1),
   }),

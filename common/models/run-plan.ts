@@ -69,3 +69,30 @@ export function planRun(manifest: ModelManifest, request: Pick<RunRequest, 'clas
     size: manifest.image.size,
   };
 }
+
+/** Memory a batch's recorded trajectory (xₜ and x̂₀ of every recorded step) may take. */
+export const TRAJECTORY_BUDGET_BYTES = 256 * 1024 * 1024;
+
+/** Bytes one recorded step of one batch takes: xₜ and x̂₀, float32, for every sample. */
+export function trajectoryStepBytes(batch: number, valuesPerSample: number): number {
+  return 2 * batch * valuesPerSample * Float32Array.BYTES_PER_ELEMENT;
+}
+
+/**
+ * The steps (0-based, ascending) whose xₜ and x̂₀ are kept: all of them when they fit in the
+ * budget, else an evenly spaced subset that always holds the first and the last step.
+ * Two steps are kept even when they alone exceed the budget, so a trajectory has both ends.
+ */
+export function recordedSteps(stepCount: number, batch: number, valuesPerSample: number, budgetBytes: number = TRAJECTORY_BUDGET_BYTES): number[] {
+  const fitting = Math.floor(budgetBytes / trajectoryStepBytes(batch, valuesPerSample));
+  const kept = Math.min(stepCount, Math.max(fitting, 2));
+  if (kept === stepCount) return Array.from({ length: stepCount }, (_, step) => step);
+  return Array.from({ length: kept }, (_, position) => Math.round((position * (stepCount - 1)) / (kept - 1)));
+}
+
+/** The sentence the trajectory viewer shows when fewer steps were kept than were taken, else null. */
+export function trajectoryNote(recorded: number, taken: number, budgetBytes: number = TRAJECTORY_BUDGET_BYTES): string | null {
+  if (recorded >= taken) return null;
+  const budget = budgetBytes >= 1024 * 1024 ? `${Math.round(budgetBytes / 1024 / 1024)} MiB` : `${Math.round(budgetBytes / 1024)} KiB`;
+  return `Recorded ${recorded} of ${taken} steps to stay within the ${budget} trajectory memory budget.`;
+}

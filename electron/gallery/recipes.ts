@@ -1,6 +1,10 @@
 import { type Recipe, recipeFileName, recipeFromRequest, recipeToRunRequest } from '../../common/contract/recipe';
+import { quoteStart } from '../../common/contract/bounds';
 import type { RunRequest } from '../../common/contract/run-request';
+import { NOISE_ALGORITHM } from '../../common/diffusion/rng';
+import type { ModelManifest } from '../../common/models/manifest';
 import type { ModelFingerprint } from '../../common/models/model-identity';
+import { planRun } from '../../common/models/run-plan';
 import { RecipeReadError, readRecipe, withRecipe } from '../png/recipe-chunk';
 import { GalleryError } from './gallery-error';
 import type { ModelsRepository } from './models-repository';
@@ -15,8 +19,13 @@ export interface ExportedSample {
   recipe: Recipe;
 }
 
-/** What an import needs to know about a model the recipe names. */
-export type ModelLookup = (modelId: string) => ModelFingerprint | undefined;
+/**
+ * What an import needs to know about a model the recipe names; with its manifest, the recipe's
+ * settings (steps, mode) are checked against the model before the import is accepted.
+ */
+export type InstalledModel = ModelFingerprint & { manifest?: ModelManifest };
+
+export type ModelLookup = (modelId: string) => InstalledModel | undefined;
 
 export interface ImportedRecipe {
   recipe: Recipe;
@@ -57,27 +66,36 @@ export function exportSample(
  * Throws a RecipeReadError with a sentence for the user when the file is not a PNG,
  * has no recipe, or names a model or class this studio does not have.
  */
-export function importRecipe(png: Uint8Array, findModel: ModelLookup, currentNoiseAlgorithm?: string): ImportedRecipe {
+export function importRecipe(png: Uint8Array, findModel: ModelLookup, currentNoiseAlgorithm: string = NOISE_ALGORITHM): ImportedRecipe {
   const recipe = readRecipe(png);
+  const modelName = quoteStart(recipe.model.id);
   const model = findModel(recipe.model.id);
   if (model === undefined) {
     throw new RecipeReadError(
-      `This image was made with model "${recipe.model.id}", which is not installed here. Install or convert that model, then import the image again.`,
+      `This image was made with model ${modelName}, which is not installed here. Install or convert that model, then import the image again.`,
     );
   }
   if (recipe.classIndex >= model.classCount) {
     throw new RecipeReadError(
-      `The recipe asks for class ${recipe.classIndex}, but model "${recipe.model.id}" has only ${model.classCount} classes (0–${model.classCount - 1}); the installed model is not the one that made this image.`,
+      `The recipe asks for class ${recipe.classIndex}, but model ${modelName} has only ${model.classCount} classes (0–${model.classCount - 1}); the installed model is not the one that made this image.`,
     );
+  }
+  const request = recipeToRunRequest(recipe);
+  if (model.manifest !== undefined) {
+    try {
+      planRun(model.manifest, request);
+    } catch (error) {
+      throw new RecipeReadError(`The recipe's settings cannot run on the installed ${modelName}: ${(error as Error).message}`);
+    }
   }
   const warnings: string[] = [];
   if (model.sha256 !== recipe.model.sha256) {
-    warnings.push(`The installed "${recipe.model.id}" has other weights than the one that made this image, so a re-run will differ.`);
+    warnings.push(`The installed ${modelName} has other weights than the one that made this image, so a re-run will differ.`);
   } else if (recipe.model.classifierSha256 !== undefined && model.classifierSha256 !== recipe.model.classifierSha256) {
-    warnings.push(`The installed "${recipe.model.id}" has another classifier than the one that guided this image, so a re-run will differ.`);
+    warnings.push(`The installed ${modelName} has another classifier than the one that guided this image, so a re-run will differ.`);
   }
-  if (currentNoiseAlgorithm !== undefined && currentNoiseAlgorithm !== recipe.noiseAlgorithm) {
-    warnings.push(`The image was made with noise generator "${recipe.noiseAlgorithm}" and this studio uses "${currentNoiseAlgorithm}", so a re-run will differ.`);
+  if (currentNoiseAlgorithm !== recipe.noiseAlgorithm) {
+    warnings.push(`The image was made with noise generator ${quoteStart(recipe.noiseAlgorithm)}; this studio draws noise with "${currentNoiseAlgorithm}", so the same seed gives a different image.`);
   }
-  return { recipe, request: recipeToRunRequest(recipe), warning: warnings.length > 0 ? warnings.join(' ') : null };
+  return { recipe, request, warning: warnings.length > 0 ? warnings.join(' ') : null };
 }

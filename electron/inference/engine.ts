@@ -3,7 +3,8 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { RunRequest as RunRequestSchema, type ProviderName, type RunRequest } from '../../common/contract/run-request';
+import { describeProblems } from '../../common/contract/bounds';
+import { RecordedRunRequest, type ProviderName, type RunRequest } from '../../common/contract/run-request';
 import { RunRequestError, planRun } from '../../common/models/run-plan';
 import type { ModelManifest } from '../../common/models/manifest';
 import { modelFolderCandidates, readManifest } from './model-folder';
@@ -122,10 +123,9 @@ export function createEngine(options: EngineOptions = {}): Engine {
     if (typeof input.scale === 'number' && !(Number.isFinite(input.scale) && input.scale >= 0)) {
       throw new RunRequestError(`The guidance scale must be a number of 0 or more, got ${input.scale}.`);
     }
-    const parsed = RunRequestSchema.safeParse(input);
-    if (!parsed.success) {
-      throw new Error(`The run request is not valid: ${parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ')}.`);
-    }
+    // The engine draws batch by batch, so it takes any number of seeds (an evaluation's runs may hold many).
+    const parsed = RecordedRunRequest.safeParse(input);
+    if (!parsed.success) throw new Error(`The run request is not valid: ${describeProblems(parsed.error)}.`);
     const request = parsed.data;
     const model = await findModel(request.modelId);
     // Mistakes in the request are reported here, before the worker does any work.
@@ -146,16 +146,33 @@ export function createEngine(options: EngineOptions = {}): Engine {
         pending.delete(jobId);
         signal?.removeEventListener('abort', onAbort);
       };
+      // A callback that throws (a sample that cannot be stored) ends the job with its error:
+      // the worker stops drawing, and the error reaches the caller instead of the message listener.
+      const callerFailed = (error: unknown): void => {
+        Atomics.store(cancelFlag, 0, 1);
+        send({ type: 'cancel', id: jobId });
+        settle();
+        reject(error instanceof Error ? error : new Error(String(error)));
+      };
       pending.set(jobId, {
         onMessage(message) {
           switch (message.type) {
             case 'progress':
               // Steps the worker finished before it saw the cancel are not reported.
-              if (!signal?.aborted) sampleOptions.onProgress?.(message.event);
+              if (signal?.aborted) return;
+              try {
+                sampleOptions.onProgress?.(message.event);
+              } catch (error) {
+                callerFailed(error);
+              }
               return;
             case 'sample':
               samples.push(message.sample);
-              sampleOptions.onSample?.(message.sample);
+              try {
+                sampleOptions.onSample?.(message.sample);
+              } catch (error) {
+                callerFailed(error);
+              }
               return;
             case 'done':
               settle();

@@ -7,7 +7,7 @@ import { toRgba, toUint8 } from '../../common/diffusion/preview';
 import { replayedNoise, seededNoise, type NoiseSource } from '../../common/diffusion/rng';
 import { samplers } from '../../common/diffusion/samplers';
 import type { BatchShape, Guidance, SamplerStep } from '../../common/diffusion/sampler';
-import { planRun, type RunPlan } from '../../common/models/run-plan';
+import { planRun, recordedSteps, TRAJECTORY_BUDGET_BYTES, type RunPlan } from '../../common/models/run-plan';
 import type { LoadedModel } from './loaded-model';
 import { classifierGradient, emptyTimings, unetDenoiser, type RuntimeTimings } from './networks';
 import type { ProgressEvent, ReplayNoise, RunTimings, SampleResult, SampleTrajectory } from './types';
@@ -19,6 +19,8 @@ export interface JobOptions {
   trajectory: boolean;
   previewEvery: number;
   noise: ReplayNoise | null;
+  /** Memory one batch's trajectory may take; fewer steps are kept when all would not fit. */
+  trajectoryBudgetBytes?: number;
 }
 
 export interface JobEvents {
@@ -67,21 +69,26 @@ interface TrajectoryRecorder {
   forSample(position: number): SampleTrajectory;
 }
 
-function trajectoryRecorder(initial: Float32Array, batch: number, perSample: number, stepCount: number, guided: boolean): TrajectoryRecorder {
-  const t = new Int32Array(stepCount);
-  const xt = Array.from({ length: batch }, () => new Float32Array(stepCount * perSample));
-  const predX0 = Array.from({ length: batch }, () => new Float32Array(stepCount * perSample));
-  const classProbability = guided ? Array.from({ length: batch }, () => new Float32Array(stepCount)) : null;
-  const gradNorm = guided ? Array.from({ length: batch }, () => new Float32Array(stepCount)) : null;
+/** Keeps the steps listed in `kept` (ascending sampler steps); memory is allocated for those only. */
+function trajectoryRecorder(initial: Float32Array, batch: number, perSample: number, kept: readonly number[], guided: boolean): TrajectoryRecorder {
+  const slotOfStep = new Map(kept.map((step, slot) => [step, slot]));
+  const slots = kept.length;
+  const t = new Int32Array(slots);
+  const xt = Array.from({ length: batch }, () => new Float32Array(slots * perSample));
+  const predX0 = Array.from({ length: batch }, () => new Float32Array(slots * perSample));
+  const classProbability = guided ? Array.from({ length: batch }, () => new Float32Array(slots)) : null;
+  const gradNorm = guided ? Array.from({ length: batch }, () => new Float32Array(slots)) : null;
   return {
     record(step) {
-      t[step.step] = step.t;
+      const slot = slotOfStep.get(step.step);
+      if (slot === undefined) return;
+      t[slot] = step.t;
       for (let sample = 0; sample < batch; sample++) {
         const rows = [sample * perSample, (sample + 1) * perSample] as const;
-        (xt[sample] as Float32Array).set(step.xt.subarray(...rows), step.step * perSample);
-        (predX0[sample] as Float32Array).set(step.predX0.subarray(...rows), step.step * perSample);
-        if (classProbability && step.classProbability) (classProbability[sample] as Float32Array)[step.step] = step.classProbability[sample] as number;
-        if (gradNorm && step.gradNorm) (gradNorm[sample] as Float32Array)[step.step] = step.gradNorm[sample] as number;
+        (xt[sample] as Float32Array).set(step.xt.subarray(...rows), slot * perSample);
+        (predX0[sample] as Float32Array).set(step.predX0.subarray(...rows), slot * perSample);
+        if (classProbability && step.classProbability) (classProbability[sample] as Float32Array)[slot] = step.classProbability[sample] as number;
+        if (gradNorm && step.gradNorm) (gradNorm[sample] as Float32Array)[slot] = step.gradNorm[sample] as number;
       }
     },
     forSample(position) {
@@ -133,6 +140,8 @@ export async function runSamplingJob(model: LoadedModel, request: RunRequest, op
   const samplesPerBatch = Math.min(request.batchSize, total);
   const batches = Math.ceil(total / samplesPerBatch);
   const graphBatch = graphBatchSize(manifest.unet.batch, samplesPerBatch);
+  // Sized for a full batch, so every sample of the run keeps the same steps.
+  const keptSteps = options.trajectory ? recordedSteps(stepCount, samplesPerBatch, perSample, options.trajectoryBudgetBytes ?? TRAJECTORY_BUDGET_BYTES) : [];
 
   for (let batch = 0; batch < batches; batch++) {
     const first = batch * samplesPerBatch;
@@ -162,7 +171,7 @@ export async function runSamplingJob(model: LoadedModel, request: RunRequest, op
       // The samplers draw x_T themselves; the recorder keeps a copy from the same source.
       noise.initial(initial);
     }
-    const recorder = options.trajectory ? trajectoryRecorder(initial, members.length, perSample, stepCount, guidance !== null) : null;
+    const recorder = options.trajectory ? trajectoryRecorder(initial, members.length, perSample, keptSteps, guidance !== null) : null;
     let last: SamplerStep | null = null;
 
     for await (const step of samplers[request.sampler]({

@@ -5,6 +5,7 @@
  * Seeds are fixed by position (sample i has seed i and class classes[i mod #classes]), so the
  * same seeds run at every scale and a resumed evaluation knows exactly what it still lacks.
  */
+import { MAX_BATCH_SIZE, MAX_SEEDS_PER_RUN } from '../../common/contract/bounds';
 import type { EvaluationResult, EvaluationSpec } from '../../common/contract/gallery';
 import type { ProviderName, RunRequest } from '../../common/contract/run-request';
 import { NOISE_ALGORITHM } from '../../common/diffusion/rng';
@@ -67,7 +68,8 @@ export async function executeEvaluation(evaluationId: number, context: Evaluatio
         const finished = new Set(gallery.evaluations.finishedSeeds(evaluationId, scale, classIndex));
         const missing = seeds.filter((seed) => !finished.has(seed));
         done += seeds.length - missing.length;
-        if (missing.length > 0) {
+        // A class may lack more seeds than one run may hold; each run takes the next slice.
+        for (let first = 0; first < missing.length; first += MAX_SEEDS_PER_RUN) {
           signal.throwIfAborted();
           const request: RunRequest = {
             modelId: spec.modelId,
@@ -78,8 +80,8 @@ export async function executeEvaluation(evaluationId: number, context: Evaluatio
             steps: spec.steps,
             eta: spec.eta,
             clipDenoised: true,
-            seeds: missing,
-            batchSize: Math.min(context.batchSize ?? 16, 256),
+            seeds: missing.slice(first, first + MAX_SEEDS_PER_RUN),
+            batchSize: Math.min(context.batchSize ?? 16, MAX_BATCH_SIZE),
             provider: context.provider ?? 'auto',
           };
           const run = gallery.runs.start({ request, provider: provider as ProviderName, noiseAlgorithm: NOISE_ALGORITHM, appVersion: context.appVersion, evaluationId });

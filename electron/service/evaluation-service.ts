@@ -5,6 +5,7 @@
  */
 import type { EvaluationProgress, EvaluationView } from '../../common/contract/evaluation';
 import type { EvaluationRecord, EvaluationSpecInput } from '../../common/contract/gallery';
+import { describeProblems, quoteStart } from '../../common/contract/bounds';
 import { EvaluationSpec } from '../../common/contract/gallery';
 import type { ProviderName } from '../../common/contract/run-request';
 import { modelSha256 } from '../../common/models/model-identity';
@@ -16,6 +17,7 @@ import type { MatrixKernels } from '../metrics/matrix-kernels';
 import { DEFAULT_NEIGHBOURHOOD } from '../metrics/precision-recall';
 import type { EvaluationEvent } from './evaluation-events';
 import { executeEvaluation } from './evaluation-job';
+import { checkEvaluationAgainstModel, checkQueueRoom, MAX_QUEUED_EVALUATIONS } from './request-checks';
 import { UserFacingError } from './user-facing-error';
 
 export interface EvaluationServiceOptions {
@@ -68,7 +70,7 @@ export class EvaluationService {
     const model = models.find((candidate) => candidate.id === modelId);
     if (!model) {
       const known = models.map((candidate) => `"${candidate.id}"`).join(', ') || 'none';
-      throw new UserFacingError(`There is no model "${modelId}" in this studio (available: ${known}). Pick one of those, or add its folder.`);
+      throw new UserFacingError(`There is no model ${quoteStart(modelId)} in this studio (available: ${known}). Pick one of those, or add its folder.`);
     }
     return model.dir;
   }
@@ -82,6 +84,10 @@ export class EvaluationService {
 
   private async openEvaluator(modelId: string): Promise<EvaluatorNetwork> {
     return openEvaluator(await this.modelDir(modelId), { provider: this.options.provider ?? 'auto', threads: this.options.threads ?? 0 });
+  }
+
+  private checkQueueRoom(): void {
+    checkQueueRoom(this.queue.length, 1, MAX_QUEUED_EVALUATIONS, 'evaluations');
   }
 
   private enqueue(evaluationId: number): void {
@@ -117,12 +123,16 @@ export class EvaluationService {
   /** Records a new evaluation and queues it; the model must exist and have an evaluator. */
   async startEvaluation(input: EvaluationSpecInput): Promise<EvaluationRecord> {
     const parsed = EvaluationSpec.safeParse(input);
-    if (!parsed.success) throw new UserFacingError(`The evaluation settings are not valid: ${parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ')}.`);
+    if (!parsed.success) throw new UserFacingError(`The evaluation settings are not valid: ${describeProblems(parsed.error)}.`);
     if (parsed.data.samplesPerScale <= DEFAULT_NEIGHBOURHOOD) {
       throw new UserFacingError(`An evaluation needs at least ${DEFAULT_NEIGHBOURHOOD + 1} samples per scale: precision and recall use each sample's ${DEFAULT_NEIGHBOURHOOD}rd nearest neighbour.`);
     }
+    this.checkQueueRoom();
     const evaluator = await this.openEvaluator(parsed.data.modelId);
     await evaluator.release();
+    checkEvaluationAgainstModel(evaluator.manifest, parsed.data);
+    // Checked again after the awaits: other starts may have filled the queue meanwhile.
+    this.checkQueueRoom();
     this.options.gallery.models.register(evaluator.manifest, modelSha256(evaluator.manifest));
     const record = this.options.gallery.evaluations.create(parsed.data);
     this.enqueue(record.id);
@@ -135,6 +145,7 @@ export class EvaluationService {
     const active = this.running?.evaluationId === evaluationId || this.queue.some((queued) => queued.evaluationId === evaluationId);
     if (active) throw new UserFacingError(`Evaluation ${evaluationId} is already running or queued.`);
     if (record.status === 'completed') throw new UserFacingError(`Evaluation ${evaluationId} is complete; there is nothing to resume.`);
+    this.checkQueueRoom();
     this.enqueue(evaluationId);
     return record;
   }
