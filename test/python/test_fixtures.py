@@ -2,6 +2,7 @@
 the ONNX graphs there reproduce the PyTorch networks (onnxruntime vs PyTorch)."""
 
 import json
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -99,20 +100,56 @@ def test_every_case_folder_describes_its_trajectory():
             assert np.isfinite(array).all(), (case.name, name)
 
 
+def step_error(actual: np.ndarray, expected: np.ndarray) -> float:
+    """Worst |actual − expected| of any step, relative to that step's magnitude (at least 1)."""
+    steps = len(expected)
+    scale = np.maximum(np.abs(expected).reshape(steps, -1).max(axis=1), 1.0)
+    return float((np.abs(actual - expected).reshape(steps, -1).max(axis=1) / scale).max())
+
+
+@contextmanager
+def onednn_disabled():
+    """PyTorch's own CPU kernels instead of oneDNN's: the same float32 math, rounded otherwise."""
+    previous = torch.backends.mkldnn.enabled
+    torch.backends.mkldnn.enabled = False
+    try:
+        yield
+    finally:
+        torch.backends.mkldnn.enabled = previous
+
+
+# How far past this machine's own float32 rounding another CPU's may take a trajectory.
+# Two float32 kernel families (oneDNN on and off) on one CPU differ from each other's
+# distance to the unrounded trajectory by up to 3.5x in these cases.
+ROUNDING_MARGIN = 8.0
+
+
 @pytest.mark.parametrize("index, case", list(enumerate(GOLDEN_CASES)), ids=[c.name for c in GOLDEN_CASES])
 def test_goldens_regenerate(index, case, committed_models):
+    """The committed trajectory is the reference sampler's, up to what float32 rounding explains.
+
+    The goldens were drawn with the float32 networks on one CPU; another CPU rounds their
+    sums in another order, and guidance amplifies that to ~1e-4 of a step. So the check
+    runs the same case with float64 networks (no rounding to speak of, the same on every
+    CPU) and with this CPU's float32 networks in two kernel families, and holds the
+    committed trajectory's distance to the float64 one within a margin of the distance
+    float32 rounding produces here.
+    """
     unet, classifier = committed_models
-    result = run_golden_case(index, case, unet, classifier)
+    unrounded = run_golden_case(index, case, unet, classifier, network_dtype=torch.float64)
+    rounded = [run_golden_case(index, case, unet, classifier)]
+    with onednn_disabled():
+        rounded.append(run_golden_case(index, case, unet, classifier))
     folder = GOLDEN / case.name
     for name in ("x_T", "noise"):
-        np.testing.assert_array_equal(result[name], np.load(folder / f"{name}.npy"))
+        np.testing.assert_array_equal(unrounded[name], np.load(folder / f"{name}.npy"))
     for name in ("xt", "pred_x0"):
         committed = np.load(folder / f"{name}.npy")
-        # Per step, relative to that step's magnitude: float32 networks on another CPU
-        # may round their last bits differently.
-        scale = np.maximum(np.abs(committed).reshape(len(committed), -1).max(axis=1), 1.0)
-        error = np.abs(result[name] - committed).reshape(len(committed), -1).max(axis=1)
-        assert (error / scale).max() <= 1e-5, (case.name, name, (error / scale).max())
+        rounding = max(step_error(run[name], unrounded[name]) for run in rounded)
+        assert rounding <= 1e-3, (case.name, name, "float32 and float64 networks disagree", rounding)
+        distance = step_error(committed, unrounded[name])
+        bound = max(ROUNDING_MARGIN * rounding, 1e-6)
+        assert distance <= bound, (case.name, name, distance, bound)
 
 
 def test_reference_benchmark_prints_one_json_line(capsys):

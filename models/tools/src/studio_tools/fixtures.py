@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import shutil
 from dataclasses import asdict, dataclass
@@ -109,9 +110,20 @@ def case_noise(index: int, shape: tuple[int, ...], steps: int) -> tuple[np.ndarr
 
 
 def run_golden_case(
-    index: int, case: GoldenCase, unet: UNetModel, classifier: EncoderUNetModel, config: ModelConfig = TINY_CONFIG
+    index: int,
+    case: GoldenCase,
+    unet: UNetModel,
+    classifier: EncoderUNetModel,
+    config: ModelConfig = TINY_CONFIG,
+    network_dtype: torch.dtype = torch.float32,
 ) -> dict[str, np.ndarray]:
-    """The trajectory of one case, in float64 around the float32 networks."""
+    """The trajectory of one case: the sampler in float64, the networks in ``network_dtype``.
+
+    The committed goldens use the float32 networks, as the engine's graphs do. float64
+    networks (copies of the float32 weights) give the trajectory those networks would
+    have without rounding, the same on every CPU.
+    """
+    unet, classifier = copy.deepcopy(unet).to(network_dtype), copy.deepcopy(classifier).to(network_dtype)
     diffusion = GaussianDiffusion.from_settings(
         schedule=case.schedule, num_timesteps=case.T, respacing=case.steps, learn_sigma=config.diffusion.learn_sigma
     )

@@ -14,11 +14,16 @@ from torch import nn
 from torch.nn import functional as F
 
 
+def float32_or_wider(x: torch.Tensor) -> torch.Tensor:
+    """x in float32 when it is narrower (float16, bfloat16), as it is when it is float32 or float64."""
+    return x if x.dtype == torch.float64 else x.float()
+
+
 class GroupNorm32(nn.GroupNorm):
-    """GroupNorm computed in float32 whatever the input precision."""
+    """GroupNorm computed in float32 or wider whatever the input precision."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return super().forward(x.float()).type(x.dtype)
+        return super().forward(float32_or_wider(x)).type(x.dtype)
 
 
 def normalization(channels: int) -> nn.Module:
@@ -52,13 +57,22 @@ def zero_module(module: nn.Module) -> nn.Module:
     return module
 
 
-def timestep_embedding(timesteps: torch.Tensor, dim: int, max_period: int = 10000) -> torch.Tensor:
-    """Sinusoidal embedding [cos, sin] of t·exp(−ln(max_period)·i/half), i < half."""
+def timestep_embedding(
+    timesteps: torch.Tensor, dim: int, max_period: int = 10000, dtype: torch.dtype = torch.float32
+) -> torch.Tensor:
+    """Sinusoidal embedding [cos, sin] of t·exp(−ln(max_period)·i/half), i < half.
+
+    The phases t·freq are float32 whatever ``dtype`` is, as the networks were trained with
+    them (at t ≈ 1000 their rounding moves the embedding by ~1e-4); cos and sin are taken
+    in ``dtype``.
+    """
     half = dim // 2
     freqs = torch.exp(
         -math.log(max_period) * torch.arange(half, dtype=torch.float32, device=timesteps.device) / half
     )
     args = timesteps[:, None].float() * freqs[None]
+    if dtype != torch.float32:
+        args = args.to(dtype)
     embedding = torch.cat([torch.cos(args), torch.sin(args)], dim=-1)
     if dim % 2:
         embedding = torch.cat([embedding, torch.zeros_like(embedding[:, :1])], dim=-1)
@@ -204,7 +218,7 @@ class QKVAttentionLegacy(nn.Module):
         # q and k are each scaled by ch^(−1/4): more stable in half precision than scaling the product.
         scale = 1 / math.sqrt(math.sqrt(ch))
         weight = torch.einsum("bct,bcs->bts", q * scale, k * scale)
-        weight = torch.softmax(weight.float(), dim=-1).type(weight.dtype)
+        weight = torch.softmax(float32_or_wider(weight), dim=-1).type(weight.dtype)
         return torch.einsum("bts,bcs->bct", weight, v).reshape(bs, -1, length)
 
 
@@ -225,7 +239,7 @@ class QKVAttention(nn.Module):
             (q * scale).reshape(bs * self.n_heads, ch, length),
             (k * scale).reshape(bs * self.n_heads, ch, length),
         )
-        weight = torch.softmax(weight.float(), dim=-1).type(weight.dtype)
+        weight = torch.softmax(float32_or_wider(weight), dim=-1).type(weight.dtype)
         out = torch.einsum("bts,bcs->bct", weight, v.reshape(bs * self.n_heads, ch, length))
         return out.reshape(bs, -1, length)
 

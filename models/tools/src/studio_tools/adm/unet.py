@@ -101,7 +101,7 @@ class _Encoder(nn.Module):
         self.downsampling = ds
 
     def embed(self, timesteps: torch.Tensor) -> torch.Tensor:
-        return self.time_embed(timestep_embedding(timesteps, self.model_channels))
+        return self.time_embed(timestep_embedding(timesteps, self.model_channels, dtype=self.time_embed[0].weight.dtype))
 
 
 def _attention_set(attention_resolutions: Sequence[int]) -> frozenset[int]:
@@ -188,7 +188,7 @@ class UNetModel(nn.Module):
     def forward(self, x: torch.Tensor, timesteps: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         if (y is not None) != (self.num_classes is not None):
             raise ValueError("pass y exactly when the model is class-conditional")
-        emb = self.time_embed(timestep_embedding(timesteps, self.model_channels))
+        emb = self.time_embed(timestep_embedding(timesteps, self.model_channels, dtype=self.time_embed[0].weight.dtype))
         if self.num_classes is not None:
             emb = emb + self.label_emb(y)
         skips = []
@@ -257,7 +257,7 @@ class EncoderUNetModel(nn.Module):
 
     def features(self, x: torch.Tensor, timesteps: torch.Tensor) -> torch.Tensor:
         """Activations before the head."""
-        emb = self.time_embed(timestep_embedding(timesteps, self.model_channels))
+        emb = self.time_embed(timestep_embedding(timesteps, self.model_channels, dtype=self.time_embed[0].weight.dtype))
         h = x
         for module in self.input_blocks:
             h = module(h, emb)
