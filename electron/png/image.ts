@@ -1,4 +1,5 @@
 import { PNG } from 'pngjs';
+import { checkPngStructure, readPngHeader } from './png-structure';
 
 /** 8-bit RGBA pixels, row-major. */
 export interface RgbaImage {
@@ -64,28 +65,17 @@ export function encodePng(image: RgbaImage): Uint8Array {
   return new Uint8Array(encoded.buffer, encoded.byteOffset, encoded.byteLength);
 }
 
-const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
-
-export function hasPngSignature(bytes: Uint8Array): boolean {
-  return bytes.length >= PNG_SIGNATURE.length && PNG_SIGNATURE.every((byte, i) => bytes[i] === byte);
-}
-
-/** Decodes any PNG to 8-bit RGBA. */
+/** Decodes any PNG to 8-bit RGBA; its structure and pixel count are checked before pngjs allocates anything. */
 export function decodePng(bytes: Uint8Array): RgbaImage {
-  if (!hasPngSignature(bytes)) {
-    throw new Error('This file is not a PNG image (its first bytes are not the PNG signature). Choose a .png file.');
-  }
+  checkPngStructure(bytes);
   const png = PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
   return { width: png.width, height: png.height, data: new Uint8Array(png.data.buffer, png.data.byteOffset, png.data.byteLength) };
 }
 
 /** Width and height from the IHDR chunk, without decoding pixels. */
 export function pngSize(bytes: Uint8Array): { width: number; height: number } {
-  if (!hasPngSignature(bytes) || bytes.length < 24) {
-    throw new Error('This file is not a PNG image (its first bytes are not the PNG signature). Choose a .png file.');
-  }
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  return { width: view.getUint32(16), height: view.getUint32(20) };
+  const { width, height } = readPngHeader(bytes);
+  return { width, height };
 }
 
 /**

@@ -1,14 +1,5 @@
 /** Type declarations for the small PNG chunk libraries, which ship none. */
 
-declare module 'png-chunks-extract' {
-  interface PngChunk {
-    name: string;
-    data: Uint8Array;
-  }
-  function extractChunks(data: Uint8Array): PngChunk[];
-  export = extractChunks;
-}
-
 declare module 'png-chunks-encode' {
   function encodeChunks(chunks: ReadonlyArray<{ name: string; data: Uint8Array }>): Uint8Array;
   export = encodeChunks;

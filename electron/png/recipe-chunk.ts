@@ -1,27 +1,44 @@
-import extractChunks from 'png-chunks-extract';
 import encodeChunks from 'png-chunks-encode';
 import * as pngText from 'png-chunk-text';
 import { RECIPE_PNG_KEYWORD, Recipe } from '../../common/contract/recipe';
-import { hasPngSignature } from './image';
+import { hasPngSignature, pngChunks, pngHeaderOf, PngStructureError, type PngChunk } from './png-structure';
 
 /** A PNG that cannot give a recipe; the message tells the user what was wrong. */
 export class RecipeReadError extends Error {
   override name = 'RecipeReadError';
 }
 
+/** A recipe is a few hundred bytes of JSON; 64 KiB leaves room for any future field and refuses text meant to stall the reader. */
+export const MAX_RECIPE_BYTES = 64 * 1024;
+
 const NOT_A_PNG = 'This file is not a PNG image (its first bytes are not the PNG signature). Choose a .png file exported by the studio.';
 
-function chunksOf(png: Uint8Array) {
-  if (!hasPngSignature(png)) throw new RecipeReadError(NOT_A_PNG);
-  try {
-    return extractChunks(png);
-  } catch (error) {
-    throw new RecipeReadError(`This PNG file is damaged and cannot be read (${(error as Error).message}).`);
-  }
+const RECIPE_KEYWORD_BYTES = new TextEncoder().encode(RECIPE_PNG_KEYWORD);
+
+/**
+ * Compares only the keyword bytes, so a large text chunk of another kind is passed over
+ * without decoding its text.
+ */
+function isRecipeChunk(chunk: PngChunk): boolean {
+  if (chunk.type !== 'tEXt') return false;
+  const length = RECIPE_KEYWORD_BYTES.length;
+  return chunk.data.length > length && chunk.data[length] === 0 && RECIPE_KEYWORD_BYTES.every((byte, i) => chunk.data[i] === byte);
 }
 
-function isRecipeChunk(chunk: { name: string; data: Uint8Array }): boolean {
-  return chunk.name === 'tEXt' && pngText.decode(chunk.data).keyword === RECIPE_PNG_KEYWORD;
+/** Every chunk of `png` up to IEND; a damaged or non-PNG file gives a RecipeReadError with the structure's sentence. */
+function* checkedChunks(png: Uint8Array): Generator<PngChunk> {
+  if (!hasPngSignature(png)) throw new RecipeReadError(NOT_A_PNG);
+  try {
+    let first = true;
+    for (const chunk of pngChunks(png)) {
+      if (first) pngHeaderOf(chunk);
+      first = false;
+      yield chunk;
+    }
+  } catch (error) {
+    if (error instanceof PngStructureError) throw new RecipeReadError(error.message);
+    throw error;
+  }
 }
 
 /**
@@ -35,19 +52,38 @@ function latin1Json(value: unknown): string {
 /** Returns a copy of `png` carrying `recipe` in its text chunk (any earlier recipe is replaced); pixels are untouched. */
 export function withRecipe(png: Uint8Array, recipe: Recipe): Uint8Array {
   const checked = Recipe.parse(recipe);
-  const chunks = chunksOf(png).filter((chunk) => !isRecipeChunk(chunk));
+  const chunks: PngChunk[] = [...checkedChunks(png)].filter((chunk) => !isRecipeChunk(chunk));
   const recipeChunk = pngText.encode(RECIPE_PNG_KEYWORD, latin1Json(checked));
+  if (recipeChunk.data.length > MAX_RECIPE_BYTES) {
+    throw new Error(`This recipe takes ${recipeChunk.data.length} bytes, more than the ${MAX_RECIPE_BYTES} a PNG recipe may hold, so no reader would accept it; shorten the model's class names.`);
+  }
   // Text chunks may go anywhere between IHDR and IEND; right after IHDR lets readers stop early.
-  chunks.splice(1, 0, recipeChunk);
-  return encodeChunks(chunks);
+  chunks.splice(1, 0, { type: recipeChunk.name, data: recipeChunk.data });
+  return encodeChunks(chunks.map((chunk) => ({ name: chunk.type, data: chunk.data })));
+}
+
+/**
+ * The first recipe chunk. The whole file is walked even after it is found, so a file that
+ * is damaged anywhere is refused rather than half trusted; the walk reads lengths and CRCs
+ * only, so it stays cheap on any file.
+ */
+function recipeChunkOf(png: Uint8Array): PngChunk {
+  let found: PngChunk | undefined;
+  for (const chunk of checkedChunks(png)) {
+    if (found === undefined && isRecipeChunk(chunk)) found = chunk;
+  }
+  if (found !== undefined) return found;
+  throw new RecipeReadError(
+    `This PNG has no Guided Diffusion Studio recipe (no "${RECIPE_PNG_KEYWORD}" text chunk). Only images exported by the studio or its command line can be re-run.`,
+  );
 }
 
 /** Reads and validates the recipe chunk of a PNG written by the studio. */
 export function readRecipe(png: Uint8Array): Recipe {
-  const chunk = chunksOf(png).find(isRecipeChunk);
-  if (chunk === undefined) {
+  const chunk = recipeChunkOf(png);
+  if (chunk.data.length > MAX_RECIPE_BYTES) {
     throw new RecipeReadError(
-      `This PNG has no Guided Diffusion Studio recipe (no "${RECIPE_PNG_KEYWORD}" text chunk). Only images exported by the studio or its command line can be re-run.`,
+      `The recipe in this PNG is ${chunk.data.length} bytes long, more than the ${MAX_RECIPE_BYTES} bytes (64 KiB) a studio recipe may take; the file was not written by the studio or was edited.`,
     );
   }
   let json: unknown;

@@ -2,14 +2,12 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import encodeChunks from 'png-chunks-encode';
-import extractChunks from 'png-chunks-extract';
-import * as pngText from 'png-chunk-text';
 import { openGallery, RecipeReadError, type Gallery } from '../../../electron/gallery';
 import { decodePng, encodePng, imageFromTensor } from '../../../electron/png/image';
 import { readRecipe, withRecipe } from '../../../electron/png/recipe-chunk';
 import { RECIPE_PNG_KEYWORD, type Recipe } from '../../../common/contract/recipe';
 import { APP_VERSION, NOISE_ALGORITHM, temporaryFolder, testImage, testManifest, testPng, testRequest } from './gallery-fixtures';
+import { chunkBytes, chunkClaimingOneGiB, concat, decompressionBomb, textData } from '../png/hostile-pngs';
 
 const PYTHON = resolve('.venv/bin/python');
 
@@ -90,15 +88,14 @@ describe('recipe chunk', () => {
 
     const latin1Recipe = { ...recipe, className: 'Sneaker' };
     const withText = (text: string) => {
-      const chunks = extractChunks(testPng(8));
-      chunks.splice(1, 0, pngText.encode(RECIPE_PNG_KEYWORD, text));
-      return encodeChunks(chunks);
+      const png = testPng(8);
+      return concat(png.subarray(0, 33), chunkBytes('tEXt', textData(RECIPE_PNG_KEYWORD, text)), png.subarray(33));
     };
     expect(() => readRecipe(withText('{not json'))).toThrow(/not valid JSON/);
     expect(() => readRecipe(withText(JSON.stringify({ ...latin1Recipe, format: 99 })))).toThrow(/not one this version .*format/);
     expect(() => readRecipe(withText(JSON.stringify({ ...latin1Recipe, scale: -1 })))).toThrow(RecipeReadError);
     const truncated = testPng(8).slice(0, 40);
-    expect(() => readRecipe(truncated)).toThrow(RecipeReadError);
+    expect(() => readRecipe(truncated)).toThrow(/^This PNG file is damaged: it ends after 40 bytes, before its closing IEND chunk/);
   });
 });
 
@@ -173,6 +170,8 @@ describe('export and import through the gallery', () => {
     expect(() => gallery.importPng(classOutOfRange)).toThrow(/has only 10 classes/);
     expect(() => gallery.importPng(testPng(8))).toThrow(/no Guided Diffusion Studio recipe/);
     expect(() => gallery.importPng(new TextEncoder().encode('GIF89a not a png'))).toThrow(/not a PNG image/);
+    expect(() => gallery.importPng(chunkClaimingOneGiB())).toThrow(/damaged: a chunk claims 1073741824 bytes but the file has only 13 left/);
+    expect(() => gallery.importPng(decompressionBomb())).toThrow(/declares 100000×100000 pixels/);
     expect(() => gallery.exportPng(sample.id + 100)).toThrow(/not in the gallery/);
     expect(snapshot()).toBe(before);
   });
