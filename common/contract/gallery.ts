@@ -129,7 +129,7 @@ export const SampleEdit = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('favorite'), sampleId: Id, favorite: z.boolean() }),
   z.object({ kind: z.literal('tag'), sampleId: Id, tag: TagText }),
   z.object({ kind: z.literal('untag'), sampleId: Id, tag: TagText }),
-  z.object({ kind: z.literal('notes'), sampleId: Id, notes: boundedText('the notes', TEXT_LIMITS.notes) }),
+  z.object({ kind: z.literal('notes'), sampleId: Id, notes: boundedText('the notes text', TEXT_LIMITS.notes) }),
 ]);
 export type SampleEdit = z.infer<typeof SampleEdit>;
 

@@ -1,0 +1,99 @@
+/**
+ * Requests are checked against the model they name when they arrive: an evaluation, a preset or
+ * an imported recipe that could never run is refused at once with a sentence saying what is
+ * allowed, and nothing is recorded. Real gallery file, real ONNX models.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { RECIPE_FORMAT, type Recipe } from '../../../common/contract/recipe';
+import { NOISE_ALGORITHM } from '../../../common/diffusion/rng';
+import { ModelManifest } from '../../../common/models/manifest';
+import { modelFingerprint } from '../../../common/models/model-identity';
+import { importRecipe, RecipeReadError } from '../../../electron/gallery';
+import { withRecipe } from '../../../electron/png/recipe-chunk';
+import { createStudioService } from '../../../electron/service/create-studio-service';
+import { invokeOperation } from '../../../electron/service/invoke';
+import { checkPresetAgainstModel, checkQueueRoom, MAX_QUEUED_JOBS } from '../../../electron/service/request-checks';
+import { UserFacingError } from '../../../electron/service/user-facing-error';
+import { testPng } from '../gallery/gallery-fixtures';
+
+const EVALUATED_MODEL = path.join(import.meta.dirname, '../metrics/models/evaluated-8px');
+const manifest = ModelManifest.parse(JSON.parse(readFileSync(path.join(EVALUATED_MODEL, 'manifest.json'), 'utf8')));
+const data = mkdtempSync(path.join(tmpdir(), 'gds-bounds-'));
+const service = createStudioService({ dataDir: data, modelDirs: [EVALUATED_MODEL], threads: 1, appVersion: 'test' });
+afterAll(async () => {
+  await service.close();
+  rmSync(data, { recursive: true, force: true });
+});
+
+const evaluation = { modelId: 'evaluated-8px', classes: [0, 1], scales: [0, 2], mode: 'conditional', sampler: 'ddim', steps: 'ddim5', samplesPerScale: 5 };
+
+describe('evaluations on arrival', () => {
+  it.each([
+    [{ steps: 'banana' }, 'Steps "banana" cannot be used with this model (T = 100): it is neither "ddimN" nor comma-separated whole numbers. Use a count from 1 to 100 such as "50", "ddim50", or section counts such as "10,15,20".'],
+    [{ steps: 'ddim999999' }, 'the step count must be between 1 and 100'],
+    [{ classes: [0, 99] }, 'Class 99 is out of range: "Test model evaluated-8px" has classes 0 to 2.'],
+  ])('refuses %j with what is allowed, and records nothing', async (change, sentence) => {
+    const start = invokeOperation(service, 'evaluation:start', { ...evaluation, ...change });
+    await expect(start).rejects.toThrow(UserFacingError);
+    await expect(start).rejects.toThrow(`These evaluation settings cannot run: ${sentence}`.slice(0, 60));
+    await expect(start).rejects.toThrow(sentence);
+    expect(await service.listEvaluations()).toEqual([]);
+  });
+
+  it('refuses settings past the contract bounds with the limit, before looking at the model', async () => {
+    await expect(invokeOperation(service, 'evaluation:start', { ...evaluation, samplesPerScale: 2 ** 53 - 1 })).rejects.toThrow(
+      'the samples per scale must be a whole number from 1 to 50,000 (got 9,007,199,254,740,991)',
+    );
+    await expect(service.evaluations.startEvaluation({ ...evaluation, modelId: 'm'.repeat(1024 * 1024) } as never)).rejects.toThrow(
+      /^The evaluation settings are not valid: modelId: a model id has at most 200 characters \(got 1,048,576, starting "m{60}…"\); shorten it\.$/,
+    );
+    expect(await service.listEvaluations()).toEqual([]);
+  });
+});
+
+describe('presets on arrival', () => {
+  it('refuses settings the model cannot run, with the planner\'s sentence', () => {
+    const settings = { modelId: 'evaluated-8px', classIndex: 1, mode: 'conditional', scale: 2, sampler: 'ddim', steps: 'ddim999', eta: 0, clipDenoised: true, batchSize: 4, provider: 'auto' } as const;
+    expect(() => checkPresetAgainstModel(manifest, settings)).toThrow(/^This preset cannot be saved: Steps "ddim999" cannot be used with this model \(T = 100\): the step count must be between 1 and 100/);
+    expect(() => checkPresetAgainstModel(manifest, { ...settings, classIndex: 3 })).toThrow('Class 3 is out of range');
+    expect(() => checkPresetAgainstModel(manifest, { ...settings, steps: 'ddim10' })).not.toThrow();
+  });
+});
+
+describe('recipes on import', () => {
+  const recipe: Recipe = {
+    format: RECIPE_FORMAT, model: { id: 'evaluated-8px', sha256: modelFingerprint(manifest).sha256 }, classIndex: 1, mode: 'conditional', scale: 2,
+    sampler: 'ddim', steps: 'ddim10', eta: 0, seed: 7, clipDenoised: true, noiseAlgorithm: NOISE_ALGORITHM, provider: 'cpu', appVersion: 'test',
+  };
+  const installed = () => ({ ...modelFingerprint(manifest), manifest });
+
+  it('refuses steps the installed model cannot take', () => {
+    const png = withRecipe(testPng(8), { ...recipe, steps: 'ddim999999' });
+    expect(() => importRecipe(png, installed)).toThrow(RecipeReadError);
+    expect(() => importRecipe(png, installed)).toThrow(
+      /^The recipe's settings cannot run on the installed "evaluated-8px": Steps "ddim999999" cannot be used with this model \(T = 100\): the step count must be between 1 and 100/,
+    );
+    expect(importRecipe(withRecipe(testPng(8), recipe), installed).warning).toBeNull();
+  });
+
+  it('warns about a recipe made with another noise generator, also through the service', async () => {
+    const png = withRecipe(testPng(8), { ...recipe, noiseAlgorithm: 'xorshift128+/v0' });
+    const sentence = `The image was made with noise generator "xorshift128+/v0"; this studio draws noise with "${NOISE_ALGORITHM}", so the same seed gives a different image.`;
+    expect(importRecipe(png, installed).warning).toBe(sentence);
+    const read = await service.readRecipe({ png: Buffer.from(png).toString('base64') });
+    expect(read.warning).toBe(sentence);
+    expect(read.request.seeds).toEqual([7]);
+  });
+});
+
+describe('the service queue', () => {
+  it('holds at most MAX_QUEUED_JOBS waiting jobs and says what to do when full', () => {
+    expect(() => checkQueueRoom(MAX_QUEUED_JOBS - 16, 16)).not.toThrow();
+    expect(() => checkQueueRoom(MAX_QUEUED_JOBS - 15, 16)).toThrow(
+      'The queue holds at most 256 jobs and 241 are waiting, so these 16 cannot be added; wait for some to finish or cancel a few, then try again.',
+    );
+  });
+});
