@@ -33,13 +33,12 @@ const evaluation = { modelId: 'evaluated-8px', classes: [0, 1], scales: [0, 2], 
 describe('evaluations on arrival', () => {
   it.each([
     [{ steps: 'banana' }, 'Steps "banana" cannot be used with this model (T = 100): it is neither "ddimN" nor comma-separated whole numbers. Use a count from 1 to 100 such as "50", "ddim50", or section counts such as "10,15,20".'],
-    [{ steps: 'ddim999999' }, 'the step count must be between 1 and 100'],
+    [{ steps: 'ddim999999' }, 'Steps "ddim999999" cannot be used with this model (T = 100): the step count must be between 1 and 100. Use a count from 1 to 100 such as "50", "ddim50", or section counts such as "10,15,20".'],
     [{ classes: [0, 99] }, 'Class 99 is out of range: "Test model evaluated-8px" has classes 0 to 2.'],
   ])('refuses %j with what is allowed, and records nothing', async (change, sentence) => {
     const start = invokeOperation(service, 'evaluation:start', { ...evaluation, ...change });
     await expect(start).rejects.toThrow(UserFacingError);
-    await expect(start).rejects.toThrow(`These evaluation settings cannot run: ${sentence}`.slice(0, 60));
-    await expect(start).rejects.toThrow(sentence);
+    await expect(start).rejects.toThrow(`These evaluation settings cannot run: ${sentence}`);
     expect(await service.listEvaluations()).toEqual([]);
   });
 
