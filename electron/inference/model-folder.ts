@@ -8,7 +8,8 @@ import { createReadStream } from 'node:fs';
 import { lstat, readFile, readdir, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { ModelManifest } from '../../common/models/manifest';
-import { externalDataLocations } from './onnx-external-data';
+import { externalDataLocationProblem, externalDataReferences, type ExternalDataReference } from './onnx-external-data';
+import { decodeOnnxModel, OnnxDecodeError } from './onnx-model-proto';
 
 export interface ModelFolder {
   /** Absolute, resolved folder path. */
@@ -88,6 +89,17 @@ async function checkFile(dir: string, name: string, expectedSha256: string | und
   }
 }
 
+/** The external weight files `graph` names; an empty or damaged graph is refused here, before onnxruntime sees it. */
+async function externalDataOf(dir: string, graph: string): Promise<ExternalDataReference[]> {
+  try {
+    return externalDataReferences(decodeOnnxModel(await readFile(path.join(dir, graph))));
+  } catch (error) {
+    if (!(error instanceof OnnxDecodeError)) throw error;
+    const state = error.empty ? 'is empty (not an ONNX model)' : `is damaged (not an ONNX model: ${error.reason})`;
+    throw new ModelFolderError(`Refusing the model folder ${dir}: ${graph} ${state}: re-export or re-convert the model.`);
+  }
+}
+
 /** Opens and verifies a model folder; throws ModelFolderError with a sentence a user can act on. */
 export async function openModelFolder(folder: string): Promise<ModelFolder> {
   const dir = await realpath(path.resolve(folder)).catch(() => {
@@ -98,9 +110,10 @@ export async function openModelFolder(folder: string): Promise<ModelFolder> {
   const graphs = [manifest.unet.file, manifest.unet.fp16_file, manifest.classifier?.file, manifest.evaluator?.file];
   for (const graph of graphs) {
     if (graph === null || graph === undefined) continue;
-    for (const location of externalDataLocations(await readFile(path.join(dir, graph)))) {
-      if (/[\\/]/.test(location) || location === '..' || location === '.') {
-        throw new ModelFolderError(`Refusing the model folder ${dir}: ${graph} stores weights at "${location}", outside the folder.`);
+    for (const { location, tensor } of await externalDataOf(dir, graph)) {
+      const problem = externalDataLocationProblem(location);
+      if (problem !== null) {
+        throw new ModelFolderError(`Refusing the model folder ${dir}: ${graph} reads tensor ${JSON.stringify(tensor.slice(0, 200))} from ${JSON.stringify(location.slice(0, 200))}, ${problem}.`);
       }
       await checkFile(dir, location, manifest.files[location]);
     }

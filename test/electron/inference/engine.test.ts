@@ -150,7 +150,7 @@ describe('engine errors a user can meet', () => {
       await writeFile(path.join(copy.dir, 'unet.onnx'), garbage);
       (copy.manifest.files as Record<string, string>)['unet.onnx'] = sha256(garbage);
       await copy.saveManifest();
-      await expect(loadModel(copy.dir, 'cpu', 1)).rejects.toThrow(/The UNet graph could not be opened.*re-export the model/);
+      await expect(loadModel(copy.dir, 'cpu', 1)).rejects.toThrow(/unet\.onnx is damaged \(not an ONNX model: its bytes are not a protobuf message .*\): re-export or re-convert the model/);
     } finally {
       await copy.remove();
     }
