@@ -11,6 +11,8 @@ import { RunsRepository } from './runs-repository';
 import { SamplesRepository } from './samples-repository';
 import { PresetsRepository } from './presets-repository';
 import { TrajectoriesRepository } from './trajectories-repository';
+import { RUN_LEASE_RENEW_MS } from './owner-process';
+import { explainStorageFailure, folderNotWritable, storageFaultOf, type StoragePlace } from './storage-error';
 
 export interface Gallery {
   readonly file: string;
@@ -30,6 +32,11 @@ export interface Gallery {
   exportPng(sampleId: number): ExportedSample;
   /** A PNG's recipe as a run request; models are looked up in `findModel`, else among the gallery's models. */
   importPng(png: Uint8Array, findModel?: ModelLookup, currentNoiseAlgorithm?: string): ImportedRecipe;
+  /**
+   * The error to show for a failed read or write of this gallery: a StorageError whose
+   * sentence names the file or folder and what to do, or the error unchanged.
+   */
+  explainStorageFailure(error: unknown, work?: Pick<StoragePlace, 'bytesStillNeeded'>): unknown;
   close(): void;
 }
 
@@ -38,22 +45,52 @@ export interface Gallery {
  * the current schema and marks runs orphaned by a crash as interrupted.
  */
 export function openGallery(file: string, options: OpenDatabaseOptions = {}): Gallery {
-  if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
-  const { db, previousVersion, backupFile } = openDatabase(file, options);
-  return createGallery(db, file, previousVersion, backupFile);
+  if (file !== ':memory:') makeDataFolder(dirname(file));
+  try {
+    const { db, previousVersion, backupFile } = openDatabase(file, options);
+    return createGallery(db, file, previousVersion, backupFile);
+  } catch (error) {
+    throw explainStorageFailure(error, { file });
+  }
+}
+
+function makeDataFolder(folder: string): void {
+  try {
+    mkdirSync(folder, { recursive: true });
+  } catch (error) {
+    throw storageFaultOf(error) === null ? error : folderNotWritable(folder, error);
+  }
 }
 
 function createGallery(db: Database.Database, file: string, previousVersion: number, backupFile: string | null): Gallery {
+  const explain = (error: unknown, work: Pick<StoragePlace, 'bytesStillNeeded'> = {}): unknown => {
+    let lockHolders: string[] = [];
+    try {
+      lockHolders = runs.otherLiveOwners().map((pid) => `process ${pid} (another Guided Diffusion Studio drawing a run there)`);
+    } catch {
+      // Naming the holder is a courtesy; the sentence stands without it.
+    }
+    return explainStorageFailure(error, { file, lockHolders, ...work });
+  };
   const models = new ModelsRepository(db);
-  const runs = new RunsRepository(db);
+  const runs: RunsRepository = new RunsRepository(db, explain);
   const trajectories = new TrajectoriesRepository(db);
-  const samples = new SamplesRepository(db, runs, trajectories);
+  const samples = new SamplesRepository(db, runs, trajectories, explain);
   const presets = new PresetsRepository(db);
   const evaluations = new EvaluationsRepository(db);
-  const interruptedRunIds = db.transaction(() => {
-    evaluations.markInterrupted();
-    return runs.markInterrupted();
-  }).immediate();
+  let interruptedRunIds: number[];
+  try {
+    interruptedRunIds = db.transaction(() => {
+      evaluations.markInterrupted();
+      return runs.markInterrupted();
+    }).immediate();
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+  // The main thread is free while the worker samples, so leases are renewed on time.
+  const heartbeat = setInterval(() => runs.renewLeases(), RUN_LEASE_RENEW_MS);
+  heartbeat.unref();
 
   const galleryModels: ModelLookup = (modelId) => {
     const stored = models.get(modelId);
@@ -73,12 +110,19 @@ function createGallery(db: Database.Database, file: string, previousVersion: num
     evaluations,
     exportPng: (sampleId) => exportSample(sampleId, { samples, runs, models }),
     importPng: (png, findModel = galleryModels, currentNoiseAlgorithm) => importRecipe(png, findModel, currentNoiseAlgorithm),
-    close: () => db.close(),
+    explainStorageFailure: explain,
+    close: () => {
+      clearInterval(heartbeat);
+      if (!db.open) return;
+      runs.renewLeases();
+      db.close();
+    },
   };
 }
 
 export type { Recipe, ExportedSample, ImportedRecipe, ModelLookup };
 export { GalleryError } from './gallery-error';
+export { StorageError, storageFaultOf, type StorageFault } from './storage-error';
 export { RecipeReadError } from '../png/recipe-chunk';
 export { defaultDataDir, galleryFile } from './paths';
 export { LATEST_VERSION } from './migrations';

@@ -133,6 +133,16 @@ export const migrations: readonly Migration[] = [
       ALTER TABLE runs ADD COLUMN classifier_sha256 TEXT;
     `,
   },
+  {
+    version: 4,
+    description: "a lease on each running run, so another studio on the same folder sees when its owner is gone",
+    sql: `
+      -- A random token per studio process: a pid alone may be reused, or collide across machines.
+      ALTER TABLE runs ADD COLUMN owner_token TEXT;
+      -- Renewed every few seconds while the owner samples; a run past it has no live owner.
+      ALTER TABLE runs ADD COLUMN lease_expires_at INTEGER;
+    `,
+  },
 ];
 
 export const LATEST_VERSION = migrations.length;

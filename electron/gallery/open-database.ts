@@ -3,10 +3,17 @@ import Database from 'better-sqlite3';
 import { GalleryError } from './gallery-error';
 import { LATEST_VERSION, migrations } from './migrations';
 
+/** Long enough to outlast another studio's commit of one sample; short enough not to freeze this one. */
+export const DEFAULT_BUSY_TIMEOUT_MS = 3_000;
+
 export interface OpenDatabaseOptions {
   /** Apply migrations only up to this version (tests build every earlier version this way). */
   targetVersion?: number;
-  /** How long a statement waits for another connection's write lock before failing. */
+  /**
+   * How long a statement waits for another connection's write lock before failing. A
+   * wait blocks the thread (better-sqlite3 is synchronous), so it is kept to a few seconds:
+   * a held lock then fails the write with a sentence instead of freezing the studio.
+   */
   busyTimeoutMs?: number;
 }
 
@@ -48,7 +55,7 @@ function backupName(file: string, version: number): string {
 export function openDatabase(file: string, options: OpenDatabaseOptions = {}): OpenedDatabase {
   const targetVersion = options.targetVersion ?? LATEST_VERSION;
   const isNewFile = file === ':memory:' || !existsSync(file);
-  const db = new Database(file, { timeout: options.busyTimeoutMs ?? 10_000 });
+  const db = new Database(file, { timeout: options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS });
   try {
     const previousVersion = readVersionOrExplain(db, file);
     if (previousVersion > LATEST_VERSION) {

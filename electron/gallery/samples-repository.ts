@@ -7,7 +7,7 @@ import {
   SampleQuery,
   type SampleRecord,
 } from '../../common/contract/gallery';
-import { GuidanceMode, RunRequest, SamplerName } from '../../common/contract/run-request';
+import { GuidanceMode, RecordedRunRequest, SamplerName } from '../../common/contract/run-request';
 import { decodePng, downscale, encodePng, pngSize, type RgbaImage } from '../png/image';
 import { GalleryError } from './gallery-error';
 import type { RunsRepository } from './runs-repository';
@@ -81,12 +81,21 @@ function thumbnailFor(png: Uint8Array, pixels: RgbaImage | undefined): Uint8Arra
   return encodePng(downscale(pixels ?? decodePng(png), THUMBNAIL_MAX_SIDE));
 }
 
+/** The run settings each sample row copies, so filtered pages need no join. */
+const SampleSettings = RecordedRunRequest.pick({ modelId: true, classIndex: true, scale: true, mode: true, sampler: true, steps: true });
+type SampleSettings = ReturnType<typeof SampleSettings.parse>;
+
+/** Runs whose settings are kept for their next samples; a studio draws one run at a time. */
+const CACHED_RUN_SETTINGS = 8;
+
 /** Gallery items: their images, the queries of the grid, and the edits a user makes. */
 export class SamplesRepository {
   private readonly db: Database.Database;
   private readonly runs: RunsRepository;
   private readonly trajectories: TrajectoriesRepository;
-  private readonly runRequestStatement;
+  private readonly runSettingsStatement;
+  private readonly explain: (error: unknown) => unknown;
+  private readonly settingsByRun = new Map<number, SampleSettings>();
   private readonly insertStatement;
   private readonly insertImageStatement;
   private readonly getStatement;
@@ -103,11 +112,18 @@ export class SamplesRepository {
   private readonly pageStatements = new Map<string, Database.Statement>();
   private readonly addTransaction;
 
-  constructor(db: Database.Database, runs: RunsRepository, trajectories: TrajectoriesRepository) {
+  /** `explain` turns a failed write into the error the user sees. */
+  constructor(db: Database.Database, runs: RunsRepository, trajectories: TrajectoriesRepository, explain: (error: unknown) => unknown = (error) => error) {
     this.db = db;
+    this.explain = explain;
     this.runs = runs;
     this.trajectories = trajectories;
-    this.runRequestStatement = db.prepare<[number], { request: string; status: string }>('SELECT request, status FROM runs WHERE id = ?');
+    // Only the fields a sample copies are read out of the request: its seed list may be a million long.
+    this.runSettingsStatement = db.prepare<[number], Record<keyof SampleSettings, unknown>>(
+      `SELECT model_id AS modelId, request ->> '$.classIndex' AS classIndex, request ->> '$.scale' AS scale,
+              request ->> '$.mode' AS mode, request ->> '$.sampler' AS sampler, request ->> '$.steps' AS steps
+       FROM runs WHERE id = ?`,
+    );
     this.insertStatement = db.prepare(
       `INSERT INTO samples (run_id, model_id, class_index, scale, mode, sampler, steps, seed, width, height, confidence, created_at)
        VALUES (@runId, @modelId, @classIndex, @scale, @mode, @sampler, @steps, @seed, @width, @height, @confidence, @createdAt)`,
@@ -130,19 +146,11 @@ export class SamplesRepository {
       'SELECT model_id AS modelId, count(*) AS count FROM samples GROUP BY model_id ORDER BY model_id',
     );
     this.tagsStatement = db.prepare<[], { tag: string }>('SELECT DISTINCT tag FROM sample_tags ORDER BY tag');
-    this.addTransaction = db.transaction((runId: number, sample: NewSample, thumbnail: Uint8Array | null) => {
-      const run = this.runRequestStatement.get(runId);
-      if (run === undefined) throw new GalleryError(`Run ${runId} is not in the gallery; start the run before adding its samples.`);
-      const request = RunRequest.parse(JSON.parse(run.request));
+    this.addTransaction = db.transaction((runId: number, settings: SampleSettings, sample: NewSample, thumbnail: Uint8Array | null) => {
       const { width, height } = pngSize(sample.png);
       const { lastInsertRowid } = this.insertStatement.run({
         runId,
-        modelId: request.modelId,
-        classIndex: request.classIndex,
-        scale: request.scale,
-        mode: request.mode,
-        sampler: request.sampler,
-        steps: request.steps,
+        ...settings,
         seed: sample.seed,
         width,
         height,
@@ -161,9 +169,31 @@ export class SamplesRepository {
    * transaction, so a crash leaves either all of it or none.
    */
   add(runId: number, sample: NewSample): SampleRecord {
+    const settings = this.settingsOf(runId);
     const thumbnail = thumbnailFor(sample.png, sample.pixels);
-    const sampleId = this.addTransaction.immediate(runId, sample, thumbnail);
+    let sampleId: number;
+    try {
+      sampleId = this.addTransaction.immediate(runId, settings, sample, thumbnail);
+    } catch (error) {
+      if ((error as { code?: unknown }).code === 'SQLITE_CONSTRAINT_FOREIGNKEY') {
+        this.settingsByRun.delete(runId);
+        throw new GalleryError(`Run ${runId} is not in the gallery any more (it was deleted); its sample was not stored.`);
+      }
+      throw this.explain(error);
+    }
     return this.require(sampleId);
+  }
+
+  /** The run's settings, read once per run rather than once per sample. */
+  private settingsOf(runId: number): SampleSettings {
+    const cached = this.settingsByRun.get(runId);
+    if (cached !== undefined) return cached;
+    const row = this.runSettingsStatement.get(runId);
+    if (row === undefined) throw new GalleryError(`Run ${runId} is not in the gallery; start the run before adding its samples.`);
+    const settings = SampleSettings.parse(row);
+    if (this.settingsByRun.size >= CACHED_RUN_SETTINGS) this.settingsByRun.clear();
+    this.settingsByRun.set(runId, settings);
+    return settings;
   }
 
   get(sampleId: number): SampleRecord | undefined {

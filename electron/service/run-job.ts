@@ -6,11 +6,11 @@ import type { RunRequest } from '../../common/contract/run-request';
 import type { PreviewImage, RunEvent } from '../../common/contract/studio-api';
 import { NOISE_ALGORITHM } from '../../common/diffusion/rng';
 import type { ModelManifest } from '../../common/models/manifest';
-import { newSampleFrom, type Gallery } from '../gallery';
+import { newSampleFrom, type Gallery, type NewSample } from '../gallery';
 import type { Engine, ProgressEvent } from '../inference';
 import { encodePreview } from './preview-encoding';
 import { ProgressMeter } from './progress-meter';
-import { messageForUser } from './user-facing-error';
+import { messageForUser, UserFacingError } from './user-facing-error';
 
 /** Previews at most this often: the page gains nothing from more, and each costs a frame. */
 const previewIntervalMs = 100;
@@ -27,6 +27,8 @@ export interface RunJob {
   /** Respaced sampling steps per batch. */
   stepsPerBatch: number;
   manifest: ModelManifest;
+  /** The folder the model was read from, named when its manifest cannot be drawn. */
+  modelDir: string;
   controller: AbortController;
 }
 
@@ -39,6 +41,25 @@ export interface RunJobContext {
   prepareModel(modelId: string, provider: RunRequest['provider']): Promise<string>;
 }
 
+/** Images the gallery stores: greyscale or RGB, one byte a channel. */
+const STORABLE_CHANNELS: readonly number[] = [1, 3];
+
+function storedBytes(sample: NewSample): number {
+  let bytes = sample.png.byteLength;
+  for (const step of sample.trajectory ?? []) bytes += step.xtPng.byteLength + step.predX0Png.byteLength;
+  return bytes;
+}
+
+/** Refuses, before anything is drawn, a model whose images the gallery could not store. */
+function checkStorableImages(job: RunJob): void {
+  const { channels } = job.manifest.image;
+  if (STORABLE_CHANNELS.includes(channels)) return;
+  throw new UserFacingError(
+    `The model in ${job.modelDir} declares image.channels ${channels} in its manifest.json, but the studio stores images with 1 channel (greyscale) or 3 (RGB). ` +
+      `Fix image.channels in that manifest (or convert the model again); nothing was drawn.`,
+  );
+}
+
 export async function executeRunJob(job: RunJob, context: RunJobContext): Promise<void> {
   const { request } = job;
   const base = { jobId: job.jobId, sweepId: job.sweepId };
@@ -46,8 +67,11 @@ export async function executeRunJob(job: RunJob, context: RunJobContext): Promis
   const channels: 1 | 3 = job.manifest.image.channels === 1 ? 1 : 3;
   let runId: number | null = null;
   let sampleCount = 0;
+  /** What the last sample took in the gallery, to say how much room the rest of the run needs. */
+  let bytesPerSample = 0;
 
   try {
+    checkStorableImages(job);
     const provider = await context.prepareModel(request.modelId, request.provider);
     job.controller.signal.throwIfAborted();
     const run =
@@ -104,8 +128,16 @@ export async function executeRunJob(job: RunJob, context: RunJobContext): Promis
       trajectory: job.recordTrajectory,
       previewEvery: 1,
       onProgress,
+      // A throw here (the sample cannot be stored) stops the engine job and fails the run below.
       onSample: (sample) => {
-        const record = context.gallery.samples.add(run.id, newSampleFrom(sample));
+        if (!context.gallery.runs.holdsLease(run.id)) {
+          throw new UserFacingError(
+            `Another Guided Diffusion Studio on the same data folder took over run ${run.id} while this one was busy; this studio stopped drawing it so the two do not both add samples.`,
+          );
+        }
+        const stored = newSampleFrom(sample);
+        bytesPerSample = storedBytes(stored);
+        const record = context.gallery.samples.add(run.id, stored);
         sampleCount++;
         context.emit({ ...base, type: 'sample', sample: record });
       },
@@ -114,8 +146,18 @@ export async function executeRunJob(job: RunJob, context: RunJobContext): Promis
     context.emit({ ...base, type: 'finished', status: 'completed', message: null, sampleCount });
   } catch (error) {
     const cancelled = job.controller.signal.aborted || (error instanceof Error && error.name === 'AbortError');
-    const message = cancelled ? null : messageForUser(error);
-    if (runId !== null) context.gallery.runs.end(runId, cancelled ? 'cancelled' : 'failed', message);
+    const bytesStillNeeded = bytesPerSample > 0 ? (request.seeds.length - sampleCount) * bytesPerSample : undefined;
+    const message = cancelled ? null : messageForUser(context.gallery.explainStorageFailure(error, { bytesStillNeeded }));
+    if (runId !== null) endRun(context, runId, cancelled ? 'cancelled' : 'failed', message);
     context.emit({ ...base, type: 'finished', status: cancelled ? 'cancelled' : 'failed', message, sampleCount });
+  }
+}
+
+/** Records how the run ended; the gallery keeps an ending it cannot write yet, and anything else is logged, never thrown past the job. */
+function endRun(context: RunJobContext, runId: number, status: 'cancelled' | 'failed', message: string | null): void {
+  try {
+    context.gallery.runs.end(runId, status, message);
+  } catch (error) {
+    console.error(`Run ${runId} ended ${status}, but the gallery could not record it:`, error);
   }
 }

@@ -79,13 +79,17 @@ export class StudioService implements StudioHandlers {
     return (await this.modelScan()).models;
   }
 
-  private async manifestOf(modelId: string): Promise<ModelManifest> {
+  private async summaryOf(modelId: string): Promise<ModelSummary> {
     const summary = (await this.modelSummaries()).find((model) => model.id === modelId);
     if (!summary) {
       const known = (await this.modelSummaries()).map((model) => `"${model.id}"`).join(', ') || 'none';
       throw new UserFacingError(`There is no model "${modelId}" in this studio (available: ${known}). Pick one of those, or add its folder.`);
     }
-    return summary.manifest;
+    return summary;
+  }
+
+  private async manifestOf(modelId: string): Promise<ModelManifest> {
+    return (await this.summaryOf(modelId)).manifest;
   }
 
   async listModels(): Promise<ModelInfo[]> {
@@ -123,7 +127,7 @@ export class StudioService implements StudioHandlers {
     sweepId: string | null,
     finishesRunId: number | null = null,
   ): Promise<RunJob> {
-    const manifest = await this.manifestOf(request.modelId);
+    const { manifest, dir: modelDir } = await this.summaryOf(request.modelId);
     let stepsPerBatch: number;
     try {
       stepsPerBatch = planRun(manifest, request).diffusion.timestepMap.length;
@@ -138,6 +142,7 @@ export class StudioService implements StudioHandlers {
       recordTrajectory,
       stepsPerBatch,
       manifest,
+      modelDir,
       controller: new AbortController(),
     };
   }
