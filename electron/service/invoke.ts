@@ -3,7 +3,7 @@
  * the `serve` bridge: the channel must be known, the payload must match the contract's schema,
  * and the answer is checked against the response schema before it leaves the process.
  */
-import { z } from 'zod';
+import { describeProblems } from '../../common/contract/bounds';
 import { isInvokeChannel, methodOfChannel, type InvokeMethod } from '../../common/contract/channels';
 import { studioOperations, type StudioHandlers } from '../../common/contract/studio-api';
 import { UserFacingError } from './user-facing-error';
@@ -16,7 +16,7 @@ export async function invokeOperation(handlers: StudioHandlers, channel: unknown
   const operation = studioOperations[method];
   const parsed = operation.request.safeParse(payload);
   if (!parsed.success) {
-    throw new UserFacingError(`The request for ${channel} is not valid: ${z.prettifyError(parsed.error)}`);
+    throw new UserFacingError(`The request for ${channel} is not valid: ${describeProblems(parsed.error)}`);
   }
   const handler = handlers[method] as (request: unknown) => Promise<unknown>;
   const result = await handler.call(handlers, parsed.data);

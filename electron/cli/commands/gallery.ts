@@ -9,7 +9,8 @@ import { Command, Option } from 'commander';
 import type { SampleQuery, SampleRecord } from '../../../common/contract/gallery';
 import { SamplerName } from '../../../common/contract/run-request';
 import { defaultDataDir, galleryFile, type Gallery, importRecipe, type ModelLookup, openGallery } from '../../gallery';
-import { type ModelFingerprint, modelFingerprint } from '../../../common/models/model-identity';
+import type { InstalledModel } from '../../gallery/recipes';
+import { modelFingerprint } from '../../../common/models/model-identity';
 import { modelFolderCandidates, readManifest } from '../../inference/model-folder';
 import { realNumber, wholeNumber } from '../option-parsers';
 
@@ -98,10 +99,10 @@ async function exportSamples(ids: number[], options: { data: string; out: string
 
 /** The models installed in `modelsDir`, by id, with the fingerprint a recipe names. */
 async function installedModels(modelsDir: string): Promise<ModelLookup> {
-  const found = new Map<string, ModelFingerprint>();
+  const found = new Map<string, InstalledModel>();
   for (const folder of await modelFolderCandidates(modelsDir)) {
     const manifest = await readManifest(folder);
-    found.set(manifest.id, modelFingerprint(manifest));
+    found.set(manifest.id, { ...modelFingerprint(manifest), manifest });
   }
   return (modelId) => found.get(modelId);
 }
