@@ -6,10 +6,15 @@ export interface ImageSize {
   width: number;
 }
 
-/** ((x + 1)·127.5) clamped to [0, 255] and truncated, as the reference sampling script stores pixels. */
-function toByte(value: number): number {
-  const scaled = (value + 1) * 127.5;
-  return scaled <= 0 ? 0 : scaled >= 255 ? 255 : Math.trunc(scaled);
+/**
+ * ((x + 1)·127.5) clamped to [0, 255] and truncated, in float32 arithmetic, as the reference
+ * sampling script stores pixels (`((sample + 1) * 127.5).clamp(0, 255).to(torch.uint8)` on a
+ * float32 tensor): computed in float64, 0.99999994 would give 254 instead of 255.
+ */
+export function toByte(value: number): number {
+  const scaled = Math.fround(Math.fround(value + 1) * 127.5);
+  if (!(scaled > 0)) return 0; // NaN too: a sample that blew up stores black, as a byte array would
+  return scaled >= 255 ? 255 : Math.trunc(scaled);
 }
 
 /** Maps [-1, 1] to 0…255, keeping the CHW layout of one sample. */

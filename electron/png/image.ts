@@ -1,4 +1,5 @@
 import { PNG } from 'pngjs';
+import { toRgba } from '../../common/diffusion/preview';
 import { checkPngStructure, readPngHeader } from './png-structure';
 
 /** 8-bit RGBA pixels, row-major. */
@@ -8,11 +9,7 @@ export interface RgbaImage {
   data: Uint8Array;
 }
 
-/**
- * Converts a CHW float tensor in [-1, 1] (1 or 3 channels) to RGBA bytes.
- * Uses ((x + 1) · 127.5) clamped to [0, 255] and truncated, as the reference sampling
- * script does, so saved pixels match the reference implementation's.
- */
+/** Converts a CHW float tensor in [-1, 1] (1 or 3 channels) to RGBA bytes with the reference's rule (`toByte`). */
 export function imageFromTensor(tensor: Float32Array, channels: number, height: number, width: number): RgbaImage {
   if (channels !== 1 && channels !== 3) {
     throw new Error(`Cannot make an image from ${channels} channels; expected 1 (grey) or 3 (RGB).`);
@@ -21,15 +18,8 @@ export function imageFromTensor(tensor: Float32Array, channels: number, height: 
   if (tensor.length !== channels * plane) {
     throw new Error(`Tensor holds ${tensor.length} values but ${channels}×${height}×${width} = ${channels * plane} were expected.`);
   }
-  const data = new Uint8Array(plane * 4);
-  for (let pixel = 0; pixel < plane; pixel++) {
-    for (let rgb = 0; rgb < 3; rgb++) {
-      const value = tensor[(channels === 1 ? 0 : rgb) * plane + pixel] as number;
-      data[pixel * 4 + rgb] = Math.trunc(Math.min(255, Math.max(0, (value + 1) * 127.5)));
-    }
-    data[pixel * 4 + 3] = 255;
-  }
-  return { width, height, data };
+  const rgba = toRgba(tensor, { channels, height, width });
+  return { width, height, data: new Uint8Array(rgba.buffer, rgba.byteOffset, rgba.byteLength) };
 }
 
 /** Expands interleaved 8-bit pixels (1 = grey, 3 = RGB, 4 = RGBA channels per pixel) to RGBA. */
