@@ -89,7 +89,14 @@ function createGallery(db: Database.Database, file: string, previousVersion: num
     throw error;
   }
   // The main thread is free while the worker samples, so leases are renewed on time.
-  const heartbeat = setInterval(() => runs.renewLeases(), RUN_LEASE_RENEW_MS);
+  const heartbeat = setInterval(() => {
+    try {
+      runs.renewLeases();
+    } catch (error) {
+      // A timer has no caller to tell; the next beat tries again, and the studio stays up.
+      console.error('Renewing the leases of running runs failed:', error);
+    }
+  }, RUN_LEASE_RENEW_MS);
   heartbeat.unref();
 
   const galleryModels: ModelLookup = (modelId) => {

@@ -100,8 +100,9 @@ export class RunsRepository {
        VALUES (@modelId, @modelSha256, @classifierSha256, @request, @provider, @noiseAlgorithm, @appVersion, 'running',
                @ownerPid, @ownerToken, @leaseExpiresAt, @startedAt, @evaluationId)`,
     );
-    this.endStatement = db.prepare<[EndedRunStatus, string | null, number, number]>(
-      `UPDATE runs SET status = ?, error = ?, ended_at = ? WHERE id = ? AND status = 'running'`,
+    // Only the owner ends a run: a studio that lost its lease must not end the run another took over.
+    this.endStatement = db.prepare<[EndedRunStatus, string | null, number, number, string]>(
+      `UPDATE runs SET status = ?, error = ?, ended_at = ? WHERE id = ? AND status = 'running' AND owner_token = ?`,
     );
     this.getStatement = db.prepare<[number], RunRow>(`SELECT ${RUN_COLUMNS} FROM runs r WHERE r.id = ?`);
     this.listStatement = db.prepare<[number, number], RunRow>(
@@ -160,7 +161,7 @@ export class RunsRepository {
     this.owned.delete(runId);
     const ending: PendingEnding = { status, error, endedAt: Date.now() };
     try {
-      this.withShortBusyWait(() => this.endStatement.run(status, error, ending.endedAt, runId));
+      this.withShortBusyWait(() => this.endStatement.run(status, error, ending.endedAt, runId, this.ownerToken));
       this.pendingEndings.delete(runId);
     } catch (failure) {
       if (storageFaultOf(failure) === null) throw failure;
@@ -222,7 +223,7 @@ export class RunsRepository {
     }
     for (const [runId, ending] of this.pendingEndings) {
       try {
-        this.endStatement.run(ending.status, ending.error, ending.endedAt, runId);
+        this.endStatement.run(ending.status, ending.error, ending.endedAt, runId, this.ownerToken);
         this.pendingEndings.delete(runId);
       } catch (failure) {
         if (storageFaultOf(failure) === null) throw failure;

@@ -58,11 +58,19 @@ function startWriter(count: number, size = 32): Writer {
 describe('a writer killed mid-run', () => {
   it('leaves an intact database holding every sample it reported, and the run reads as interrupted', async () => {
     const writer = startWriter(0);
+    await writer.until((ids) => ids.length >= 1);
+    // A studio already open on the same file, which stays up: it must see the death without a restart.
+    const survivor = openGallery(file);
+    const runningRunId = writer.runId() as number;
+    expect(survivor.runs.get(runningRunId)?.status).toBe('running');
     await writer.until((ids) => ids.length >= 25);
     writer.child.kill('SIGKILL');
     const { signal } = await writer.exited;
     expect(signal).toBe('SIGKILL');
     const reported = [...writer.committed];
+    expect(survivor.runs.get(runningRunId)?.status).toBe('interrupted');
+    expect(survivor.runs.markInterrupted()).toEqual([runningRunId]);
+    survivor.close();
 
     const raw = new Database(file);
     expect(raw.pragma('integrity_check', { simple: true })).toBe('ok');
@@ -71,7 +79,8 @@ describe('a writer killed mid-run', () => {
 
     const gallery = openGallery(file);
     const runId = writer.runId() as number;
-    expect(gallery.interruptedRunIds).toEqual([runId]);
+    // The survivor already marked it; a restart finds nothing left to mark.
+    expect(gallery.interruptedRunIds).toEqual([]);
     const run = gallery.runs.get(runId);
     expect(run?.status).toBe('interrupted');
     expect(run?.sampleCount).toBeGreaterThanOrEqual(reported.length);

@@ -24,8 +24,8 @@ export function request(overrides: Partial<RunRequest> = {}): RunRequest {
   return engineRequest({ seeds: [11, 12, 13], ...overrides });
 }
 
-export function openStudio(dataDir = mkdtempSync(path.join(tmpdir(), 'gds-service-'))): StudioFixture {
-  const service = createStudioService({ dataDir, modelDirs: [testModelFolder], threads: 1 });
+export function openStudio(dataDir = mkdtempSync(path.join(tmpdir(), 'gds-service-')), modelDirs: string[] = [testModelFolder]): StudioFixture {
+  const service = createStudioService({ dataDir, modelDirs, threads: 1 });
   const events: RunEvent[] = [];
   const waiters: { jobId: number; resolve: (events: RunEvent[]) => void }[] = [];
   service.onRunEvent((event) => {
