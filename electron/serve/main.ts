@@ -2,11 +2,11 @@
  * `npm run serve -- --port N --data DIR [--models DIR...]`: the studio without Electron. Serves the
  * built renderer and the StudioApi on 127.0.0.1, guarded by a random token printed once.
  */
-import { randomBytes } from 'node:crypto';
 import { Command, InvalidArgumentError } from 'commander';
 import { unetPrecisionOption } from '../cli/option-parsers';
 import type { UnetPrecision } from '../inference';
 import { createStudioService } from '../service/create-studio-service';
+import { accessTokenArgument, minimumTokenLength, randomAccessToken } from './access-token';
 import { startBridge } from './bridge-server';
 import { ensureRendererBuilt } from './renderer-bundle';
 
@@ -30,7 +30,7 @@ const program = new Command()
   .option('--models <dirs...>', 'model folders, or folders of model folders', ['models'])
   .option('--threads <n>', 'onnxruntime CPU threads (0: automatic)', threadCount, 0)
   .addOption(unetPrecisionOption())
-  .option('--token <token>', 'use this token instead of a random one')
+  .option('--token <token>', `use this token instead of a random one (at least ${minimumTokenLength} base64url characters)`, accessTokenArgument)
   .showHelpAfterError();
 
 async function main(): Promise<void> {
@@ -39,7 +39,7 @@ async function main(): Promise<void> {
   const log = (line: string) => process.stderr.write(`${line}\n`);
   const rendererDir = await ensureRendererBuilt(log);
   const service = createStudioService({ dataDir: options.data, modelDirs: options.models, threads: options.threads, unetPrecision: options.unetPrecision });
-  const token = options.token ?? randomBytes(24).toString('base64url');
+  const token = options.token ?? randomAccessToken();
   const bridge = await startBridge({ service, rendererDir, token, port: options.port, log });
   process.stdout.write(`Studio ready at ${bridge.url}\n`);
 

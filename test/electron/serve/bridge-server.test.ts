@@ -9,7 +9,7 @@ import type { RunEvent } from '../../../common/contract/studio-api';
 import { startBridge, type RunningBridge } from '../../../electron/serve/bridge-server';
 import { openStudio, removeFolder, request, type StudioFixture } from '../service/studio-fixture';
 
-const token = 'test-token-0123456789';
+const token = 'test-token-0123456789-abcdef';
 let studio: StudioFixture;
 let bridge: RunningBridge;
 let rendererDir: string;
