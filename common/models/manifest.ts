@@ -52,7 +52,12 @@ export const ModelManifest = z.object({
     noise_schedule: NoiseSchedule,
     learn_sigma: z.boolean(),
     predict: z.literal('eps'),
+    /** The networks were trained on t·1000/T; the graphs take integer t, so only T = 1000 (where it changes nothing) is allowed. */
     rescale_timesteps: z.boolean(),
+  }).refine((diffusion) => !diffusion.rescale_timesteps || diffusion.steps === 1000, {
+    path: ['rescale_timesteps'],
+    message:
+      'rescale_timesteps needs the fractional timesteps t·1000/T, but the graphs take whole-number t; only T = 1000 (where they are the same) is supported. Convert the model with T = 1000 or without rescaled timesteps.',
   }),
   unet: z.object({
     file: LocalFile,

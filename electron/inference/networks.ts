@@ -31,10 +31,9 @@ function int64Tensor(values: ArrayLike<number>): ort.Tensor {
   return new ort.Tensor('int64', data, [values.length]);
 }
 
-function timestepTensor(manifest: ModelManifest, t: number, batch: number): ort.Tensor {
-  // The int64 t input carries original indices; rescaling to 1000/T only changes them when T ≠ 1000.
-  const value = manifest.diffusion.rescale_timesteps ? Math.round((t * 1000) / manifest.diffusion.steps) : t;
-  return int64Tensor(new Array<number>(batch).fill(value));
+/** The original timestep index; a manifest with rescale_timesteps has T = 1000, where t·1000/T is t itself. */
+function timestepTensor(t: number, batch: number): ort.Tensor {
+  return int64Tensor(new Array<number>(batch).fill(t));
 }
 
 function float32Output(outputs: ort.InferenceSession.OnnxValueMapType, name: string, label: string): Float32Array {
@@ -53,7 +52,7 @@ export function unetDenoiser(session: ort.InferenceSession, manifest: ModelManif
   return async (xt, t) => {
     const feeds: Record<string, ort.Tensor> = {
       [inputs.x]: new ort.Tensor('float32', xt, dims),
-      [inputs.t]: timestepTensor(manifest, t, geometry.batch),
+      [inputs.t]: timestepTensor(t, geometry.batch),
     };
     if (inputs.y !== null && labelTensor !== null) feeds[inputs.y] = labelTensor;
     const started = performance.now();
@@ -73,7 +72,7 @@ export function classifierGradient(session: ort.InferenceSession, manifest: Mode
   return async (xt, t) => {
     const feeds: Record<string, ort.Tensor> = {
       [classifier.inputs.x]: new ort.Tensor('float32', xt, dims),
-      [classifier.inputs.t]: timestepTensor(manifest, t, geometry.batch),
+      [classifier.inputs.t]: timestepTensor(t, geometry.batch),
       [classifier.inputs.y]: labelTensor,
     };
     const started = performance.now();

@@ -40,3 +40,12 @@ describe('ModelManifest bounds', () => {
     expect(nameProblem!.length).toBeLessThan(200);
   });
 });
+
+describe('ModelManifest timesteps', () => {
+  it('takes rescaled timesteps only where T = 1000, where t·1000/T is the whole number t', () => {
+    expect(problems(withPart('diffusion', { steps: 1000, rescale_timesteps: true }))).toEqual([]);
+    const [problem] = problems(withPart('diffusion', { steps: 2000, rescale_timesteps: true }));
+    expect(problem).toMatch(/^diffusion\.rescale_timesteps: rescale_timesteps needs the fractional timesteps t·1000\/T/);
+    expect(problem).toMatch(/only T = 1000/);
+  });
+});
