@@ -1,6 +1,7 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import globals from 'globals';
+import svelte from 'eslint-plugin-svelte';
 
 const nodeBuiltins = ['node:*', 'fs', 'path', 'os', 'crypto', 'worker_threads', 'child_process', 'url', 'stream', 'util', 'events', 'http', 'net', 'zlib'];
 const runtimePackages = ['electron', 'onnxruntime-node', 'better-sqlite3', 'ws'];
@@ -9,6 +10,7 @@ export default tseslint.config(
   { ignores: ['node_modules/', 'dist/', 'out/', '.vite/', '.venv/', 'models/tools/', 'test-results/', 'renderer/dist/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
+  ...svelte.configs.recommended,
   {
     languageOptions: { globals: { ...globals.node } },
     rules: {
@@ -38,7 +40,18 @@ export default tseslint.config(
     },
   },
   {
-    files: ['renderer/**/*.ts'],
+    // Components and rune modules: the Svelte parser, with TypeScript for `<script lang="ts">`.
+    files: ['**/*.svelte', '**/*.svelte.ts'],
+    languageOptions: {
+      parserOptions: {
+        parser: tseslint.parser,
+        extraFileExtensions: ['.svelte'],
+        svelteConfig: { compilerOptions: { runes: true } },
+      },
+    },
+  },
+  {
+    files: ['renderer/**/*.ts', 'renderer/**/*.svelte'],
     ignores: ['renderer/*.config.ts'],
     languageOptions: { globals: { ...globals.browser } },
     rules: {
