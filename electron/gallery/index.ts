@@ -101,7 +101,7 @@ function createGallery(db: Database.Database, file: string, previousVersion: num
 
   const galleryModels: ModelLookup = (modelId) => {
     const stored = models.get(modelId);
-    return stored === undefined ? undefined : { ...modelFingerprint(stored.manifest), sha256: stored.record.sha256 };
+    return stored === undefined ? undefined : { ...modelFingerprint(stored.manifest), sha256: stored.record.sha256, manifest: stored.manifest };
   };
 
   return {

@@ -25,6 +25,7 @@ import type { Engine, ModelScan, ModelSummary } from '../inference';
 import { modelInfoOf } from './model-catalog';
 import { EvaluationService } from './evaluation-service';
 import { executeRunJob, type RunJob } from './run-job';
+import { checkPresetAgainstModel, checkQueueRoom } from './request-checks';
 import { UserFacingError } from './user-facing-error';
 
 export interface StudioServiceOptions {
@@ -148,6 +149,7 @@ export class StudioService implements StudioHandlers {
   }
 
   private enqueue(jobs: RunJob[]): void {
+    checkQueueRoom(this.queue.length, jobs.length);
     this.queue.push(...jobs);
     // Start after the caller's reply has gone out, so the page knows the job id before its events.
     setImmediate(() => this.pump());
@@ -257,7 +259,7 @@ export class StudioService implements StudioHandlers {
     const known = new Map((await this.modelSummaries()).map((model) => [model.id, model.manifest]));
     const imported = this.gallery.importPng(Buffer.from(png, 'base64'), (modelId) => {
       const manifest = known.get(modelId);
-      return manifest ? modelFingerprint(manifest) : undefined;
+      return manifest ? { ...modelFingerprint(manifest), manifest } : undefined;
     });
     return { request: imported.request, warning: imported.warning };
   }
@@ -267,6 +269,7 @@ export class StudioService implements StudioHandlers {
   }
 
   async savePreset({ name, settings }: ParsedRequestOf<'savePreset'>): Promise<ResponseOf<'savePreset'>> {
+    checkPresetAgainstModel(await this.manifestOf(settings.modelId), settings);
     return this.gallery.presets.save(name, settings);
   }
 

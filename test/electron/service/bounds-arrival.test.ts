@@ -60,6 +60,17 @@ describe('presets on arrival', () => {
     expect(() => checkPresetAgainstModel(manifest, { ...settings, classIndex: 3 })).toThrow('Class 3 is out of range');
     expect(() => checkPresetAgainstModel(manifest, { ...settings, steps: 'ddim10' })).not.toThrow();
   });
+
+  it('is refused by the service, which keeps nothing, and saved when the model can run it', async () => {
+    const settings = { modelId: 'evaluated-8px', classIndex: 1, mode: 'conditional', scale: 2, sampler: 'ddim', steps: 'ddim999', eta: 0, clipDenoised: true, batchSize: 4, provider: 'auto' } as const;
+    await expect(invokeOperation(service, 'presets:save', { name: 'too many steps', settings })).rejects.toThrow(/^This preset cannot be saved: Steps "ddim999"/);
+    await expect(invokeOperation(service, 'presets:save', { name: 'elsewhere', settings: { ...settings, modelId: 'no-such-model', steps: 'ddim10' } })).rejects.toThrow(
+      /There is no model "no-such-model" in this studio/,
+    );
+    expect(await service.listPresets()).toEqual([]);
+    await invokeOperation(service, 'presets:save', { name: 'fine', settings: { ...settings, steps: 'ddim10' } });
+    expect((await service.listPresets()).map((preset) => preset.name)).toEqual(['fine']);
+  });
 });
 
 describe('recipes on import', () => {
@@ -86,6 +97,13 @@ describe('recipes on import', () => {
     expect(read.warning).toBe(sentence);
     expect(read.request.seeds).toEqual([7]);
   });
+
+  it('refuses, through the service, steps the installed model cannot take', async () => {
+    const png = withRecipe(testPng(8), { ...recipe, steps: 'ddim999999' });
+    await expect(service.readRecipe({ png: Buffer.from(png).toString('base64') })).rejects.toThrow(
+      /^The recipe's settings cannot run on the installed "evaluated-8px": Steps "ddim999999"/,
+    );
+  });
 });
 
 describe('the service queue', () => {
@@ -94,5 +112,24 @@ describe('the service queue', () => {
     expect(() => checkQueueRoom(MAX_QUEUED_JOBS - 15, 16)).toThrow(
       'The queue holds at most 256 jobs and 241 are waiting, so these 16 cannot be added; wait for some to finish or cancel a few, then try again.',
     );
+  });
+
+  it('refuses a sweep that would pass the limit, and queues nothing of it', async () => {
+    const request = { modelId: 'evaluated-8px', classIndex: 0, mode: 'conditional', scale: 0, sampler: 'ddim', steps: 'ddim5', eta: 0, clipDenoised: true, seeds: [1], batchSize: 1, provider: 'cpu' } as const;
+    const started: number[] = [];
+    const stop = service.onRunEvent((event) => {
+      if (event.type === 'started') started.push(event.jobId);
+    });
+    try {
+      const handles = [];
+      for (let i = 0; i < MAX_QUEUED_JOBS / 16; i++) handles.push(await service.startSweep({ request, scales: Array.from({ length: 16 }, (_, k) => k), recordTrajectory: false }));
+      const queuedJobs = handles.flatMap((handle) => handle.jobs.map((job) => job.jobId));
+      // The first job may already have left the queue to run; at most one more sweep's worth of room is left then.
+      await expect(service.startSweep({ request, scales: [0, 1], recordTrajectory: false })).rejects.toThrow(/^The queue holds at most 256 jobs and 25\d are waiting/);
+      for (const jobId of queuedJobs) await service.cancelRun({ jobId });
+      expect(started.every((jobId) => queuedJobs.includes(jobId))).toBe(true);
+    } finally {
+      stop();
+    }
   });
 });
