@@ -2,6 +2,7 @@
  * DDIM sampling (Song et al. 2021) with classifier guidance on the score
  * (Dhariwal & Nichol 2021, Algorithm 2: condition_score), η interpolating to DDPM-like noise.
  */
+import { conditionScore } from './guidance';
 import { allocateStepBuffers, assertFinite, evaluateStep, stepRecord } from './reverse-step';
 import { elementsOf, type Sampler, type SamplerInput, type SamplerStep } from './sampler';
 
@@ -22,13 +23,7 @@ export const ddimSample: Sampler = async function* ddimSample(input: SamplerInpu
 
     // 2. condition_score: ε = (√(1/ᾱₜ)·xₜ − x̂₀)/√(1/ᾱₜ−1); ε' = ε − √(1−ᾱₜ)·s·∇ₓ log p(y|xₜ); x̂₀ from ε'
     if (evaluated.guided !== null && guidance !== null) {
-      const grad = evaluated.guided.grad;
-      const gradientWeight = Math.sqrt(1 - alphaBar) * guidance.scale;
-      for (let i = 0; i < xt.length; i++) {
-        const eps = (sqrtRecipAlphaBar * (xt[i] as number) - (buffers.predX0[i] as number)) / sqrtRecipm1AlphaBar;
-        const guidedEps = eps - gradientWeight * (grad[i] as number);
-        buffers.predX0[i] = sqrtRecipAlphaBar * (xt[i] as number) - sqrtRecipm1AlphaBar * guidedEps;
-      }
+      conditionScore(buffers.predX0, xt, evaluated.guided.grad, guidance.scale, { alphaBar, sqrtRecipAlphaBar, sqrtRecipm1AlphaBar });
     }
 
     // 3. σₜ = η·√((1−ᾱₜ₋₁)/(1−ᾱₜ))·√(1−ᾱₜ/ᾱₜ₋₁)

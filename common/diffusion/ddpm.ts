@@ -2,6 +2,7 @@
  * Ancestral DDPM sampling (Ho et al. 2020) with classifier guidance by shifting the mean
  * (Dhariwal & Nichol 2021, Algorithm 1: condition_mean).
  */
+import { conditionMean } from './guidance';
 import { allocateStepBuffers, assertFinite, evaluateStep, stepRecord } from './reverse-step';
 import { elementsOf, type Sampler, type SamplerInput, type SamplerStep } from './sampler';
 
@@ -16,10 +17,7 @@ export const ddpmSample: Sampler = async function* ddpmSample(input: SamplerInpu
 
     // 2. condition_mean: μ' = μ + σ²·s·∇ₓ log p(y|xₜ)
     if (evaluated.guided !== null && guidance !== null) {
-      const grad = evaluated.guided.grad;
-      for (let i = 0; i < xt.length; i++) {
-        buffers.mean[i] = (buffers.mean[i] as number) + Math.exp(buffers.logVariance[i] as number) * guidance.scale * (grad[i] as number);
-      }
+      conditionMean(buffers.mean, buffers.logVariance, evaluated.guided.grad, guidance.scale);
     }
 
     // 3. z ~ N(0, I), none at the last step (t = 0)

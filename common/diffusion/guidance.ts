@@ -1,4 +1,36 @@
-/** Helpers for the classifier's outputs: p(y|xₜ) from logits. */
+/**
+ * Classifier guidance (Dhariwal & Nichol 2021): how the noisy classifier's gradient
+ * s·∇ₓ log p(y|xₜ) steers a reverse step — `conditionMean` for DDPM (Algorithm 1),
+ * `conditionScore` for DDIM (Algorithm 2) — and p(y|xₜ) from the classifier's logits.
+ */
+
+/** condition_mean: μ' = μ + σ²·s·∇ₓ log p(y|xₜ), written over `mean`. */
+export function conditionMean(mean: Float32Array, logVariance: Float32Array, grad: Float32Array, scale: number): void {
+  for (let i = 0; i < mean.length; i++) {
+    mean[i] = (mean[i] as number) + Math.exp(logVariance[i] as number) * scale * (grad[i] as number);
+  }
+}
+
+/** ᾱₜ and the two coefficients of x̂₀ = √(1/ᾱₜ)·xₜ − √(1/ᾱₜ−1)·ε at one step. */
+export interface ScoreCoefficients {
+  alphaBar: number;
+  sqrtRecipAlphaBar: number;
+  sqrtRecipm1AlphaBar: number;
+}
+
+/**
+ * condition_score: ε = (√(1/ᾱₜ)·xₜ − x̂₀)/√(1/ᾱₜ−1); ε' = ε − √(1−ᾱₜ)·s·∇ₓ log p(y|xₜ);
+ * x̂₀ = √(1/ᾱₜ)·xₜ − √(1/ᾱₜ−1)·ε', written over `predX0`.
+ */
+export function conditionScore(predX0: Float32Array, xt: Float32Array, grad: Float32Array, scale: number, step: ScoreCoefficients): void {
+  const { sqrtRecipAlphaBar, sqrtRecipm1AlphaBar } = step;
+  const gradientWeight = Math.sqrt(1 - step.alphaBar) * scale;
+  for (let i = 0; i < xt.length; i++) {
+    const eps = (sqrtRecipAlphaBar * (xt[i] as number) - (predX0[i] as number)) / sqrtRecipm1AlphaBar;
+    const guidedEps = eps - gradientWeight * (grad[i] as number);
+    predX0[i] = sqrtRecipAlphaBar * (xt[i] as number) - sqrtRecipm1AlphaBar * guidedEps;
+  }
+}
 
 /**
  * softmax(logits)[y] for each sample, computed stably: logits [B, K], labels [B].
