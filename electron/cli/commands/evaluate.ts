@@ -9,7 +9,7 @@ import { SingleBar } from 'cli-progress';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { EvaluationRecord, EvaluationSpecInput } from '../../../common/contract/gallery';
 import { GuidanceMode, ProviderName, SamplerName } from '../../../common/contract/run-request';
-import { findClass } from '../../../common/models/class-lookup';
+import { findClass } from '../../../common/models/class-search';
 import { defaultDataDir, galleryFile, openGallery } from '../../gallery';
 import { createEngine, type UnetPrecision } from '../../inference';
 import { readManifest } from '../../inference/model-folder';

@@ -11,7 +11,7 @@ import { Command, Option } from 'commander';
 import { ProviderName, type RunRequest } from '../../../common/contract/run-request';
 import { recipeFileName, recipeFromRequest } from '../../../common/contract/recipe';
 import { NOISE_ALGORITHM } from '../../../common/diffusion/rng';
-import { findClass } from '../../../common/models/class-lookup';
+import { findClass } from '../../../common/models/class-search';
 import type { ModelManifest } from '../../../common/models/manifest';
 import { guidingClassifierSha256, modelSha256 } from '../../../common/models/model-identity';
 import { planRun } from '../../../common/models/run-plan';

@@ -2,7 +2,7 @@
 import type { GuidanceMode, RunRequest, SamplerName } from '../../../common/contract/run-request';
 import type { PresetSettings, PresetRecord } from '../../../common/contract/gallery';
 import type { LoadedModel, ModelFolderProblem, ModelInfo, StudioApi } from '../../../common/contract/studio-api';
-import { buildClassIndex } from '../lib/class-search';
+import { buildClassIndex } from '../../../common/models/class-search';
 import { planSeeds, randomSeed, type SeedMode } from '../lib/seeds';
 
 export class SettingsState {

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { RECIPE_FORMAT, type Recipe } from '../../../common/contract/recipe';
+import type { RunRequest } from '../../../common/contract/run-request';
 import { NOISE_ALGORITHM } from '../../../common/diffusion/rng';
 import { ModelManifest } from '../../../common/models/manifest';
 import { modelFingerprint } from '../../../common/models/model-identity';
@@ -115,7 +116,7 @@ describe('the service queue', () => {
   });
 
   it('refuses a sweep that would pass the limit, and queues nothing of it', async () => {
-    const request = { modelId: 'evaluated-8px', classIndex: 0, mode: 'conditional', scale: 0, sampler: 'ddim', steps: 'ddim5', eta: 0, clipDenoised: true, seeds: [1], batchSize: 1, provider: 'cpu' } as const;
+    const request: RunRequest = { modelId: 'evaluated-8px', classIndex: 0, mode: 'conditional', scale: 0, sampler: 'ddim', steps: 'ddim5', eta: 0, clipDenoised: true, seeds: [1], batchSize: 1, provider: 'cpu' };
     const started: number[] = [];
     const stop = service.onRunEvent((event) => {
       if (event.type === 'started') started.push(event.jobId);

@@ -1,7 +1,7 @@
 import { fireEvent, render, screen } from '@testing-library/svelte';
 import { describe, expect, it, vi } from 'vitest';
 import ClassPicker from '../../../renderer/src/features/generate/ClassPicker.svelte';
-import { buildClassIndex } from '../../../renderer/src/lib/class-search';
+import { buildClassIndex } from '../../../common/models/class-search';
 
 const index = buildClassIndex(
   ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'],

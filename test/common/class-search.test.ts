@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { buildClassIndex, searchClasses } from '../../renderer/src/lib/class-search';
+import { buildClassIndex, findClass, searchClasses } from '../../common/models/class-search';
 
 const imagenet = JSON.parse(
   readFileSync(new URL('../../models/tools/src/studio_tools/data/imagenet_classes.json', import.meta.url), 'utf8'),
@@ -37,6 +37,17 @@ describe('class search', () => {
   it('ranks an exact name before a prefix, and a prefix before a substring', () => {
     // "Shirt" exactly, then "T-shirt/top" where the word starts after a hyphen.
     expect(names('shirt')).toEqual(['Shirt', 'T-shirt/top']);
+  });
+
+  it('reads underscores, hyphens and spaces alike, as the command line does', () => {
+    expect(names('ankle_boot')).toEqual(['Ankle boot']);
+    expect(names('ANKLE-BOOT')).toEqual(['Ankle boot']);
+    expect(names('t shirt')[0]).toBe('T-shirt/top');
+    expect(names('running_shoe')).toEqual(['Sneaker']);
+    const classes = { count: 10, names: fashion.entries.map((entry) => entry.name), synonyms: fashion.entries.map((entry) => [...entry.synonyms]), null_class: null };
+    for (const query of ['ankle_boot', 'ANKLE-BOOT', 'running_shoe', 'Trouser']) {
+      expect(findClass(classes, query), query).toBe(searchClasses(fashion, query)[0]?.entry.index);
+    }
   });
 
   it('takes a number as a label index', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { UnknownClassError, findClass } from '../../common/models/class-lookup';
+import { UnknownClassError, findClass } from '../../common/models/class-search';
 import type { ModelManifest } from '../../common/models/manifest';
 
 const fashion: ModelManifest['classes'] = {
