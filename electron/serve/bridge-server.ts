@@ -7,7 +7,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
-import { BridgeCall, bridgeImagePrefix, bridgeSocketPath } from '../../common/contract/bridge-protocol';
+import { BRIDGE_MAX_MESSAGE_BYTES, BridgeCall, bridgeImagePrefix, bridgeSocketPath } from '../../common/contract/bridge-protocol';
 import { parseImagePath, type ImageRef, type StudioHandlers, type Unsubscribe, type RunEvent } from '../../common/contract/studio-api';
 import { invokeOperation } from '../service/invoke';
 import { messageForUser } from '../service/user-facing-error';
@@ -42,9 +42,6 @@ export interface RunningBridge {
   port: number;
   close(): Promise<void>;
 }
-
-/** Largest message a page may send: a dropped PNG travels as base64. */
-const maxMessageBytes = 96 * 1024 * 1024;
 
 /** WebSocket close reasons travel in a control frame, at most 123 bytes. */
 const malformedCallReason = 'The message is not a StudioApi call in JSON; reload the page.';
@@ -168,7 +165,7 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
     }
   });
 
-  const sockets = new WebSocketServer({ noServer: true, maxPayload: maxMessageBytes });
+  const sockets = new WebSocketServer({ noServer: true, maxPayload: BRIDGE_MAX_MESSAGE_BYTES });
 
   server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     try {
