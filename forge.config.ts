@@ -1,4 +1,5 @@
-import { dirname } from 'node:path';
+import { cp } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ForgeConfig } from '@electron-forge/shared-types';
 import { MakerZIP } from '@electron-forge/maker-zip';
@@ -7,6 +8,7 @@ import { FusesPlugin } from '@electron-forge/plugin-fuses';
 import { VitePlugin } from '@electron-forge/plugin-vite';
 import { FuseV1Options, FuseVersion } from '@electron/fuses';
 import { copyNativeModules, copyBuiltInModels, nativeModules } from './build/package-hooks';
+import { LINALG_GRAPHS_FOLDER } from './electron/inference/linalg-graph-files';
 import { builtInModelFolders } from './electron/main/resource-paths';
 
 const projectDir = dirname(fileURLToPath(import.meta.url));
@@ -32,6 +34,8 @@ const config: ForgeConfig = {
     packageAfterCopy: async (_forgeConfig, buildPath, _electronVersion, platform, arch) => {
       await copyNativeModules(projectDir, buildPath, platform, arch);
       await copyBuiltInModels(projectDir, buildPath, builtInModelFolders);
+      // The inference worker reads the metrics' graphs from resources/, where resourcePath finds them.
+      await cp(join(projectDir, LINALG_GRAPHS_FOLDER), join(dirname(buildPath), LINALG_GRAPHS_FOLDER), { recursive: true });
     },
   },
   plugins: [

@@ -1,7 +1,7 @@
 import { defineConfig } from 'vite';
 
 /**
- * Main process and sampling worker, as ES modules (package.json says "type": "module").
+ * Main process and inference worker, as ES modules (package.json says "type": "module").
  * The native modules stay outside the bundle: packaging copies them beside it, unpacked from asar.
  */
 export default defineConfig({
@@ -9,7 +9,7 @@ export default defineConfig({
     lib: {
       entry: {
         main: 'electron/main/main.ts',
-        'sampling-worker': 'electron/inference/sampling-worker.ts',
+        'inference-worker': 'electron/inference/inference-worker.ts',
       },
       formats: ['es'],
       fileName: (_format, entryName) => `${entryName}.js`,

@@ -1,4 +1,4 @@
-/** The engine on the main thread: finds models, and forwards jobs to the sampling worker. */
+/** The engine on the main thread: finds models, and forwards jobs to the inference worker. */
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -7,10 +7,14 @@ import { describeProblems } from '../../common/contract/bounds';
 import { RecordedRunRequest, type ProviderName, type RunRequest } from '../../common/contract/run-request';
 import { RunRequestError, planRun } from '../../common/models/run-plan';
 import type { ModelManifest } from '../../common/models/manifest';
+import type { QualityMetrics } from '../metrics/quality-metrics';
+import { remoteEvaluator, type EvaluatorNetwork, type WorkerCall } from './evaluator-network';
+import { sourceLinalgGraphsDir } from './linalg-graph-files';
 import { modelFolderCandidates, readManifest } from './model-folder';
-import { checkReplayNoise } from './sampling-job';
+import { checkReplayNoise } from './replay-noise';
+import type { SessionCensus } from './sessions';
 import type { Engine, EngineOptions, LoadedModelInfo, ModelScan, ModelSummary, RunResult, SampleOptions, SampleResult } from './types';
-import type { FromWorker, ToWorker, WorkerSettings } from './worker-protocol';
+import type { CancelFlag, FromWorker, QualityMetricFiles, ToWorker, WorkerSettings } from './worker-protocol';
 
 /** Runs a TypeScript worker entry through tsx's loader; a built .js entry starts directly. */
 function startWorker(entry: URL, settings: WorkerSettings): Worker {
@@ -32,36 +36,112 @@ function errorFrom(serialized: { name: string; message: string }): Error {
   return error;
 }
 
-function cancelledError(): Error {
-  const error = new Error('Sampling was cancelled.');
+function cancelledError(message = 'Sampling was cancelled.'): Error {
+  const error = new Error(message);
   error.name = 'AbortError';
   return error;
 }
 
 export function createEngine(options: EngineOptions = {}): Engine {
-  const entry = options.workerEntry ?? new URL('./sampling-worker.ts', import.meta.url);
-  const settings: WorkerSettings = { threads: options.threads ?? 0, unetPrecision: options.unetPrecision ?? 'auto' };
+  const entry = options.workerEntry ?? new URL('./inference-worker.ts', import.meta.url);
+  const settings: WorkerSettings = {
+    threads: options.threads ?? 0,
+    unetPrecision: options.unetPrecision ?? 'auto',
+    linalgGraphsDir: options.linalgGraphsDir ?? sourceLinalgGraphsDir(),
+  };
   let worker: Worker | null = null;
+  /** Counts the workers started, so a handle into a worker that has stopped is not sent to its successor. */
+  let generation = 0;
   let nextId = 1;
   const pending = new Map<number, PendingJob>();
 
   function ensureWorker(): Worker {
     if (worker !== null) return worker;
     const started = startWorker(entry, settings);
+    generation += 1;
     started.on('message', (message: FromWorker) => pending.get(message.id)?.onMessage(message));
     const failAll = (error: Error): void => {
       for (const job of pending.values()) job.fail(error);
       pending.clear();
       worker = null;
     };
-    started.on('error', (error) => failAll(new Error(`The sampling worker stopped: ${error.message}`)));
-    started.on('exit', (code) => failAll(new Error(`The sampling worker exited (code ${code}).`)));
+    started.on('error', (error) => failAll(new Error(`The inference worker stopped: ${error.message}`)));
+    started.on('exit', (code) => failAll(new Error(`The inference worker exited (code ${code}).`)));
     worker = started;
     return started;
   }
 
   function send(message: ToWorker): void {
     ensureWorker().postMessage(message);
+  }
+
+  const call: WorkerCall = (message, take, signal) => {
+    if (signal?.aborted) return Promise.reject(cancelledError('The evaluation was cancelled.'));
+    const id = nextId++;
+    const cancelFlag: CancelFlag = new Int32Array(new SharedArrayBuffer(4));
+    return new Promise((resolve, reject) => {
+      const onAbort = (): void => {
+        Atomics.store(cancelFlag, 0, 1);
+        send({ type: 'cancel', id });
+      };
+      const settle = (): void => {
+        pending.delete(id);
+        signal?.removeEventListener('abort', onAbort);
+      };
+      pending.set(id, {
+        onMessage(answer) {
+          if (answer.type === 'failed') {
+            settle();
+            reject(errorFrom(answer.error));
+            return;
+          }
+          const value = take(answer);
+          if (value === undefined) return;
+          settle();
+          resolve(value);
+        },
+        fail(error) {
+          settle();
+          reject(error);
+        },
+      });
+      signal?.addEventListener('abort', onAbort, { once: true });
+      send(message(id, cancelFlag));
+    });
+  };
+
+  async function openEvaluator(modelDir: string, evaluatorOptions: { provider?: ProviderName } = {}): Promise<EvaluatorNetwork> {
+    const dir = path.resolve(modelDir);
+    const info = await call(
+      (id) => ({ type: 'openEvaluator', id, dir, provider: evaluatorOptions.provider ?? 'auto' }),
+      (answer) => (answer.type === 'evaluatorOpened' ? answer.evaluator : undefined),
+    );
+    const openedIn = generation;
+    let released = false;
+    const release = async (): Promise<void> => {
+      // A stopped worker took its sessions with it.
+      if (released || worker === null || generation !== openedIn) return;
+      released = true;
+      await call(
+        (id) => ({ type: 'releaseEvaluator', id, handle: info.handle }),
+        (answer) => (answer.type === 'released' ? true : undefined),
+      );
+    };
+    return remoteEvaluator(info, call, release);
+  }
+
+  function qualityMetrics(files: QualityMetricFiles): Promise<QualityMetrics> {
+    return call(
+      (id) => ({ type: 'qualityMetrics', id, files }),
+      (answer) => (answer.type === 'metrics' ? answer.metrics : undefined),
+    );
+  }
+
+  function workerSessionCensus(): Promise<SessionCensus> {
+    return call(
+      (id) => ({ type: 'census', id }),
+      (answer) => (answer.type === 'census' ? answer.census : undefined),
+    );
   }
 
   async function scanModels(): Promise<ModelScan> {
@@ -199,6 +279,7 @@ export function createEngine(options: EngineOptions = {}): Engine {
         request,
         trajectory: sampleOptions.trajectory ?? false,
         previewEvery: sampleOptions.previewEvery ?? 1,
+        previewIntervalMs: sampleOptions.previewIntervalMs ?? 0,
         noise: sampleOptions.noise ?? null,
         cancelFlag,
       });
@@ -216,5 +297,5 @@ export function createEngine(options: EngineOptions = {}): Engine {
     pending.clear();
   }
 
-  return { listModels, scanModels, loadModel, sample, close };
+  return { listModels, scanModels, loadModel, sample, openEvaluator, qualityMetrics, workerSessionCensus, close };
 }

@@ -14,14 +14,19 @@
  *   });                                                      // RunResult: samples, provider, fallbacks, timings
  *   await engine.close();
  *
- * Sampling runs in a worker thread that owns the sessions; the main event loop only receives
- * messages. Each seed gives the same image alone or in any batch (Philox noise, docs/noise-generator.md).
+ *   const evaluator = await engine.openEvaluator(modelDir);  // the evaluator, opened in the worker
+ *   const scores = await evaluator.score(images, classes, signal); // FID, precision, recall, IS, accuracy
+ *
+ * Sampling, feature extraction and the metric math run in one worker thread that owns every
+ * onnxruntime session; the main event loop only receives messages. Each seed gives the same image alone or in any batch (Philox noise, docs/noise-generator.md).
  * Errors a user can cause (bad class, steps, scale, damaged model folder, graph/manifest
  * mismatch, NaN during sampling) reject with a sentence saying what was wrong and what to do.
  */
 export { createEngine } from './engine';
-export { autoProviderOrder } from './sessions';
-export type { UnetPrecision } from './sessions';
+export { autoProviderOrder } from './provider-order';
+export type { UnetPrecision } from './provider-order';
+export type { EvaluatorNetwork, EvaluatorOutputs, ReferenceFiles, ReferenceSummary } from './evaluator-network';
+export type { QualityMetricFiles } from './worker-protocol';
 export { ModelFolderError } from './model-folder';
 export { RunRequestError } from '../../common/models/run-plan';
 export { SamplingDivergedError } from '../../common/diffusion/sampler';

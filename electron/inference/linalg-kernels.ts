@@ -1,16 +1,19 @@
 /**
- * The metrics' dense products on onnxruntime's CPU GEMM: small fixed graphs
- * (`linalg-graphs.ts`), one session each, opened on first use. Float64 throughout except the
- * feature inputs, which stay float32 as the evaluator writes them.
+ * The metrics' dense products on onnxruntime's CPU GEMM: small fixed graphs (the .onnx files
+ * of linalg-graph-files.ts), one session each, opened on first use. Float64 throughout except
+ * the feature inputs, which stay float32 as the evaluator writes them.
  */
-import * as ort from 'onnxruntime-node';
+import { readFile } from 'node:fs/promises';
 import type { DenseMatrix, FeatureMatrix } from '../metrics/dense-matrix';
 import type { MatrixKernels } from '../metrics/matrix-kernels';
-import { linalgGraphs, type LinalgGraphName } from './linalg-graphs';
+import { linalgGraphFile, sourceLinalgGraphsDir, type LinalgGraphName } from './linalg-graph-files';
+import { openCpuGraph, ort } from './sessions';
 
 export interface LinalgKernelOptions {
-  /** Threads for each product; onnxruntime's default (all cores) when omitted. */
+  /** Threads for each product; onnxruntime's default (all cores) when omitted or 0. */
   threads?: number;
+  /** The folder of the graph files; the one beside the source when omitted. */
+  graphsDir?: string;
 }
 
 function outputOf(results: ort.InferenceSession.ReturnType, name: string): ort.Tensor {
@@ -24,6 +27,15 @@ function float64Data(tensor: ort.Tensor): Float64Array {
   return tensor.data;
 }
 
+async function readGraph(dir: string, name: LinalgGraphName): Promise<Uint8Array> {
+  const file = linalgGraphFile(dir, name);
+  try {
+    return await readFile(file);
+  } catch (error) {
+    throw new Error(`The studio's ${name} graph is missing (${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}). Reinstall the studio, or run python -m studio_tools.metrics.linalg_graphs in a checkout.`, { cause: error });
+  }
+}
+
 export class OnnxMatrixKernels implements MatrixKernels {
   private readonly sessions = new Map<LinalgGraphName, Promise<ort.InferenceSession>>();
 
@@ -32,13 +44,10 @@ export class OnnxMatrixKernels implements MatrixKernels {
   private session(name: LinalgGraphName): Promise<ort.InferenceSession> {
     let session = this.sessions.get(name);
     if (!session) {
-      const bytes = Buffer.from(linalgGraphs[name], 'base64');
-      const threads = this.options.threads;
-      session = ort.InferenceSession.create(bytes, {
-        executionProviders: ['cpu'],
-        graphOptimizationLevel: 'all',
-        ...(threads ? { intraOpNumThreads: threads, interOpNumThreads: 1 } : {}),
-      });
+      const dir = this.options.graphsDir ?? sourceLinalgGraphsDir();
+      session = readGraph(dir, name).then((bytes) => openCpuGraph(bytes, name, this.options.threads ?? 0));
+      // A failed open is not cached: the next use reports it again instead of a stale rejection.
+      session.catch(() => this.sessions.delete(name));
       this.sessions.set(name, session);
     }
     return session;
@@ -74,6 +83,6 @@ export class OnnxMatrixKernels implements MatrixKernels {
   async release(): Promise<void> {
     const sessions = [...this.sessions.values()];
     this.sessions.clear();
-    for (const session of sessions) await (await session).release();
+    for (const session of sessions) await (await session.catch(() => null))?.release();
   }
 }

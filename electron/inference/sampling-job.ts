@@ -7,10 +7,13 @@ import { toRgba, toUint8 } from '../../common/diffusion/preview';
 import { replayedNoise, seededNoise, type NoiseSource } from '../../common/diffusion/rng';
 import { samplers } from '../../common/diffusion/samplers';
 import type { BatchShape, Guidance, SamplerStep } from '../../common/diffusion/sampler';
-import { planRun, recordedSteps, TRAJECTORY_BUDGET_BYTES, type RunPlan } from '../../common/models/run-plan';
+import { planRun, recordedSteps, TRAJECTORY_BUDGET_BYTES } from '../../common/models/run-plan';
 import type { LoadedModel } from './loaded-model';
+import { checkReplayNoise } from './replay-noise';
 import { classifierGradient, emptyTimings, unetDenoiser, type RuntimeTimings } from './networks';
 import type { ProgressEvent, ReplayNoise, RunTimings, SampleResult, SampleTrajectory } from './types';
+
+export { checkReplayNoise, needsStepNoise } from './replay-noise';
 
 export interface JobOptions {
   signal?: AbortSignal;
@@ -18,6 +21,12 @@ export interface JobOptions {
   cancelled?: () => boolean;
   trajectory: boolean;
   previewEvery: number;
+  /**
+   * Least time between two previews of a batch; its first and last steps always have them.
+   * Previews are made only when due, so a fast sampler does not convert x̂₀ every step for
+   * a page that shows a few a second.
+   */
+  previewIntervalMs?: number;
   noise: ReplayNoise | null;
   /** Memory one batch's trajectory may take; fewer steps are kept when all would not fit. */
   trajectoryBudgetBytes?: number;
@@ -45,23 +54,6 @@ function gatherRows(source: Float32Array, blocks: number, rowsPerBlock: number, 
     });
   }
   return out;
-}
-
-export function needsStepNoise(request: Pick<RunRequest, 'sampler' | 'eta'>): boolean {
-  return request.sampler === 'ddpm' || request.eta > 0;
-}
-
-/** Checks replayed noise against the request before any work starts. */
-export function checkReplayNoise(noise: ReplayNoise, request: RunRequest, plan: RunPlan): void {
-  const perSample = plan.channels * plan.size * plan.size;
-  const samples = request.seeds.length;
-  const stepCount = plan.diffusion.betas.length;
-  if (noise.initial.length !== samples * perSample) {
-    throw new Error(`The replayed x_T holds ${noise.initial.length} values, but ${samples} samples of ${plan.channels}×${plan.size}×${plan.size} need ${samples * perSample}.`);
-  }
-  if (needsStepNoise(request) && (noise.steps === null || noise.steps.length !== stepCount * samples * perSample)) {
-    throw new Error(`The replayed step noise must have shape [${stepCount}, ${samples}, ${plan.channels}, ${plan.size}, ${plan.size}] for ${request.steps} ${request.sampler} steps${noise.steps === null ? ', but none was given' : `, but it holds ${noise.steps.length} values`}.`);
-  }
 }
 
 interface TrajectoryRecorder {
@@ -173,6 +165,7 @@ export async function runSamplingJob(model: LoadedModel, request: RunRequest, op
     }
     const recorder = options.trajectory ? trajectoryRecorder(initial, members.length, perSample, keptSteps, guidance !== null) : null;
     let last: SamplerStep | null = null;
+    let lastPreviewAt = -Infinity;
 
     for await (const step of samplers[request.sampler]({
       diffusion: plan.diffusion,
@@ -188,7 +181,10 @@ export async function runSamplingJob(model: LoadedModel, request: RunRequest, op
       recorder?.record(step);
       last = step;
       const isLast = step.step === stepCount - 1;
-      const wantPreview = isLast || (options.previewEvery > 0 && step.step % options.previewEvery === 0);
+      const now = performance.now();
+      const onSchedule = options.previewEvery > 0 && step.step % options.previewEvery === 0;
+      const wantPreview = isLast || (onSchedule && (step.step === 0 || now - lastPreviewAt >= (options.previewIntervalMs ?? 0)));
+      if (wantPreview) lastPreviewAt = now;
       events.progress({
         batch,
         batches,

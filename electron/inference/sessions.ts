@@ -2,25 +2,15 @@
  * onnxruntime-node sessions: provider choice with visible fallback, and runs whose feeds are
  * checked against the graph's inputs so a mismatch reads as a sentence with shapes.
  */
+import { isMainThread } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
 import type { ProviderName } from '../../common/contract/run-request';
+import { autoProviderOrder, type ConcreteProvider, type ProviderAttempt } from './provider-order';
 
 // Failed provider probes are reported through OpenedSession.fallbacks; keep onnxruntime's own log quiet.
 ort.env.logLevel = 'fatal';
 
-export type ConcreteProvider = Exclude<ProviderName, 'auto'>;
-
-/** The order "auto" tries on each platform (DESIGN.md, "Execution providers"). */
-export function autoProviderOrder(platform: NodeJS.Platform = process.platform): ConcreteProvider[] {
-  if (platform === 'win32') return ['dml', 'webgpu', 'cpu'];
-  if (platform === 'darwin') return ['coreml', 'webgpu', 'cpu'];
-  return ['cuda', 'webgpu', 'cpu'];
-}
-
-export interface ProviderAttempt {
-  provider: ConcreteProvider;
-  error: string;
-}
+export { autoProviderOrder, type ConcreteProvider, type ProviderAttempt, type UnetGraphPrecision, type UnetPrecision } from './provider-order';
 
 export interface OpenedSession {
   session: ort.InferenceSession;
@@ -43,14 +33,28 @@ export class GraphLoadError extends Error {
   }
 }
 
+/** Sessions opened by this thread; the studio opens every one in its inference worker. */
+export interface SessionCensus {
+  isMainThread: boolean;
+  sessionsOpened: number;
+}
+
+let sessionsOpened = 0;
+
+export function sessionCensus(): SessionCensus {
+  return { isMainThread, sessionsOpened };
+}
+
+/** The one place a session is created, so the census counts every graph, whatever its source. */
+async function createSession(graph: string | Uint8Array, options: ort.InferenceSession.SessionOptions): Promise<ort.InferenceSession> {
+  const session = typeof graph === 'string' ? await ort.InferenceSession.create(graph, options) : await ort.InferenceSession.create(graph, options);
+  sessionsOpened += 1;
+  return session;
+}
+
 function firstLine(error: unknown): string {
   return String(error instanceof Error ? error.message : error).split('\n')[0]?.slice(0, 300) ?? '';
 }
-
-/** The UNet's float precision: "auto" is float16 on GPU providers when the model has that graph, else float32. */
-export type UnetPrecision = 'auto' | 'fp32' | 'fp16';
-/** The UNet graph that really runs once "auto" is decided. */
-export type UnetGraphPrecision = Exclude<UnetPrecision, 'auto'>;
 
 /**
  * Opens `modelPath` (or the file it names for each provider) on the requested provider; for
@@ -66,7 +70,7 @@ export async function openSession(
   const fallbacks: ProviderAttempt[] = [];
   for (const provider of order) {
     try {
-      const session = await ort.InferenceSession.create(typeof modelPath === 'string' ? modelPath : modelPath(provider), {
+      const session = await createSession(typeof modelPath === 'string' ? modelPath : modelPath(provider), {
         executionProviders: [provider],
         intraOpNumThreads: settings.threads,
         interOpNumThreads: 1,
@@ -86,6 +90,19 @@ export async function openSession(
   throw new GraphLoadError(
     `The ${label} graph could not be opened${cpuFailure ? `: ${cpuFailure.error}` : ''}. The ONNX file may be damaged or use operators this onnxruntime lacks; re-export the model.`,
   );
+}
+
+/** Opens one of the studio's own CPU graphs from its bytes (the metrics' linear algebra). */
+export async function openCpuGraph(bytes: Uint8Array, label: string, threads: number): Promise<ort.InferenceSession> {
+  try {
+    return await createSession(bytes, {
+      executionProviders: ['cpu'],
+      graphOptimizationLevel: 'all',
+      ...(threads > 0 ? { intraOpNumThreads: threads, interOpNumThreads: 1 } : {}),
+    });
+  } catch (error) {
+    throw new GraphLoadError(`The studio's ${label} graph could not be opened: ${firstLine(error)}. Reinstall the studio; its graph files may be damaged.`);
+  }
 }
 
 /** Expected input of a graph: the name the manifest gives it and what it is for. */

@@ -1,8 +1,12 @@
 /** Types of the inference engine's public API (re-exported by index.ts). */
 import type { ProviderName, RunRequest } from '../../common/contract/run-request';
 import type { ModelManifest } from '../../common/models/manifest';
+import type { QualityMetrics } from '../metrics/quality-metrics';
+import type { EvaluatorNetwork } from './evaluator-network';
 import type { RuntimeTimings } from './networks';
-import type { ConcreteProvider, ProviderAttempt, UnetGraphPrecision, UnetPrecision } from './sessions';
+import type { ConcreteProvider, ProviderAttempt, UnetGraphPrecision, UnetPrecision } from './provider-order';
+import type { SessionCensus } from './sessions';
+import type { QualityMetricFiles } from './worker-protocol';
 
 export type { ConcreteProvider, ProviderAttempt, RuntimeTimings };
 
@@ -16,10 +20,12 @@ export interface EngineOptions {
   /** Which UNet graph runs (default "auto": float16 on GPU providers when the model has it). */
   unetPrecision?: UnetPrecision;
   /**
-   * The worker's entry module. Defaults to ./sampling-worker.ts beside this file (run through tsx);
+   * The worker's entry module. Defaults to ./inference-worker.ts beside this file (run through tsx);
    * a bundled app passes the URL of its built worker .js.
    */
   workerEntry?: URL;
+  /** Folder of the metrics' linear-algebra graphs; the source folder by default, a packaged app passes its resources copy. */
+  linalgGraphsDir?: string;
 }
 
 export interface ModelSummary {
@@ -54,6 +60,11 @@ export interface SampleOptions {
   trajectory?: boolean;
   /** Send x̂₀ previews every this many steps (0: none; default 1). The last step always has them. */
   previewEvery?: number;
+  /**
+   * Least milliseconds between two previews of a batch (default 0: every scheduled step). The
+   * batch's first and last steps always have them; steps in between go without.
+   */
+  previewIntervalMs?: number;
   noise?: ReplayNoise;
 }
 
@@ -146,6 +157,12 @@ export interface Engine {
   loadModel(id: string, provider?: ProviderName): Promise<LoadedModelInfo>;
   /** Samples every seed of the request; rejects with a sentence on bad input, NaN, or cancellation. */
   sample(request: RunRequest, options?: SampleOptions): Promise<RunResult>;
+  /** Opens a model folder's evaluator in the inference worker (folder verified, graph inputs checked). */
+  openEvaluator(modelDir: string, options?: { provider?: ProviderName }): Promise<EvaluatorNetwork>;
+  /** FID, precision, recall and (with logits) the Inception Score of .npy feature files, computed in the inference worker. */
+  qualityMetrics(files: QualityMetricFiles): Promise<QualityMetrics>;
+  /** How many sessions the inference worker has opened, and that it is not the main thread. */
+  workerSessionCensus(): Promise<SessionCensus>;
   /** Stops the worker. */
   close(): Promise<void>;
 }

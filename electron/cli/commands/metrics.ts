@@ -3,10 +3,9 @@
  * recall and (with logits) the Inception Score of a generated set, printed as one JSON object.
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { OnnxMatrixKernels } from '../../inference/linalg-kernels';
+import { createEngine } from '../../inference';
 import { DEFAULT_NEIGHBOURHOOD } from '../../metrics/precision-recall';
-import { readFeatureMatrix, readSquareMatrix, readVector } from '../../metrics/npy-files';
-import { DEFAULT_INCEPTION_SPLITS, prepareReference, qualityMetrics } from '../../metrics/quality-metrics';
+import { DEFAULT_INCEPTION_SPLITS } from '../../metrics/quality-metrics';
 
 export interface MetricsCommandOptions {
   features: string;
@@ -41,17 +40,18 @@ export async function computeMetricsReport(options: MetricsCommandOptions): Prom
   if ((options.referenceMu === undefined) !== (options.referenceSigma === undefined)) {
     throw new Error('Give --reference-mu and --reference-sigma together, or neither (the statistics are then estimated from --reference).');
   }
-  const kernels = new OnnxMatrixKernels(options.threads ? { threads: options.threads } : {});
+  // The matrix products and factorisations run in the inference worker, which owns the graphs.
+  const engine = createEngine(options.threads ? { threads: options.threads } : {});
   try {
-    const features = await readFeatureMatrix(options.features);
-    const logits = options.logits ? await readFeatureMatrix(options.logits) : null;
-    const referenceFeatures = await readFeatureMatrix(options.reference);
-    const statistics =
-      options.referenceMu && options.referenceSigma
-        ? { mu: await readVector(options.referenceMu), sigma: await readSquareMatrix(options.referenceSigma) }
-        : undefined;
-    const reference = await prepareReference(referenceFeatures, kernels, statistics, options.k);
-    const metrics = await qualityMetrics(features, logits, reference, kernels, { splits: options.splits });
+    const metrics = await engine.qualityMetrics({
+      features: options.features,
+      reference: options.reference,
+      ...(options.logits ? { logits: options.logits } : {}),
+      ...(options.referenceMu ? { referenceMu: options.referenceMu } : {}),
+      ...(options.referenceSigma ? { referenceSigma: options.referenceSigma } : {}),
+      neighbourhood: options.k,
+      splits: options.splits,
+    });
     return {
       samples: metrics.sampleCount,
       fid: metrics.fid,
@@ -60,7 +60,7 @@ export async function computeMetricsReport(options: MetricsCommandOptions): Prom
       ...(metrics.inceptionScore ? { inception_score: metrics.inceptionScore.mean, inception_score_std: metrics.inceptionScore.std } : {}),
     };
   } finally {
-    await kernels.release();
+    await engine.close();
   }
 }
 

@@ -17,7 +17,7 @@ import { guidingClassifierSha256, modelSha256 } from '../../../common/models/mod
 import { planRun } from '../../../common/models/run-plan';
 import { createEngine, type ReplayNoise, type RunResult, type UnetPrecision } from '../../inference';
 import { readManifest } from '../../inference/model-folder';
-import { checkReplayNoise } from '../../inference/sampling-job';
+import { checkReplayNoise } from '../../inference/replay-noise';
 import { encodePng, imageFromTensor } from '../../png/image';
 import { withRecipe } from '../../png/recipe-chunk';
 import { readReplayNoise, writeTrajectories } from '../noise-files';

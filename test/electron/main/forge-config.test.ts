@@ -37,12 +37,12 @@ describe('Electron Forge configuration', () => {
     expect(matches('/app/.vite/build/main.js')).toBe(false);
   });
 
-  it('builds the main process, the sampling worker entry and the preload with Vite, and the renderer page', () => {
+  it('builds the main process, the inference worker entry and the preload with Vite, and the renderer page', () => {
     const { config: vite } = pluginOf(VitePlugin);
     expect(vite.build.map((entry) => entry.target)).toEqual(['main', 'preload']);
     expect(vite.renderer.map((entry) => entry.name)).toEqual(['main_window']);
     const lib = mainBuild.build?.lib;
-    expect(lib && typeof lib.entry === 'object' ? Object.keys(lib.entry) : []).toEqual(['main', 'sampling-worker']);
+    expect(lib && typeof lib.entry === 'object' ? Object.keys(lib.entry) : []).toEqual(['main', 'inference-worker']);
     expect(mainBuild.build?.rollupOptions?.external).toEqual(['better-sqlite3', 'onnxruntime-node']);
   });
 });

@@ -17,7 +17,7 @@ const cacheDir = join(projectDir, 'node_modules', '.cache');
 mkdirSync(cacheDir, { recursive: true });
 const scratch = mkdtempSync(join(cacheDir, 'main-bundle-'));
 
-/** Builds main, sampling worker and preload exactly as Electron Forge would, into `outDir`. */
+/** Builds main, inference worker and preload exactly as Electron Forge would, into `outDir`. */
 async function buildLikeForge(outDir: string): Promise<void> {
   const vitePlugin = config.plugins?.find((plugin) => plugin instanceof VitePlugin);
   if (!(vitePlugin instanceof VitePlugin)) throw new Error('forge.config.ts has no Vite plugin');
@@ -118,7 +118,7 @@ describe('the built main process', () => {
     expect(seen.quitAfterClosing).toBe(true);
   });
 
-  it('samples through IPC and the sampling worker, pushes run events to the window, and serves the stored image', () => {
+  it('samples through IPC and the inference worker, pushes run events to the window, and serves the stored image', () => {
     expect(seen.run.started).toBe(true);
     expect(seen.run.finished).toMatchObject({ status: 'completed', sampleCount: 1 });
     expect(seen.run.eventChannels).toEqual(['run:progress']);

@@ -3,9 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeNpy } from '../../../common/npy';
-import { openEvaluator, type EvaluatorNetwork } from '../../../electron/inference/evaluator-network';
-import { OnnxMatrixKernels } from '../../../electron/inference/linalg-kernels';
-import type { ReferenceData } from '../../../electron/metrics/quality-metrics';
+import { createEngine, type EvaluatorNetwork, type ReferenceSummary } from '../../../electron/inference';
 import { loadReference, scoreImages } from '../../../electron/service/evaluation-scoring';
 
 const REPO = join(import.meta.dirname, '..', '..', '..');
@@ -33,18 +31,19 @@ interface QualityReport {
 const report = JSON.parse(readFileSync(join(FIXTURE, 'report.json'), 'utf8')) as QualityReport;
 const rows = report.rows.filter((row) => row.images !== null && existsSync(join(FIXTURE, row.images)));
 
-const kernels = new OnnxMatrixKernels({ threads: 1 });
+// The evaluator and the metric math run in the engine's inference worker, as in the studio.
+const engine = createEngine({ threads: 1 });
 let evaluator: EvaluatorNetwork;
-let reference: ReferenceData;
+let reference: ReferenceSummary;
 
 beforeAll(async () => {
-  evaluator = await openEvaluator(MODEL, { threads: 1 });
-  reference = await loadReference(evaluator, kernels);
+  evaluator = await engine.openEvaluator(MODEL);
+  reference = await loadReference(evaluator);
 }, 120_000);
 
 afterAll(async () => {
   await evaluator?.release();
-  await kernels.release();
+  await engine.close();
 });
 
 /** 8-bit pixels [N, C, H, W] to model space, as the gallery's PNGs are read back. */
@@ -67,7 +66,7 @@ describe("the built-in model's figures agree with its quality report", () => {
       expect(pixels.shape).toEqual([row.samples, 1, 32, 32]);
       // Sample i of the report asked for class i mod 10.
       const classes = Int32Array.from({ length: row.samples }, (_, i) => i % 10);
-      const scores = await scoreImages(evaluator, modelSpace(pixels.data as Uint8Array), classes, reference, kernels);
+      const scores = await scoreImages(evaluator, modelSpace(pixels.data as Uint8Array), classes, reference);
 
       // The evaluator runs in onnxruntime here and in PyTorch there: features agree to about 1e-6,
       // which can move an argmax or a k-NN ball edge by a sample or two, no more.

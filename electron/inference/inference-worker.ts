@@ -1,0 +1,129 @@
+/**
+ * The worker thread that owns every onnxruntime session (UNet, classifier gradient, evaluator,
+ * the metrics' linear-algebra graphs) and does the numeric work of sampling and scoring, so the
+ * main event loop never waits on a denoising step, an evaluator batch or a matrix
+ * factorisation. Requests run one at a time, in arrival order; a cancel is seen at once.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import type { ProviderName } from '../../common/contract/run-request';
+import { loadModel, releaseModel, type LoadedModel } from './loaded-model';
+import { runSamplingJob } from './sampling-job';
+import { ScoringJobs } from './scoring-jobs';
+import { sessionCensus } from './sessions';
+import type { CancelFlag, FromWorker, ToWorker, WorkerSettings } from './worker-protocol';
+
+const port = parentPort;
+if (port === null) throw new Error('inference-worker must run as a worker thread.');
+const settings = workerData as WorkerSettings;
+
+/** Open models by folder; a new provider choice reopens the sessions. */
+const models = new Map<string, { provider: ProviderName; model: LoadedModel }>();
+const scoring = new ScoringJobs({ threads: settings.threads, linalgGraphsDir: settings.linalgGraphsDir });
+const running = new Map<number, AbortController>();
+let queue: Promise<void> = Promise.resolve();
+
+function post(message: FromWorker): void {
+  const transfer: ArrayBuffer[] = [];
+  const owned = (array: ArrayBufferView | undefined): void => {
+    if (array && array.buffer instanceof ArrayBuffer && array.byteLength === array.buffer.byteLength) transfer.push(array.buffer);
+  };
+  if (message.type === 'sample') {
+    const { sample } = message;
+    for (const array of [sample.image, sample.pixels, sample.trajectory?.xt, sample.trajectory?.predX0]) owned(array);
+  } else if (message.type === 'evaluated') {
+    owned(message.features.data);
+    owned(message.logits.data);
+  }
+  port?.postMessage(message, transfer);
+}
+
+async function modelFor(dir: string, provider: ProviderName): Promise<LoadedModel> {
+  const cached = models.get(dir);
+  if (cached && cached.provider === provider) return cached.model;
+  if (cached) {
+    models.delete(dir);
+    await releaseModel(cached.model);
+  }
+  const model = await loadModel(dir, provider, settings.threads, settings.unetPrecision);
+  models.set(dir, { provider, model });
+  return model;
+}
+
+function failure(id: number, error: unknown): FromWorker {
+  const err = error instanceof Error ? error : new Error(String(error));
+  return { type: 'failed', id, error: { name: err.name, message: err.message } };
+}
+
+function cancelCheck(signal: AbortSignal, flag: CancelFlag): () => boolean {
+  return () => signal.aborted || Atomics.load(flag, 0) === 1;
+}
+
+async function answer(message: Exclude<ToWorker, { type: 'cancel' }>, signal: AbortSignal): Promise<FromWorker> {
+  switch (message.type) {
+    case 'load': {
+      const model = await modelFor(message.dir, message.provider);
+      return { type: 'loaded', id: message.id, provider: model.unet.provider, fallbacks: model.unet.fallbacks, unetPrecision: model.unetPrecision };
+    }
+    case 'sample': {
+      const model = await modelFor(message.dir, message.request.provider);
+      const timings = await runSamplingJob(
+        model,
+        message.request,
+        {
+          signal,
+          cancelled: cancelCheck(signal, message.cancelFlag),
+          trajectory: message.trajectory,
+          previewEvery: message.previewEvery,
+          previewIntervalMs: message.previewIntervalMs,
+          noise: message.noise,
+        },
+        {
+          progress: (event) => post({ type: 'progress', id: message.id, event }),
+          sample: (sample) => post({ type: 'sample', id: message.id, sample }),
+        },
+      );
+      return { type: 'done', id: message.id, timings, provider: model.unet.provider, fallbacks: model.unet.fallbacks };
+    }
+    case 'openEvaluator':
+      return { type: 'evaluatorOpened', id: message.id, evaluator: await scoring.openEvaluator(message.dir, message.provider) };
+    case 'evaluate': {
+      const outputs = await scoring.evaluate(message.handle, message.images, message.count, cancelCheck(signal, message.cancelFlag));
+      return { type: 'evaluated', id: message.id, ...outputs };
+    }
+    case 'prepareReference':
+      return { type: 'referencePrepared', id: message.id, reference: await scoring.prepareReference(message.handle, cancelCheck(signal, message.cancelFlag)) };
+    case 'score':
+      return { type: 'scored', id: message.id, scores: await scoring.score(message.handle, message.images, message.classIndices, cancelCheck(signal, message.cancelFlag)) };
+    case 'releaseEvaluator':
+      await scoring.releaseEvaluator(message.handle);
+      return { type: 'released', id: message.id };
+    case 'qualityMetrics':
+      return { type: 'metrics', id: message.id, metrics: await scoring.qualityMetrics(message.files) };
+    case 'census':
+      return { type: 'census', id: message.id, census: sessionCensus() };
+  }
+}
+
+async function handle(message: Exclude<ToWorker, { type: 'cancel' }>): Promise<void> {
+  const controller = running.get(message.id) ?? new AbortController();
+  running.set(message.id, controller);
+  try {
+    controller.signal.throwIfAborted();
+    post(await answer(message, controller.signal));
+  } catch (error) {
+    post(failure(message.id, error));
+  } finally {
+    running.delete(message.id);
+  }
+}
+
+port.on('message', (message: ToWorker) => {
+  if (message.type === 'cancel') {
+    // Cancel reaches a request that is running or still queued.
+    const controller = running.get(message.id) ?? new AbortController();
+    running.set(message.id, controller);
+    controller.abort();
+    return;
+  }
+  queue = queue.then(() => handle(message));
+});
