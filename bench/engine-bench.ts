@@ -59,11 +59,11 @@ interface PytorchFigures {
 
 async function pytorchReference(weights: string, batch: number, steps: string, scale: number, threads: number): Promise<PytorchFigures | string> {
   const python = '.venv/bin/python';
-  if (!existsSync(python) || !existsSync('models/tools/src/studio_tools/bench_reference.py')) return 'the reference tooling (.venv, studio_tools.bench_reference) is not installed';
+  if (!existsSync(python) || !existsSync('models/tools/src/studio_tools/bench/reference.py')) return 'the reference tooling (.venv, studio_tools.bench.reference) is not installed';
   try {
     const { stdout } = await promisify(execFile)(
       python,
-      ['-m', 'studio_tools.bench_reference', '--config', path.join(weights, 'config.json'), '--unet', path.join(weights, 'unet.pt'), '--classifier', path.join(weights, 'classifier.pt'), '--batch', String(batch), '--steps', steps, '--scale', String(scale), '--threads', String(threads)],
+      ['-m', 'studio_tools.bench.reference', '--config', path.join(weights, 'config.json'), '--unet', path.join(weights, 'unet.pt'), '--classifier', path.join(weights, 'classifier.pt'), '--batch', String(batch), '--steps', steps, '--scale', String(scale), '--threads', String(threads)],
       // Passive OpenMP waiting matches the engine's non-spinning onnxruntime pools; spinning
       // threads on shared cores slow PyTorch by orders of magnitude.
       { env: { ...process.env, PYTHONPATH: 'models/tools/src', OMP_WAIT_POLICY: 'PASSIVE' }, maxBuffer: 1 << 20 },

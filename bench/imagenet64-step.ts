@@ -2,7 +2,7 @@
  * One classifier-guided step of the full-size ImageNet 64×64 architecture (random weights):
  * the engine on CPU against PyTorch on the same weights.
  *
- * `python -m studio_tools.bench_imagenet64` builds the networks, exports them once into a cache
+ * `python -m studio_tools.bench.imagenet64` builds the networks, exports them once into a cache
  * folder (about 2.5 GB, reused while its hashes match) and times PyTorch; the engine then loads
  * that model folder and times one DDIM step (UNet + classifier gradient) per batch size.
  */
@@ -44,7 +44,7 @@ export interface GuidedStepFigures {
 
 /** Runs the Python side; its progress (export) goes to this process's stderr. */
 function runPytorchSide(options: GuidedStepOptions): Promise<PytorchReport> {
-  const args = ['-m', 'studio_tools.bench_imagenet64', '--cache', options.cacheDir, '--threads', String(options.threads), '--batch', ...options.batches.map(String), ...(options.reduced ? REDUCED_ARCHITECTURE : [])];
+  const args = ['-m', 'studio_tools.bench.imagenet64', '--cache', options.cacheDir, '--threads', String(options.threads), '--batch', ...options.batches.map(String), ...(options.reduced ? REDUCED_ARCHITECTURE : [])];
   return new Promise((resolve, reject) => {
     const child = spawn(PYTHON, args, {
       // Passive OpenMP waiting, as for the reference sampler: spinning threads on shared cores distort PyTorch's time.
@@ -55,11 +55,11 @@ function runPytorchSide(options: GuidedStepOptions): Promise<PytorchReport> {
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
     child.on('error', reject);
     child.on('close', (code) => {
-      if (code !== 0) return reject(new Error(`studio_tools.bench_imagenet64 exited with code ${code}`));
+      if (code !== 0) return reject(new Error(`studio_tools.bench.imagenet64 exited with code ${code}`));
       try {
         resolve(pytorchReport.parse(JSON.parse(stdout.trim().split('\n').at(-1) ?? '')));
       } catch (error) {
-        reject(new Error(`studio_tools.bench_imagenet64 printed no report line: ${(error as Error).message.split('\n')[0]}`));
+        reject(new Error(`studio_tools.bench.imagenet64 printed no report line: ${(error as Error).message.split('\n')[0]}`));
       }
     });
   });

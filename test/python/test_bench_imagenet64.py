@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from studio_tools.adm import ClassifierConfig, UNetConfig
-from studio_tools.bench_imagenet64 import BenchCache, architecture, main
+from studio_tools.bench.imagenet64 import BenchCache, architecture, main
 from studio_tools.convert import PRESETS
 from studio_tools.export import verify_model_folder
 from studio_tools.export.random_weights import randomize

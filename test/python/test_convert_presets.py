@@ -7,11 +7,11 @@ import pytest
 import torch
 
 from studio_tools.__main__ import main as studio_tools_main
+from studio_tools.adm import ClassifierConfig, UNetConfig
 from studio_tools.convert import PRESETS, CheckpointError, imagenet_classes, load_state_dict
 from studio_tools.convert.checkpoint import compare, shapes_of
 from studio_tools.convert.cli import flag_value
 from studio_tools.convert.diagnosis import likely_causes
-from studio_tools.adm import ClassifierConfig, UNetConfig
 
 REFERENCE = json.loads((Path(__file__).parents[1] / "fixtures" / "adm-checkpoints.json").read_text())["checkpoints"]
 
@@ -127,4 +127,4 @@ def test_imagenet_classes_are_the_1000_ilsvrc_classes_in_label_order() -> None:
         "tench", "goldfish", "golden retriever", "giant panda", "toilet tissue"
     )
     assert "Tinca tinca" in synonyms[0] and "panda" in synonyms[388]
-    assert all(name not in words for name, words in zip(names, synonyms))
+    assert all(name not in words for name, words in zip(names, synonyms, strict=True))

@@ -101,12 +101,15 @@ def test_ddim_step_matches_equation_12_with_condition_score(eta, guided):
 
 def test_ddim_with_eta_1_is_ddpm_with_the_fixed_small_variance():
     diffusion = GaussianDiffusion.from_settings(schedule="linear", num_timesteps=T, learn_sigma=False)
-    denoise = lambda x, t: torch.sin(3 * x) * (1 + t.reshape(-1, 1, 1, 1) / T)
+
+    def denoise(x, t):
+        return torch.sin(3 * x) * (1 + t.reshape(-1, 1, 1, 1) / T)
+
     noise = torch.from_numpy(RNG.standard_normal((T, 2, 1, 3, 3)))
     x_T = torch.from_numpy(X_T)
     ddpm = list(sample(diffusion, "ddpm", denoise, x_T, noise, clip_denoised=False))
     ddim = list(sample(diffusion, "ddim", denoise, x_T, noise, clip_denoised=False, eta=1.0))
-    for a, b in zip(ddpm, ddim):
+    for a, b in zip(ddpm, ddim, strict=True):
         torch.testing.assert_close(a.xt, b.xt, rtol=1e-9, atol=1e-9)
 
 
@@ -169,7 +172,7 @@ def test_guidance_modes_pick_the_unet_label_and_the_classifier(mode, class_cond,
     out = denoise(torch.zeros(2, 1, 3, 3, dtype=torch.float64), torch.zeros(2, dtype=torch.long))
     assert out[:, 0, 0, 0].tolist() == expected_label
     assert (gradient is not None) == guided
-    if guided:
+    if gradient is not None:
         x = torch.randn(2, 1, 3, 3, dtype=torch.float64)
         w = classifier.linear.weight.detach().double()
         probs = torch.softmax(classifier(x.float(), None).double(), dim=-1)

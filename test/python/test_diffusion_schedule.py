@@ -2,6 +2,7 @@
 papers (Ho et al. 2020; Nichol & Dhariwal 2021) computed independently with numpy/scipy."""
 
 import math
+from typing import Any
 
 import numpy as np
 import pytest
@@ -24,7 +25,10 @@ def test_linear_schedule_runs_from_1e4_to_002_at_t1000_and_scales_with_t():
 def test_cosine_schedule_telescopes_to_the_closed_form_alpha_bar():
     T = 1000
     betas = get_named_beta_schedule("cosine", T)
-    f = lambda s: np.cos((s + 0.008) / 1.008 * np.pi / 2) ** 2
+
+    def f(s):
+        return np.cos((s + 0.008) / 1.008 * np.pi / 2) ** 2
+
     alpha_bar = np.cumprod(1.0 - betas)
     expected = f(np.arange(1, T + 1) / T) / f(0.0)
     unclipped = betas < 0.999
@@ -124,7 +128,10 @@ def test_hybrid_loss_trains_the_mean_only_through_mse_and_the_variance_only_thro
     noise = torch.randn_like(x_start)
     t = torch.tensor([0, 40, 99])
     parameters = torch.zeros(3, 2, 4, 4, requires_grad=True)
-    model = lambda x, timesteps, y: parameters + 0.0 * x
+
+    def model(x, timesteps, y):
+        return parameters + 0.0 * x
+
     losses = diffusion.training_losses(model, x_start, t, {"y": torch.zeros(3)}, noise=noise)
     assert set(losses) == {"loss", "mse", "vb"}
     assert losses["mse"].shape == (3,)
@@ -137,13 +144,16 @@ def test_hybrid_loss_trains_the_mean_only_through_mse_and_the_variance_only_thro
 
 
 def test_vb_is_scaled_by_t_over_1000_for_rescaled_learned_sigmas():
-    kwargs = dict(schedule="linear", num_timesteps=100)
+    kwargs: dict[str, Any] = {"schedule": "linear", "num_timesteps": 100}
     rescaled = GaussianDiffusion.from_settings(**kwargs)
     plain = GaussianDiffusion.from_settings(**kwargs, rescale_learned_sigmas=False)
     x_start = torch.zeros(2, 1, 2, 2)
     noise = torch.ones_like(x_start)
     t = torch.tensor([10, 50])
-    model = lambda x, timesteps: torch.cat([torch.zeros_like(x), torch.zeros_like(x)], dim=1)
+
+    def model(x, timesteps):
+        return torch.cat([torch.zeros_like(x), torch.zeros_like(x)], dim=1)
+
     a = rescaled.training_losses(model, x_start, t, noise=noise)["vb"]
     b = plain.training_losses(model, x_start, t, noise=noise)["vb"]
     assert torch.allclose(a, b * 0.1)

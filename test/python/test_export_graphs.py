@@ -3,6 +3,7 @@
 import hashlib
 import shutil
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import onnx
@@ -11,15 +12,18 @@ import pytest
 import torch
 
 from studio_tools.adm import ClassifierConfig, UNetConfig
+from studio_tools.diffusion.torch_model import DiffusionSettings
 from studio_tools.export import (
+    SamplingDefaults,
+    build_manifest,
     export_classifier_grad,
     export_unet,
     export_unet_fp16,
     nonstandard_operators,
+    onnx_graphs,
     verify_model_folder,
     write_model_folder,
 )
-from studio_tools.export import onnx_graphs
 from studio_tools.export.random_weights import randomize
 
 CLASSES = 10
@@ -45,7 +49,7 @@ def small_classifier() -> torch.nn.Module:
 
 def feeds(batch: int, class_cond: bool = True) -> dict[str, np.ndarray]:
     rng = np.random.default_rng(batch)
-    values = {
+    values: dict[str, np.ndarray] = {
         "x": rng.standard_normal((batch, 3, SIZE, SIZE), dtype=np.float32),
         "t": rng.integers(0, 1000, batch).astype(np.int64),
         "y": rng.integers(0, CLASSES, batch).astype(np.int64),
@@ -134,7 +138,9 @@ def test_class_conditional_unet_and_its_fp16_variant(tmp_path: Path) -> None:
     assert weight_types == {onnx.TensorProto.FLOAT16}
 
 
-def test_unconditional_unet_with_external_weights_in_a_model_folder(classifier_graph, tmp_path: Path, monkeypatch) -> None:
+def test_unconditional_unet_with_external_weights_in_a_model_folder(
+    classifier_graph, tmp_path: Path, monkeypatch
+) -> None:
     # Any graph over the threshold keeps its weights in one data file beside it.
     monkeypatch.setattr(onnx_graphs, "EXTERNAL_DATA_THRESHOLD_BYTES", 0)
     unet = small_unet(class_cond=False)
@@ -156,24 +162,22 @@ def test_unconditional_unet_with_external_weights_in_a_model_folder(classifier_g
     assert verify_model_folder(tmp_path)["files"] == written["files"]
 
 
-def minimal_manifest(class_cond: bool) -> dict:
-    return {
-        "format": 1,
-        "id": "tiny",
-        "name": "Tiny",
-        "source": "random weights",
-        "license": "MIT",
-        "image": {"size": SIZE, "channels": 3},
-        "classes": {"count": CLASSES, "names": [f"c{i}" for i in range(CLASSES)], "synonyms": [[]] * CLASSES,
-                    "null_class": None},
-        "diffusion": {"steps": 1000, "noise_schedule": "linear", "learn_sigma": True, "predict": "eps",
-                      "rescale_timesteps": False},
-        "unet": {"file": "unet.onnx", "fp16_file": None, "class_cond": class_cond,
-                 "inputs": {"x": "x", "t": "t", "y": "y" if class_cond else None}, "output": "out",
-                 "batch": "dynamic"},
-        "classifier": {"file": "classifier_grad.onnx", "inputs": {"x": "x", "t": "t", "y": "y"},
-                       "outputs": {"grad": "grad", "logits": "logits"}},
-        "evaluator": None,
-        "defaults": {"mode": "conditional+classifier" if class_cond else "unconditional+classifier",
-                     "sampler": "ddim", "steps": "ddim25", "scale": 1, "eta": 0},
-    }
+def minimal_manifest(class_cond: bool) -> dict[str, Any]:
+    return build_manifest(
+        model_id="tiny",
+        name="Tiny",
+        source="random weights",
+        license="MIT",
+        image_size=SIZE,
+        channels=3,
+        class_names=[f"c{i}" for i in range(CLASSES)],
+        diffusion=DiffusionSettings(steps=1000, noise_schedule="linear", learn_sigma=True),
+        class_cond=class_cond,
+        fp16=False,
+        classifier=True,
+        evaluator=False,
+        defaults=SamplingDefaults(
+            mode="conditional+classifier" if class_cond else "unconditional+classifier",
+            sampler="ddim", steps="ddim25", scale=1,
+        ),
+    )

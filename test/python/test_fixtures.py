@@ -2,7 +2,6 @@
 the ONNX graphs there reproduce the PyTorch networks (onnxruntime vs PyTorch)."""
 
 import json
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -47,7 +46,7 @@ def probe_inputs(batch: int = 3):
 def test_committed_torch_model_is_the_seeded_tiny_model(committed_models):
     assert read_config(TORCH_MODEL / "config.json") == TINY_CONFIG
     rebuilt = build_tiny_models()
-    for committed, fresh in zip(committed_models, rebuilt):
+    for committed, fresh in zip(committed_models, rebuilt, strict=True):
         committed_state, fresh_state = committed.state_dict(), fresh.state_dict()
         assert committed_state.keys() == fresh_state.keys()
         for name in committed_state:
@@ -107,15 +106,9 @@ def step_error(actual: np.ndarray, expected: np.ndarray) -> float:
     return float((np.abs(actual - expected).reshape(steps, -1).max(axis=1) / scale).max())
 
 
-@contextmanager
 def onednn_disabled():
     """PyTorch's own CPU kernels instead of oneDNN's: the same float32 math, rounded otherwise."""
-    previous = torch.backends.mkldnn.enabled
-    torch.backends.mkldnn.enabled = False
-    try:
-        yield
-    finally:
-        torch.backends.mkldnn.enabled = previous
+    return torch.backends.mkldnn.flags(enabled=False)
 
 
 # How far past this machine's own float32 rounding another CPU's may take a trajectory.
@@ -153,9 +146,9 @@ def test_goldens_regenerate(index, case, committed_models):
 
 
 def test_reference_benchmark_prints_one_json_line(capsys):
-    from studio_tools import bench_reference
+    from studio_tools.bench import reference
 
-    bench_reference.main([
+    reference.main([
         "--config", str(TORCH_MODEL / "config.json"), "--unet", str(TORCH_MODEL / "unet.pt"),
         "--classifier", str(TORCH_MODEL / "classifier.pt"), "--batch", "2", "--steps", "ddim2", "--threads", "1",
     ])

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import onnx
 import pytest
 
 from studio_tools.metrics import fixtures, linalg_graphs, numpy_reference
@@ -36,6 +37,17 @@ def test_precision_recall_do_not_depend_on_the_chunk_size(monkeypatch: pytest.Mo
     assert 0 < whole[0] < 1 and 0 < whole[1] < 1
 
 
+LINALG_GRAPHS = REPO / "electron" / "inference" / "linalg-graphs"
+
+
 def test_committed_linalg_graphs_are_current() -> None:
-    committed = (REPO / "electron" / "inference" / "linalg-graphs.ts").read_text(encoding="utf-8")
-    assert committed == linalg_graphs.typescript_module()
+    assert sorted(path.name for path in LINALG_GRAPHS.glob("*.onnx")) == sorted(linalg_graphs.graph_bytes())
+    for name, data in linalg_graphs.graph_bytes().items():
+        assert (LINALG_GRAPHS / name).read_bytes() == data, f"{name} is stale; run python -m studio_tools linalg-graphs"
+
+
+def test_the_generator_writes_the_graphs_into_a_folder(tmp_path: Path) -> None:
+    assert linalg_graphs.main([str(tmp_path / "graphs")]) == 0
+    for name, data in linalg_graphs.graph_bytes().items():
+        assert (tmp_path / "graphs" / name).read_bytes() == data
+        onnx.checker.check_model(onnx.load(tmp_path / "graphs" / name), full_check=True)

@@ -38,6 +38,7 @@ def _random_weights(tmp_path: Path, variant: str = "fid") -> tuple[Path, Incepti
     network = InceptionV3(variant=variant, aux_logits=False, width_divisor=WIDTH_DIVISOR)  # type: ignore[arg-type]
     for module in network.modules():
         if isinstance(module, torch.nn.BatchNorm2d):
+            assert module.running_mean is not None and module.running_var is not None
             module.running_mean.uniform_(-0.1, 0.1)
             module.running_var.uniform_(0.5, 1.5)
     path = tmp_path / "inception.pth"
@@ -84,7 +85,9 @@ def _model_folder(tmp_path: Path) -> Path:
     return folder
 
 
-def test_reference_batch_import_writes_statistics_features_and_hashes(tmp_path: Path, exported: tuple[Path, InceptionV3]) -> None:
+def test_reference_batch_import_writes_statistics_features_and_hashes(
+    tmp_path: Path, exported: tuple[Path, InceptionV3]
+) -> None:
     evaluator, network = exported
     rng = np.random.default_rng(2)
     images = rng.integers(0, 256, (12, IMAGE_SIZE, IMAGE_SIZE, 3), dtype=np.uint8)

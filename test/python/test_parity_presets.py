@@ -50,7 +50,7 @@ def as_options(option: str, flags: dict, preset_flags: dict) -> list[str]:
 
 def inputs(size: int, class_cond: bool, seed: int) -> dict[str, np.ndarray]:
     rng = np.random.default_rng(seed)
-    values = {
+    values: dict[str, np.ndarray] = {
         "x": rng.standard_normal((BATCH, 3, size, size), dtype=np.float32),
         # Both ends of the schedule.
         "t": np.array([0, 999], dtype=np.int64),

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 
+from studio_tools.diffusion.sampling import GuidanceMode, SamplerName
 from studio_tools.quality import report
 from studio_tools.quality.onnx_model_set import OnnxModelSet
 from studio_tools.quality.torch_sampling import TorchSampling
@@ -24,13 +25,13 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.mark.parametrize("mode", ["conditional", "unconditional+classifier", "conditional+classifier"])
-def test_the_pytorch_weights_draw_what_the_onnx_graphs_draw(mode: str) -> None:
+def test_the_pytorch_weights_draw_what_the_onnx_graphs_draw(mode: GuidanceMode) -> None:
     model = OnnxModelSet(FIXTURES / "tiny-model", threads=1)
     torch_sampling = TorchSampling(model, FIXTURES / "tiny-model-torch", "cpu")
     assert torch_sampling.description.startswith("torch ") and model.description.startswith("onnxruntime ")
-    kwargs = {"labels": torch.tensor([0, 1, 2, 1]), "batch": 4, "seed": 5}
-    expected = report.generate(torch_sampling, "ddim", "ddim10", mode, 3.0, **kwargs)
-    got = report.generate(model, "ddim", "ddim10", mode, 3.0, **kwargs)
+    labels = torch.tensor([0, 1, 2, 1])
+    expected = report.generate(torch_sampling, "ddim", "ddim10", mode, 3.0, labels, batch=4, seed=5)
+    got = report.generate(model, "ddim", "ddim10", mode, 3.0, labels, batch=4, seed=5)
     assert got.shape == (4, 1, 8, 8)
     assert (got - expected).abs().max() < 1e-4
 
@@ -54,7 +55,9 @@ def test_pytorch_weights_that_are_not_the_exported_model_are_refused(tmp_path: P
 
 def test_a_stopped_setting_goes_on_from_its_last_batch_and_draws_the_same_samples(tmp_path: Path) -> None:
     model = OnnxModelSet(FIXTURES / "tiny-model", threads=1)
-    args = ("ddpm", "20", "conditional+classifier", 2.0, torch.tensor([0, 1, 2, 1, 0, 2, 1]), 3, 9)
+    args: tuple[SamplerName, str, GuidanceMode, float, torch.Tensor, int, int] = (
+        "ddpm", "20", "conditional+classifier", 2.0, torch.tensor([0, 1, 2, 1, 0, 2, 1]), 3, 9
+    )
     straight = report.generate(model, *args)
     in_progress = report.SettingInProgress(tmp_path / "report.in-progress.pt", {"setting": "a"})
 
@@ -67,7 +70,7 @@ def test_a_stopped_setting_goes_on_from_its_last_batch_and_draws_the_same_sample
     assert report.SettingInProgress(in_progress.path, {"setting": "b"}).load() is None
     saved = in_progress.load()
     assert saved is not None and saved[1] == 12.5 and len(saved[0].samples) == 3
-    batches = []
+    batches: list[report.Partial] = []
     resumed = report.generate(model, *args, resume=saved[0], on_batch=batches.append)
     assert [len(partial.samples) for partial in batches] == [6, 7]
     torch.testing.assert_close(resumed, straight, rtol=0, atol=0)
@@ -92,7 +95,9 @@ def _report(out: Path, images: Path | None = None) -> dict:
     return json.loads((out / "report.json").read_text())
 
 
-@pytest.mark.skipif(not DEFAULT_ROOT.exists(), reason="Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist)")
+@pytest.mark.skipif(
+    not DEFAULT_ROOT.exists(), reason="Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist)"
+)
 def test_report_rows_resume_and_repeat(tmp_path: Path) -> None:
     first = _report(tmp_path)
     assert [(row["mode"], row["scale"]) for row in first["rows"]] == SETTINGS
@@ -121,7 +126,9 @@ def test_report_rows_resume_and_repeat(tmp_path: Path) -> None:
     assert not (tmp_path / "report.in-progress.pt").exists()
 
 
-@pytest.mark.skipif(not DEFAULT_ROOT.exists(), reason="Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist)")
+@pytest.mark.skipif(
+    not DEFAULT_ROOT.exists(), reason="Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist)"
+)
 def test_a_report_stopped_inside_a_setting_goes_on_from_its_last_batch(tmp_path: Path, monkeypatch) -> None:
     def run(out: Path) -> dict:
         assert report.main(["--model", str(BUILTIN), "--samples", "4", "--samplers", "ddim50", "--batch", "2",
@@ -130,7 +137,7 @@ def test_a_report_stopped_inside_a_setting_goes_on_from_its_last_batch(tmp_path:
 
     straight = run(tmp_path / "straight")
     whole_sample = report.sample
-    batches = []
+    batches: list[int] = []
 
     def killed_in_the_second_batch(*args, **kwargs):
         batches.append(1)
@@ -143,14 +150,20 @@ def test_a_report_stopped_inside_a_setting_goes_on_from_its_last_batch(tmp_path:
         run(tmp_path / "stopped")
     assert (tmp_path / "stopped" / "report.in-progress.pt").exists()
     batches.clear()
-    monkeypatch.setattr(report, "sample", lambda *args, **kwargs: batches.append(1) or whole_sample(*args, **kwargs))
+    def counted(*args, **kwargs):
+        batches.append(1)
+        return whole_sample(*args, **kwargs)
+
+    monkeypatch.setattr(report, "sample", counted)
     went_on = run(tmp_path / "stopped")
     assert len(batches) == 1  # only the batch that was cut off is drawn again
     assert {k: v for k, v in went_on.items() if k != "seconds"} == {k: v for k, v in straight.items() if k != "seconds"}
     assert not (tmp_path / "stopped" / "report.in-progress.pt").exists()
 
 
-@pytest.mark.skipif(not DEFAULT_ROOT.exists(), reason="Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist)")
+@pytest.mark.skipif(
+    not DEFAULT_ROOT.exists(), reason="Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist)"
+)
 def test_images_drawn_earlier_are_scored_without_drawing_them_again(tmp_path: Path, monkeypatch) -> None:
     first = _report(tmp_path / "first", images=tmp_path / "images")
     draw = json.loads((tmp_path / "images" / first["rows"][0]["images"]).with_suffix(".json").read_text())
@@ -215,7 +228,11 @@ def test_the_table_is_sorted_and_gives_each_fid_as_a_multiple_of_the_floor() -> 
     assert "FID ÷ floor (7.08 at 1,000)" in table[0]
     body = [line.split(" | ") for line in table[2:]]
     assert [(cells[0], cells[1], cells[2]) for cells in body] == [
-        ("| ddim50", "unconditional+classifier", "0"), ("| ddim50", "unconditional+classifier", "4"),
-        ("| ddim50", "conditional", "0"), ("| ddim50", "conditional+classifier", "2"), ("| ddpm250", "conditional", "0")]
+        ("| ddim50", "unconditional+classifier", "0"),
+        ("| ddim50", "unconditional+classifier", "4"),
+        ("| ddim50", "conditional", "0"),
+        ("| ddim50", "conditional+classifier", "2"),
+        ("| ddpm250", "conditional", "0"),
+    ]
     # 44.0 / 7.08 = 6.21..., 16.63 / 7.08 = 2.348..., 21.56 / 7.08 = 3.045...
     assert [cells[5] for cells in body] == ["6.21×", "3.62×", "2.35×", "3.05×", "2.82×"]

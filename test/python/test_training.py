@@ -82,7 +82,9 @@ def test_losses_are_finite_for_the_builtin_networks() -> None:
     assert torch.isfinite(terms["loss"]) and 0 <= float(terms["accuracy"]) <= 1
 
 
-@pytest.mark.skipif(not DEFAULT_ROOT.exists(), reason="Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist)")
+@pytest.mark.skipif(
+    not DEFAULT_ROOT.exists(), reason="Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist)"
+)
 def test_fashion_mnist_is_padded_to_32_and_scaled() -> None:
     images, labels = load_split("test")
     assert images.shape == (10000, 1, 32, 32) and labels.shape == (10000,)

@@ -1,6 +1,8 @@
 """python -m studio_tools COMMAND [ARGS...]: one entry point for the tools' commands.
 
 Each command lives in its own module with a `main(argv) -> int`; add one by naming it below.
+Every module here also runs on its own (`python -m studio_tools.quality.report`, …), as the
+docs show.
 """
 
 from __future__ import annotations
@@ -11,15 +13,24 @@ import sys
 COMMANDS: dict[str, tuple[str, str]] = {
     "convert": ("studio_tools.convert.cli", "released guided-diffusion checkpoints → a model folder"),
     "train": ("studio_tools.train.__main__", "train the built-in models"),
+    "export-builtin": ("studio_tools.train.export_builtin", "trained Fashion-MNIST runs → the built-in model folder"),
+    "export-benchmark": ("studio_tools.export.benchmark", "time an exported preset graph in onnxruntime"),
     "metrics": ("studio_tools.metrics.__main__", "evaluator export and reference statistics"),
-    "fixtures": ("studio_tools.fixtures", "golden sampler fixtures for the TypeScript engine"),
+    "metrics-fixtures": ("studio_tools.metrics.fixtures", "golden metric values from numpy and scipy"),
+    "evaluator-fixture": ("studio_tools.metrics.evaluator_fixture", "small model folder with an evaluator, for tests"),
+    "linalg-graphs": ("studio_tools.metrics.linalg_graphs", "write the metrics' linear-algebra graphs (.onnx)"),
+    "fixtures": ("studio_tools.fixtures.golden", "golden sampler fixtures for the TypeScript engine"),
     "quality-report": ("studio_tools.quality.report", "quality report of the built-in model set"),
+    "quality-grid": ("studio_tools.quality.grid", "picture grid of the built-in model, a row per class"),
+    "bench-reference": ("studio_tools.bench.reference", "time guided sampling in PyTorch, the engine's reference"),
+    "bench-imagenet64": ("studio_tools.bench.imagenet64", "time one guided step of the ImageNet 64×64 networks"),
+    "imagenet-classes": ("studio_tools.data.make_imagenet_classes", "rebuild data/imagenet_classes.json from wheels"),
 }
 
 
 def usage() -> str:
     lines = ["usage: python -m studio_tools COMMAND [ARGS...]", "", "commands:"]
-    lines += [f"  {name:<16}{summary}" for name, (_, summary) in COMMANDS.items()]
+    lines += [f"  {name:<20}{summary}" for name, (_, summary) in COMMANDS.items()]
     lines += ["", "python -m studio_tools COMMAND --help shows a command's options."]
     return "\n".join(lines)
 

@@ -6,7 +6,7 @@ released state_dict loads as it is.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 import torch
 from torch import nn
@@ -33,7 +33,7 @@ class _Encoder(nn.Module):
         in_channels: int,
         model_channels: int,
         num_res_blocks: int,
-        attention_resolutions: Sequence[int],
+        attention_resolutions: Collection[int],
         dropout: float,
         channel_mult: Sequence[float],
         conv_resample: bool,
@@ -101,7 +101,9 @@ class _Encoder(nn.Module):
         self.downsampling = ds
 
     def embed(self, timesteps: torch.Tensor) -> torch.Tensor:
-        return self.time_embed(timestep_embedding(timesteps, self.model_channels, dtype=self.time_embed[0].weight.dtype))
+        return self.time_embed(
+            timestep_embedding(timesteps, self.model_channels, dtype=next(self.time_embed.parameters()).dtype)
+        )
 
 
 def _attention_set(attention_resolutions: Sequence[int]) -> frozenset[int]:
@@ -137,12 +139,12 @@ class UNetModel(nn.Module):
         self.out_channels = out_channels
         self.num_classes = num_classes
         self.model_channels = model_channels
-        attention_resolutions = _attention_set(attention_resolutions)
+        attention_levels = _attention_set(attention_resolutions)
         if num_heads_upsample == -1:
             num_heads_upsample = num_heads
 
         encoder = _Encoder(
-            in_channels, model_channels, num_res_blocks, attention_resolutions, dropout, channel_mult,
+            in_channels, model_channels, num_res_blocks, attention_levels, dropout, channel_mult,
             conv_resample, dims, num_heads, num_head_channels, use_scale_shift_norm, resblock_updown,
             use_new_attention_order,
         )
@@ -160,7 +162,7 @@ class UNetModel(nn.Module):
             for i in range(num_res_blocks + 1):
                 layers: list[nn.Module] = [encoder._res_block(ch + skip_chans.pop(), int(model_channels * mult))]
                 ch = int(model_channels * mult)
-                if ds in attention_resolutions:
+                if ds in attention_levels:
                     layers.append(
                         AttentionBlock(
                             ch,
@@ -188,7 +190,8 @@ class UNetModel(nn.Module):
     def forward(self, x: torch.Tensor, timesteps: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         if (y is not None) != (self.num_classes is not None):
             raise ValueError("pass y exactly when the model is class-conditional")
-        emb = self.time_embed(timestep_embedding(timesteps, self.model_channels, dtype=self.time_embed[0].weight.dtype))
+        dtype = next(self.time_embed.parameters()).dtype
+        emb = self.time_embed(timestep_embedding(timesteps, self.model_channels, dtype=dtype))
         if self.num_classes is not None:
             emb = emb + self.label_emb(y)
         skips = []
@@ -257,7 +260,8 @@ class EncoderUNetModel(nn.Module):
 
     def features(self, x: torch.Tensor, timesteps: torch.Tensor) -> torch.Tensor:
         """Activations before the head."""
-        emb = self.time_embed(timestep_embedding(timesteps, self.model_channels, dtype=self.time_embed[0].weight.dtype))
+        dtype = next(self.time_embed.parameters()).dtype
+        emb = self.time_embed(timestep_embedding(timesteps, self.model_channels, dtype=dtype))
         h = x
         for module in self.input_blocks:
             h = module(h, emb)

@@ -79,7 +79,9 @@ def compare(checkpoint: Mapping[str, tuple[int, ...]], expected: Mapping[str, tu
         missing=[key for key in expected if key not in checkpoint],
         unexpected=[key for key in checkpoint if key not in expected],
         wrong_shape=[
-            (key, checkpoint[key], expected[key]) for key in expected if key in checkpoint and checkpoint[key] != expected[key]
+            (key, checkpoint[key], expected[key])
+            for key in expected
+            if key in checkpoint and checkpoint[key] != expected[key]
         ],
     )
 

@@ -49,7 +49,8 @@ def likely_causes(state: Mapping[str, torch.Tensor], role: str, preset: Preset, 
     for name in CLASSIFIER_TOGGLES if role == "classifier" else DIFFUSION_TOGGLES:
         toggled = {**flags, name: not bool(flags.get(name, False))}
         if _fits(state_shapes, role, toggled):
-            return f"it was trained with {name}={str(toggled[name]).lower()}; pass {option} {name}={str(toggled[name]).lower()}"
+            setting = f"{name}={str(toggled[name]).lower()}"
+            return f"it was trained with {setting}; pass {option} {setting}"
     hints = []
     if role == "diffusion" and "time_embed.0.weight" in state_shapes:
         channels = state_shapes["time_embed.0.weight"][1]

@@ -11,7 +11,15 @@ from typing import Any
 import torch
 
 from ..adm import ClassifierConfig, UNetConfig
-from ..export import export_classifier_grad, export_unet, export_unet_fp16, write_model_folder
+from ..diffusion.torch_model import DiffusionSettings
+from ..export import (
+    SamplingDefaults,
+    build_manifest,
+    export_classifier_grad,
+    export_unet,
+    export_unet_fp16,
+    write_model_folder,
+)
 from .checkpoint import CheckpointError, compare, load_into, load_state_dict, shapes_of
 from .diagnosis import likely_causes
 from .presets import Preset
@@ -55,15 +63,14 @@ def _checked_model(config: UNetConfig | ClassifierConfig, state: dict[str, torch
     return load_into(model, state)
 
 
-def _defaults(conversion: Conversion) -> dict[str, Any]:
+def _defaults(conversion: Conversion) -> SamplingDefaults:
     preset = conversion.preset
-    return {
-        "mode": preset.mode if conversion.classifier else "conditional",
-        "sampler": conversion.sampler or preset.sampler,
-        "steps": conversion.steps or preset.steps,
-        "scale": conversion.scale if conversion.scale is not None else preset.scale,
-        "eta": 0,
-    }
+    return SamplingDefaults(
+        mode=preset.mode if conversion.classifier else "conditional",
+        sampler=conversion.sampler or preset.sampler,
+        steps=conversion.steps or preset.steps,
+        scale=conversion.scale if conversion.scale is not None else preset.scale,
+    )
 
 
 def convert(conversion: Conversion) -> dict[str, Any]:
@@ -79,7 +86,7 @@ def convert(conversion: Conversion) -> dict[str, Any]:
     unet = _checked_model(unet_config, unet_state, "diffusion", conversion.diffusion, preset, unet_flags)
     del unet_state
     classifier = None
-    if classifier_state is not None:
+    if classifier_state is not None and conversion.classifier is not None:
         classifier_config = ClassifierConfig.from_flags(classifier_flags)
         if classifier_config.image_size != unet_config.image_size:
             raise CheckpointError(
@@ -101,38 +108,25 @@ def convert(conversion: Conversion) -> dict[str, Any]:
             channels=classifier_config.in_channels, num_classes=classifier_config.out_channels,
         )
     names, synonyms = imagenet_classes()
-    class_cond = unet_config.num_classes is not None
-    manifest = {
-        "format": 1,
-        "id": conversion.id or f"imagenet-{preset.name}",
-        "name": conversion.name or preset.title,
-        "source": SOURCE,
-        "license": LICENSE,
-        "image": {"size": unet_config.image_size, "channels": unet_config.in_channels},
-        "classes": {"count": len(names), "names": names, "synonyms": synonyms, "null_class": None},
-        "diffusion": {
-            "steps": int(unet_flags.get("diffusion_steps", 1000)),
-            "noise_schedule": str(unet_flags.get("noise_schedule", "linear")),
-            "learn_sigma": unet_config.learn_sigma,
-            "predict": "eps",
-            "rescale_timesteps": bool(unet_flags.get("rescale_timesteps", False)),
-        },
-        "unet": {
-            "file": "unet.onnx",
-            "fp16_file": "unet_fp16.onnx" if conversion.fp16 else None,
-            "class_cond": class_cond,
-            "inputs": {"x": "x", "t": "t", "y": "y" if class_cond else None},
-            "output": "out",
-            "batch": "dynamic",
-        },
-        "classifier": None
-        if classifier is None
-        else {
-            "file": "classifier_grad.onnx",
-            "inputs": {"x": "x", "t": "t", "y": "y"},
-            "outputs": {"grad": "grad", "logits": "logits"},
-        },
-        "evaluator": None,
-        "defaults": _defaults(conversion),
-    }
+    manifest = build_manifest(
+        model_id=conversion.id or f"imagenet-{preset.name}",
+        name=conversion.name or preset.title,
+        source=SOURCE,
+        license=LICENSE,
+        image_size=unet_config.image_size,
+        channels=unet_config.in_channels,
+        class_names=names,
+        class_synonyms=synonyms,
+        diffusion=DiffusionSettings(
+            steps=int(unet_flags.get("diffusion_steps", 1000)),
+            noise_schedule=str(unet_flags.get("noise_schedule", "linear")),
+            learn_sigma=unet_config.learn_sigma,
+            rescale_timesteps=bool(unet_flags.get("rescale_timesteps", False)),
+        ),
+        class_cond=unet_config.num_classes is not None,
+        fp16=conversion.fp16,
+        classifier=classifier is not None,
+        evaluator=False,
+        defaults=_defaults(conversion),
+    )
     return write_model_folder(out, manifest)

@@ -44,7 +44,7 @@ def build(names: list[str], lemmas: list[list[str]]) -> dict[str, object]:
     if len(names) != CLASSES or len(lemmas) != CLASSES:
         raise ValueError(f"expected {CLASSES} classes, got {len(names)} names and {len(lemmas)} lemma lists")
     synonyms = []
-    for name, words in zip(names, lemmas):
+    for name, words in zip(names, lemmas, strict=True):
         seen = {name.lower()}
         unique = []
         for word in words:
@@ -53,7 +53,9 @@ def build(names: list[str], lemmas: list[list[str]]) -> dict[str, object]:
                 unique.append(word)
         synonyms.append(unique)
     return {
-        "about": "ILSVRC-2012 classes in label order: names from torchvision, synonyms are the WordNet lemmas of each synset",
+        "about": (
+            "ILSVRC-2012 classes in label order: names from torchvision, synonyms are the WordNet lemmas of each synset"
+        ),
         "names": names,
         "synonyms": synonyms,
     }

@@ -9,8 +9,9 @@ trajectory stays float64 throughout.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Literal, Sequence
+from typing import Literal
 
 import numpy as np
 import torch
@@ -120,7 +121,7 @@ class GaussianDiffusion:
         respacing: str | None = None,
         learn_sigma: bool = True,
         **options,
-    ) -> "GaussianDiffusion":
+    ) -> GaussianDiffusion:
         """Build from the named schedule and a respacing string ("", "N", "ddimN", "a,b,c")."""
         betas = get_named_beta_schedule(schedule, num_timesteps)
         kept = space_timesteps(num_timesteps, respacing) if respacing else None

@@ -9,8 +9,9 @@ yields one ``SampleStep`` per reverse step. Guidance is a function handed in
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Callable, Iterator, Literal, Sequence
+from typing import Literal
 
 import torch
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -22,7 +22,8 @@ def get_named_beta_schedule(name: str, num_timesteps: int) -> np.ndarray:
         scale = 1000.0 / num_timesteps
         if scale * 0.02 >= 1.0:
             raise ValueError(
-                f"The linear schedule needs more than 20 steps (its last beta, 20/T, must stay below 1); got T={num_timesteps}."
+                "The linear schedule needs more than 20 steps (its last beta, 20/T, must stay below 1); "
+                f"got T={num_timesteps}."
             )
         return np.linspace(scale * 1e-4, scale * 0.02, num_timesteps, dtype=np.float64)
     if name == "cosine":

@@ -27,7 +27,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import torch
 
@@ -78,7 +78,7 @@ class ModelConfig:
         }
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> "ModelConfig":
+    def from_json(cls, data: dict[str, Any]) -> ModelConfig:
         if data.get("format") != CONFIG_FORMAT:
             raise ValueError(
                 f"config.json has format {data.get('format')!r}; this version reads format {CONFIG_FORMAT}."
@@ -91,7 +91,9 @@ class ModelConfig:
                 classes=ClassSettings(**data["classes"]),
             )
         except (KeyError, TypeError) as error:
-            raise ValueError(f"config.json does not describe a model ({error}); see the format in {__name__}.") from None
+            raise ValueError(
+                f"config.json does not describe a model ({error}); see the format in {__name__}."
+            ) from None
 
 
 def write_config(path: Path, config: ModelConfig) -> None:
@@ -106,7 +108,10 @@ def read_config(path: Path) -> ModelConfig:
     return ModelConfig.from_json(data)
 
 
-def load_weights(module: torch.nn.Module, path: Path) -> torch.nn.Module:
+ModuleT = TypeVar("ModuleT", bound=torch.nn.Module)
+
+
+def load_weights(module: ModuleT, path: Path) -> ModuleT:
     """Load a state_dict saved with ``torch.save`` into ``module`` (strict) and set eval mode."""
     state = torch.load(path, map_location="cpu", weights_only=True)
     module.load_state_dict(state)

@@ -1,7 +1,7 @@
 """ONNX export of the studio's graphs and the model folder that carries them."""
 
 from .gradient import LogProbGradient, backward_decompositions, trace_log_prob_gradient
-from .manifest import consistency_errors, schema_errors
+from .manifest import SamplingDefaults, build_manifest, consistency_errors, evaluator_entry, schema_errors
 from .model_folder import ModelFolderError, sha256_of, verify_model_folder, write_model_folder
 from .onnx_graphs import (
     ExportedGraph,
@@ -16,9 +16,12 @@ __all__ = [
     "ExportedGraph",
     "LogProbGradient",
     "ModelFolderError",
+    "SamplingDefaults",
     "assert_inference_operators",
     "backward_decompositions",
+    "build_manifest",
     "consistency_errors",
+    "evaluator_entry",
     "export_classifier_grad",
     "export_evaluator",
     "export_unet",

@@ -68,13 +68,13 @@ def run(preset_name: str, graph: str, out: Path, batch: int) -> dict[str, float]
         figures["grad_error_rel_norm"] = float(np.abs(got_grad - grad.numpy()).max() / np.linalg.norm(grad.numpy()))
         figures["logits_max_abs_error"] = float(np.abs(got_logits - logits.numpy()).max())
     else:
-        config = UNetConfig.from_flags(preset.diffusion_flags)
-        model = randomize(config.build())
+        unet_config = UNetConfig.from_flags(preset.diffusion_flags)
+        model = randomize(unet_config.build())
         export = export_unet if graph == "unet" else export_unet_fp16
         with _timed(figures):
             exported = export(model, out / ("unet.onnx" if graph == "unet" else "unet_fp16.onnx"))
-        feeds = _inputs(config.image_size, config.in_channels, batch, config.num_classes or 1)
-        if config.num_classes is None:
+        feeds = _inputs(unet_config.image_size, unet_config.in_channels, batch, unet_config.num_classes or 1)
+        if unet_config.num_classes is None:
             del feeds["y"]
         with torch.no_grad():
             expected = model(*(torch.from_numpy(v) for v in feeds.values())).numpy()

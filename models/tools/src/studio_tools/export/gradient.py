@@ -105,7 +105,8 @@ def trace_log_prob_gradient(classifier: nn.Module, example: tuple[torch.Tensor, 
     try:
         return make_fx(
             LogProbGradient(classifier),
-            decomposition_table=backward_decompositions(),
+            # torch types the table's keys as OperatorBase, make_fx as OpOverload; the entries are OpOverloads.
+            decomposition_table=backward_decompositions(),  # type: ignore[arg-type]
             tracing_mode="symbolic",
             # The weights stay real tensors and become constants of the graph.
             _allow_non_fake_inputs=True,

@@ -1,170 +1,235 @@
-"""The model folder's manifest.json: the same rules as the engine's zod schema
-(common/models/manifest.ts), checked before a folder is written."""
+"""The model folder's manifest.json: built in one place, and checked before a folder is written
+against the JSON Schema emitted from the engine's zod schema (common/models/manifest.ts by
+build/scripts/emit-manifest-schema.ts), plus the few cross-field rules JSON Schema cannot say."""
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
 from typing import Any
 
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError
+
+from ..diffusion.torch_model import DiffusionSettings
+
 FORMAT = 1
-GUIDANCE_MODES = ("conditional", "unconditional+classifier", "conditional+classifier")
-SAMPLERS = ("ddpm", "ddim")
-NOISE_SCHEDULES = ("linear", "cosine")
+SCHEMA_RESOURCE = "manifest.schema.json"
 
-_ID = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
-_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+# The names the exporters in onnx_graphs.py give the graphs' inputs and outputs, and the files
+# a model folder keeps them in.
+UNET_FILE = "unet.onnx"
+UNET_FP16_FILE = "unet_fp16.onnx"
+CLASSIFIER_FILE = "classifier_grad.onnx"
+EVALUATOR_FILE = "evaluator.onnx"
+REFERENCE_FILES = {"mu": "reference_mu.npy", "sigma": "reference_sigma.npy", "features": "reference_features.npy"}
 
-Check = Callable[[Any, str, list[str]], None]
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+# How much of an offending value an error repeats: a class list can hold a thousand names.
+_QUOTED_CHARACTERS = 120
 
 
-def _when(predicate: Callable[[Any], bool], expected: str) -> Check:
-    def check(value: Any, path: str, errors: list[str]) -> None:
-        if not predicate(value):
-            errors.append(f"{path}: expected {expected}, got {value!r}")
+@dataclass(frozen=True)
+class SamplingDefaults:
+    """What the studio's settings start at for this model."""
 
-    return check
-
-
-STRING = _when(lambda v: isinstance(v, str), "a string")
-NON_EMPTY_STRING = _when(lambda v: isinstance(v, str) and len(v) > 0, "a non-empty string")
-BOOLEAN = _when(lambda v: isinstance(v, bool), "true or false")
-POSITIVE_INT = _when(lambda v: _is_int(v) and v > 0, "a positive integer")
-LOCAL_FILE = _when(
-    lambda v: isinstance(v, str) and len(v) > 0 and not re.search(r"[\\/]", v) and v not in (".", ".."),
-    "a plain file name inside the model folder",
-)
+    mode: str
+    sampler: str
+    steps: str
+    scale: float
+    eta: float = 0
 
 
-def _nullable(check: Check) -> Check:
-    def nullable(value: Any, path: str, errors: list[str]) -> None:
-        if value is not None:
-            check(value, path, errors)
-
-    nullable.fields = getattr(check, "fields", {})  # type: ignore[attr-defined]
-    return nullable
-
-
-def _one_of(*choices: Any) -> Check:
-    return _when(lambda v: v in choices, " or ".join(repr(c) for c in choices))
+def evaluator_entry() -> dict[str, Any]:
+    """The manifest's `evaluator` entry for an evaluator exported by onnx_graphs.export_evaluator."""
+    return {
+        "file": EVALUATOR_FILE,
+        "input": "x",
+        "outputs": {"features": "features", "logits": "logits"},
+        "reference": dict(REFERENCE_FILES),
+    }
 
 
-def _list_of(item: Check, min_length: int = 0) -> Check:
-    def check(value: Any, path: str, errors: list[str]) -> None:
-        if not isinstance(value, list) or len(value) < min_length:
-            errors.append(f"{path}: expected a list of at least {min_length} items, got {value!r:.80}")
-            return
-        for index, element in enumerate(value):
-            item(element, f"{path}[{index}]", errors)
+def build_manifest(
+    *,
+    model_id: str,
+    name: str,
+    source: str,
+    license: str,
+    image_size: int,
+    channels: int,
+    class_names: Sequence[str],
+    class_synonyms: Sequence[Sequence[str]] | None = None,
+    null_class: int | None = None,
+    diffusion: DiffusionSettings,
+    class_cond: bool,
+    fp16: bool,
+    classifier: bool,
+    evaluator: bool,
+    defaults: SamplingDefaults,
+) -> dict[str, Any]:
+    """A manifest (everything but `files`, which write_model_folder fills in) for graphs written
+    by the exporters in onnx_graphs.py under the standard file names above."""
+    synonyms = [[] for _ in class_names] if class_synonyms is None else class_synonyms
+    return {
+        "format": FORMAT,
+        "id": model_id,
+        "name": name,
+        "source": source,
+        "license": license,
+        "image": {"size": image_size, "channels": channels},
+        "classes": {
+            "count": len(class_names),
+            "names": list(class_names),
+            "synonyms": [list(entry) for entry in synonyms],
+            "null_class": null_class,
+        },
+        "diffusion": {
+            "steps": diffusion.steps,
+            "noise_schedule": diffusion.noise_schedule,
+            "learn_sigma": diffusion.learn_sigma,
+            "predict": "eps",
+            "rescale_timesteps": diffusion.rescale_timesteps,
+        },
+        "unet": {
+            "file": UNET_FILE,
+            "fp16_file": UNET_FP16_FILE if fp16 else None,
+            "class_cond": class_cond,
+            "inputs": {"x": "x", "t": "t", "y": "y" if class_cond else None},
+            "output": "out",
+            "batch": "dynamic",
+        },
+        "classifier": {
+            "file": CLASSIFIER_FILE,
+            "inputs": {"x": "x", "t": "t", "y": "y"},
+            "outputs": {"grad": "grad", "logits": "logits"},
+        }
+        if classifier
+        else None,
+        "evaluator": evaluator_entry() if evaluator else None,
+        "defaults": {
+            "mode": defaults.mode,
+            "sampler": defaults.sampler,
+            "steps": defaults.steps,
+            "scale": defaults.scale,
+            "eta": defaults.eta,
+        },
+    }
 
-    return check
+
+@cache
+def manifest_schema() -> dict[str, Any]:
+    """The committed JSON Schema of manifest.json."""
+    text = resources.files("studio_tools.data").joinpath(SCHEMA_RESOURCE).read_text("utf-8")
+    schema: dict[str, Any] = json.loads(text)
+    return schema
 
 
-def _record(key: Check, value_check: Check) -> Check:
-    def check(value: Any, path: str, errors: list[str]) -> None:
-        if not isinstance(value, dict):
-            errors.append(f"{path}: expected an object, got {value!r:.80}")
-            return
-        for name, element in value.items():
-            key(name, f"{path} key {name!r}", errors)
-            value_check(element, f"{path}.{name}", errors)
-
-    return check
+@cache
+def _validator() -> Draft202012Validator:
+    schema = manifest_schema()
+    Draft202012Validator.check_schema(schema)
+    return Draft202012Validator(schema)
 
 
-def _object(**fields: Check) -> Check:
-    def check(value: Any, path: str, errors: list[str]) -> None:
-        if not isinstance(value, dict):
-            errors.append(f"{path}: expected an object, got {value!r:.80}")
-            return
-        for name, field_check in fields.items():
-            if name not in value:
-                errors.append(f"{path}.{name}: missing")
-            else:
-                field_check(value[name], f"{path}.{name}", errors)
-
-    check.fields = fields  # type: ignore[attr-defined]
-    return check
+def _where(path: Iterable[str | int]) -> str:
+    where = "manifest"
+    for segment in path:
+        where += f"[{segment}]" if isinstance(segment, int) else f".{segment}"
+    return where
 
 
-MANIFEST = _object(
-    format=_one_of(FORMAT),
-    id=_when(lambda v: isinstance(v, str) and bool(_ID.match(v)), 'lowercase letters, digits, ".", "_" and "-"'),
-    name=NON_EMPTY_STRING,
-    source=STRING,
-    license=STRING,
-    image=_object(size=POSITIVE_INT, channels=POSITIVE_INT),
-    classes=_object(
-        count=POSITIVE_INT,
-        names=_list_of(NON_EMPTY_STRING),
-        synonyms=_list_of(_list_of(STRING)),
-        null_class=_nullable(_when(lambda v: _is_int(v) and v >= 0, "a non-negative integer")),
-    ),
-    diffusion=_object(
-        steps=POSITIVE_INT,
-        noise_schedule=_one_of(*NOISE_SCHEDULES),
-        learn_sigma=BOOLEAN,
-        predict=_one_of("eps"),
-        rescale_timesteps=BOOLEAN,
-    ),
-    unet=_object(
-        file=LOCAL_FILE,
-        fp16_file=_nullable(LOCAL_FILE),
-        class_cond=BOOLEAN,
-        inputs=_object(x=STRING, t=STRING, y=_nullable(STRING)),
-        output=STRING,
-        batch=lambda v, path, errors: (
-            None if v == "dynamic" else _list_of(POSITIVE_INT, min_length=1)(v, path, errors)
-        ),
-    ),
-    classifier=_nullable(
-        _object(
-            file=LOCAL_FILE,
-            inputs=_object(x=STRING, t=STRING, y=STRING),
-            outputs=_object(grad=STRING, logits=STRING),
+def _quoted(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= _QUOTED_CHARACTERS else text[:_QUOTED_CHARACTERS] + "…"
+
+
+def _is_type_mismatch(errors: list[ValidationError]) -> bool:
+    return any(error.validator == "type" and not error.relative_path for error in errors)
+
+
+def _union_sentences(error: ValidationError) -> list[str]:
+    """A nullable field or a union: why the value fails the alternative of its own type."""
+    alternatives: dict[Any, list[ValidationError]] = {}
+    for sub_error in error.context or []:
+        alternatives.setdefault(sub_error.relative_schema_path[0], []).append(sub_error)
+    fitting = [errors for errors in alternatives.values() if not _is_type_mismatch(errors)]
+    where = _where(error.absolute_path)
+    if not fitting:
+        expected = sorted(
+            {str(e.validator_value) for errors in alternatives.values() for e in errors if e.validator == "type"}
         )
-    ),
-    evaluator=_nullable(
-        _object(
-            file=LOCAL_FILE,
-            input=STRING,
-            outputs=_object(features=STRING, logits=STRING),
-            reference=_object(mu=LOCAL_FILE, sigma=LOCAL_FILE, features=LOCAL_FILE),
-        )
-    ),
-    defaults=_object(
-        mode=_one_of(*GUIDANCE_MODES),
-        sampler=_one_of(*SAMPLERS),
-        steps=STRING,
-        scale=_when(lambda v: _is_number(v) and v >= 0, "a non-negative number"),
-        eta=_when(lambda v: _is_number(v) and 0 <= v <= 1, "a number in [0, 1]"),
-    ),
-    files=_record(LOCAL_FILE, _when(lambda v: isinstance(v, str) and bool(_SHA256.match(v)), "a lowercase hex sha256")),
-)
+        return [f"{where}: expected {' or '.join(expected)}, got {_quoted(error.instance)}"]
+    if len(fitting) > 1 and all(e.validator == "const" for errors in fitting for e in errors):
+        choices = " or ".join(_quoted(e.validator_value) for errors in fitting for e in errors)
+        return [f"{where}: expected {choices}, got {_quoted(error.instance)}"]
+    return [sentence for sub_error in fitting[0] for sentence in _sentences(sub_error)]
 
 
-def schema_keys(check: Check = MANIFEST) -> dict[str, Any]:
-    """The nested key structure the schema requires, e.g. {"image": {"size": {}, "channels": {}}, ...}."""
-    return {name: schema_keys(child) for name, child in getattr(check, "fields", {}).items()}
+def _sentences(error: ValidationError) -> list[str]:
+    """An error as "manifest.a.b: what is wrong" sentences."""
+    if error.context:
+        return _union_sentences(error)
+    where = _where(error.absolute_path)
+    # The schema and the value the rule is about; jsonschema types both as possibly unset.
+    limit: Any = error.validator_value
+    instance: Any = error.instance
+    if "propertyNames" in error.absolute_schema_path:
+        where = f"{where} key {_quoted(instance)}"
+    if error.validator == "required":
+        return [f"{where}.{key}: missing" for key in limit if key not in instance]
+    if error.validator == "maxItems":
+        return [f"{where}: at most {limit} items (got {len(instance)})"]
+    if error.validator == "minItems":
+        return [f"{where}: at least {limit} item{'' if limit == 1 else 's'} (got {len(instance)})"]
+    if error.validator == "maxLength":
+        return [
+            f"{where}: at most {limit} characters (got {len(instance)}, starting {_quoted(instance[:40])})"
+        ]
+    if error.validator == "minLength":
+        return [f"{where}: must not be empty"]
+    return [f"{where}: {error.message if len(error.message) <= 2 * _QUOTED_CHARACTERS else _quoted(instance)}"]
 
 
 def schema_errors(manifest: Any) -> list[str]:
     """Why the engine's schema would refuse this manifest (empty when it accepts it)."""
-    errors: list[str] = []
-    MANIFEST(manifest, "manifest", errors)
+    errors = sorted(_validator().iter_errors(manifest), key=lambda error: [str(p) for p in error.absolute_path])
+    sentences = [sentence for error in errors for sentence in _sentences(error)] + local_file_errors(manifest)
+    # One "missing" error comes per absent key, and each lists all of them.
+    return list(dict.fromkeys(sentences))
+
+
+def _leaves_the_folder(name: Any) -> bool:
+    # Only names the schema accepts as strings; anything else is the schema's to report.
+    return isinstance(name, str) and ("/" in name or "\\" in name or name in (".", ".."))
+
+
+def local_file_errors(manifest: Any) -> list[str]:
+    """File names that would leave the model folder. The zod schema refuses them with a refinement,
+    which JSON Schema does not carry over."""
+    if not isinstance(manifest, dict):
+        return []
+    named: list[tuple[str, Any]] = []
+    for section, fields in (("unet", ("file", "fp16_file")), ("classifier", ("file",)), ("evaluator", ("file",))):
+        entry = manifest.get(section)
+        if isinstance(entry, dict):
+            named += [(f"manifest.{section}.{field}", entry.get(field)) for field in fields if entry.get(field)]
+    evaluator = manifest.get("evaluator")
+    if isinstance(evaluator, dict) and isinstance(evaluator.get("reference"), dict):
+        named += [(f"manifest.evaluator.reference.{key}", value) for key, value in evaluator["reference"].items()]
+    errors = [f"{where}: {_quoted(value)} must be a plain file name inside the model folder"
+              for where, value in named if _leaves_the_folder(value)]
+    files = manifest.get("files")
+    if isinstance(files, dict):
+        errors += [f"manifest.files key {_quoted(name)}: must be a plain file name inside the model folder"
+                   for name in files if _leaves_the_folder(name)]
     return errors
 
 
 def consistency_errors(manifest: dict[str, Any]) -> list[str]:
-    """Contradictions the schema alone does not catch."""
+    """Contradictions between fields, which a schema of each field alone does not catch."""
     errors = []
     classes = manifest["classes"]
     if len(classes["names"]) != classes["count"]:

@@ -9,6 +9,7 @@ from typing import Any
 
 import onnx
 
+from ..files import write_json_atomically
 from .manifest import consistency_errors, named_files, schema_errors
 
 
@@ -68,7 +69,7 @@ def write_model_folder(folder: Path, manifest: dict[str, Any]) -> dict[str, Any]
     complete = {key: value for key, value in manifest.items() if key != "files"}
     complete["files"] = {name: sha256_of(folder / name) for name in folder_files(folder, complete)}
     _refuse_if_invalid(complete)
-    (folder / "manifest.json").write_text(json.dumps(complete, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    write_json_atomically(folder / "manifest.json", complete, ensure_ascii=False)
     return complete
 
 

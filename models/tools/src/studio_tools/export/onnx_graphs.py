@@ -13,11 +13,13 @@ import logging
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import onnx
 import torch
 from torch import nn
 
+from ..adm import UNetModel
 from .gradient import trace_log_prob_gradient
 from .operators import assert_inference_operators
 
@@ -79,6 +81,7 @@ def _save(
         )
     data_path = path.with_name(path.name + ".data")
     data_path.unlink(missing_ok=True)
+    assert program is not None, "torch.onnx.export(dynamo=True) returns the exported program"
     program.save(path, external_data=external)
     files = (path, data_path) if external else (path,)
     assert_inference_operators(onnx.load(path, load_external_data=False))
@@ -118,7 +121,8 @@ class _HalfPrecisionUNet(nn.Module):
 
 
 def _unet_signature(unet: nn.Module) -> tuple[int, int, int | None]:
-    return int(unet.image_size), int(unet.in_channels), unet.num_classes
+    model = cast(UNetModel, unet)
+    return int(model.image_size), int(model.in_channels), model.num_classes
 
 
 def export_unet(unet: nn.Module, path: Path, *, batch: int = 2) -> ExportedGraph:
@@ -159,7 +163,9 @@ class _EvaluatorGraph(nn.Module):
         return features, logits
 
 
-def export_evaluator(network: nn.Module, path: Path, *, image_size: int, channels: int, batch: int = 2) -> ExportedGraph:
+def export_evaluator(
+    network: nn.Module, path: Path, *, image_size: int, channels: int, batch: int = 2
+) -> ExportedGraph:
     """evaluator.onnx for a clean classifier whose forward(x) returns (features [B,D], logits [B,K])."""
     network = network.eval()
     (x, _) = _example_inputs(image_size, channels, batch, None)

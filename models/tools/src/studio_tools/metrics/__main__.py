@@ -1,8 +1,8 @@
 """Evaluator tooling for ImageNet-style models.
 
     python -m studio_tools.metrics export-inception --weights inception.pth --out evaluator.onnx --image-size 64
-    python -m studio_tools.metrics import-reference --npz VIRTUAL_imagenet64_labeled.npz --model-dir models/imagenet64 \\
-        --evaluator evaluator.onnx
+    python -m studio_tools.metrics import-reference --npz VIRTUAL_imagenet64_labeled.npz \\
+        --model-dir models/imagenet64 --evaluator evaluator.onnx
 """
 
 from __future__ import annotations
@@ -22,11 +22,17 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
 
-    export = commands.add_parser("export-inception", help="export Inception-v3 weights you supply as an evaluator graph")
+    export = commands.add_parser(
+        "export-inception", help="export Inception-v3 weights you supply as an evaluator graph"
+    )
     export.add_argument("--weights", type=Path, required=True,
                         help="state dict of torchvision's or pytorch-fid's Inception-v3 (.pth)")
-    export.add_argument("--variant", choices=["torchvision", "fid"], default="fid",
-                        help="fid: the TensorFlow FID graph (pytorch-fid weights, 1008 classes); torchvision: 1000 classes")
+    export.add_argument(
+        "--variant",
+        choices=["torchvision", "fid"],
+        default="fid",
+        help="fid: the TensorFlow FID graph (pytorch-fid weights, 1008 classes); torchvision: 1000 classes",
+    )
     export.add_argument("--out", type=Path, required=True)
     export.add_argument("--image-size", type=int, required=True, help="side of the model's images")
     export.add_argument("--channels", type=int, default=3)

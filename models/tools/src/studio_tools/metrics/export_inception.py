@@ -23,7 +23,9 @@ class EvaluatorGraph(nn.Module):
     def __init__(self, network: InceptionV3, channels: int, input_size: int = INPUT_SIZE) -> None:
         super().__init__()
         if channels not in (1, 3):
-            raise ValueError(f"Inception-v3 reads RGB images; a model with {channels} channels cannot be evaluated with it.")
+            raise ValueError(
+                f"Inception-v3 reads RGB images; a model with {channels} channels cannot be evaluated with it."
+            )
         self.network = network
         self.channels = channels
         self.input_size = input_size

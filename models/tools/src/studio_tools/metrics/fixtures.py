@@ -8,8 +8,8 @@ Writes fixed features, logits and the expected FID, Inception Score, precision a
 
 from __future__ import annotations
 
+import argparse
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -77,13 +77,15 @@ def build(out: Path) -> dict[str, object]:
     return expected
 
 
-def main(argv: list[str] | None = None) -> None:
-    args = sys.argv[1:] if argv is None else argv
+def main(argv: list[str] | None = None) -> int:
     repo_root = Path(__file__).resolve().parents[5]
-    out = Path(args[0]) if args else repo_root / "test" / "electron" / "metrics" / "fixtures"
-    expected = build(out)
+    parser = argparse.ArgumentParser(prog="python -m studio_tools.metrics.fixtures", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("out", type=Path, nargs="?", default=repo_root / "test" / "electron" / "metrics" / "fixtures")
+    expected = build(parser.parse_args(argv).out)
     print(json.dumps({key: value for key, value in expected.items() if isinstance(value, float)}, indent=2))
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

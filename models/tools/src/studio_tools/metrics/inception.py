@@ -97,7 +97,13 @@ class InceptionC(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         branch7x7 = self.branch7x7_3(self.branch7x7_2(self.branch7x7_1(x)))
         branch7x7dbl = x
-        for layer in (self.branch7x7dbl_1, self.branch7x7dbl_2, self.branch7x7dbl_3, self.branch7x7dbl_4, self.branch7x7dbl_5):
+        for layer in (
+            self.branch7x7dbl_1,
+            self.branch7x7dbl_2,
+            self.branch7x7dbl_3,
+            self.branch7x7dbl_4,
+            self.branch7x7dbl_5,
+        ):
             branch7x7dbl = layer(branch7x7dbl)
         branch_pool = self.branch_pool(_average_pool(x, self.variant))
         return torch.cat([self.branch1x1(x), branch7x7, branch7x7dbl, branch_pool], 1)

@@ -2,20 +2,21 @@
 
 Matrix products of 2048-dimensional features (covariances, k-NN distance blocks) are far
 faster in onnxruntime's GEMM than in JavaScript, so the metrics hand them to these graphs.
-Running this module rewrites ``electron/inference/linalg-graphs.ts`` with the graphs inlined
-as base64, so they travel with the code through any bundler.
+Running this module writes them as ``<name>.onnx`` into ``electron/inference/linalg-graphs/``
+(``electron/inference/linalg-graph-files.ts`` names them), which the app ships beside its code.
 
-    python -m studio_tools.metrics.linalg_graphs [path/to/linalg-graphs.ts]
+    python -m studio_tools.metrics.linalg_graphs [FOLDER]
 """
 
 from __future__ import annotations
 
-import base64
-import sys
+import argparse
 from pathlib import Path
 
 import onnx
 from onnx import TensorProto, helper
+
+from ..files import write_atomically
 
 OPSET = 17
 DOUBLE = TensorProto.DOUBLE
@@ -88,28 +89,27 @@ def squared_distances() -> onnx.ModelProto:
 GRAPHS = {"meanAndScatter": mean_and_scatter, "matmul": matmul, "squaredDistances": squared_distances}
 
 
-def typescript_module() -> str:
-    lines = [
-        "/**",
-        " * Dense linear-algebra graphs for the metrics, as ONNX bytes in base64.",
-        " * Written by `python -m studio_tools.metrics.linalg_graphs`; edit that module, not this file.",
-        " */",
-        "export const linalgGraphs = {",
-    ]
-    for key, build in GRAPHS.items():
-        encoded = base64.b64encode(build().SerializeToString()).decode("ascii")
-        lines.append(f"  {key}: '{encoded}',")
-    lines += ["} as const;", "", "export type LinalgGraphName = keyof typeof linalgGraphs;", ""]
-    return "\n".join(lines)
+def graph_bytes() -> dict[str, bytes]:
+    """Each graph's file name and serialised ONNX model."""
+    return {f"{name}.onnx": build().SerializeToString() for name, build in GRAPHS.items()}
 
 
-def main(argv: list[str] | None = None) -> None:
-    args = sys.argv[1:] if argv is None else argv
+def main(argv: list[str] | None = None) -> int:
     repo_root = Path(__file__).resolve().parents[5]
-    target = Path(args[0]) if args else repo_root / "electron" / "inference" / "linalg-graphs.ts"
-    target.write_text(typescript_module(), encoding="utf-8")
-    print(f"wrote {target}")
+    parser = argparse.ArgumentParser(prog="python -m studio_tools.metrics.linalg_graphs", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("folder", type=Path, nargs="?", default=repo_root / "electron" / "inference" / "linalg-graphs")
+    folder = parser.parse_args(argv).folder
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, data in graph_bytes().items():
+
+        def write(partial: Path, data: bytes = data) -> None:
+            partial.write_bytes(data)
+
+        write_atomically(folder / name, write)
+    print(f"wrote {', '.join(graph_bytes())} to {folder}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

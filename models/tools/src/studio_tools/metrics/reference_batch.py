@@ -13,7 +13,6 @@ The batch holds ``arr_0`` (real images, [N, H, W, 3] uint8) and usually ``mu`` a
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 from pathlib import Path
@@ -21,22 +20,17 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
-EVALUATOR_FILE = "evaluator.onnx"
-REFERENCE_FILES = {"mu": "reference_mu.npy", "sigma": "reference_sigma.npy", "features": "reference_features.npy"}
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+from ..export.manifest import EVALUATOR_FILE, REFERENCE_FILES, evaluator_entry
+from ..export.model_folder import sha256_of
+from ..files import write_json_atomically
 
 
 def images_to_model_input(images: np.ndarray, channels: int) -> np.ndarray:
     """uint8 [N, H, W, C] -> float32 [N, channels, H, W] in [-1, 1]."""
     if images.ndim != 4 or images.dtype != np.uint8:
-        raise ValueError(f"arr_0 must hold uint8 images of shape [N, H, W, C], got {images.dtype} {list(images.shape)}.")
+        raise ValueError(
+            f"arr_0 must hold uint8 images of shape [N, H, W, C], got {images.dtype} {list(images.shape)}."
+        )
     x = images.astype(np.float32) / 127.5 - 1.0
     x = np.transpose(x, (0, 3, 1, 2))
     if x.shape[1] == channels:
@@ -57,7 +51,9 @@ def import_reference_batch(npz_path: Path, model_dir: Path, evaluator: Path, lim
                            batch_size: int = 50) -> dict[str, object]:
     manifest_path = model_dir / "manifest.json"
     if not manifest_path.is_file():
-        raise FileNotFoundError(f"{model_dir} has no manifest.json; convert or export the model into that folder first.")
+        raise FileNotFoundError(
+            f"{model_dir} has no manifest.json; convert or export the model into that folder first."
+        )
     manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     with np.load(npz_path) as batch:
         if "arr_0" not in batch.files:
@@ -69,7 +65,9 @@ def import_reference_batch(npz_path: Path, model_dir: Path, evaluator: Path, lim
         raise ValueError(f"{npz_path} holds only one of mu and sigma; it needs both or neither.")
     size = manifest["image"]["size"]
     if images.shape[1:3] != (size, size):
-        raise ValueError(f"The reference images are {images.shape[2]}×{images.shape[1]} but the model makes {size}×{size} images.")
+        raise ValueError(
+            f"The reference images are {images.shape[2]}×{images.shape[1]} but the model makes {size}×{size} images."
+        )
 
     chosen = images if len(images) <= limit else images[np.linspace(0, len(images) - 1, limit).astype(np.int64)]
     features = evaluator_features(evaluator, images_to_model_input(chosen, manifest["image"]["channels"]), batch_size)
@@ -78,8 +76,10 @@ def import_reference_batch(npz_path: Path, model_dir: Path, evaluator: Path, lim
         sigma = np.cov(features.astype(np.float64), rowvar=False)
     if mu.shape != (features.shape[1],) or sigma.shape != (features.shape[1], features.shape[1]):
         raise ValueError(
-            f"The batch's statistics are {mu.shape[0]}-dimensional but the evaluator gives {features.shape[1]} features; "
-            "export the evaluator from the Inception-v3 the statistics were computed with.")
+            f"The batch's statistics are {mu.shape[0]}-dimensional "
+            f"but the evaluator gives {features.shape[1]} features; "
+            "export the evaluator from the Inception-v3 the statistics were computed with."
+        )
 
     evaluator_target = model_dir / EVALUATOR_FILE
     if evaluator.resolve() != evaluator_target.resolve():
@@ -88,15 +88,10 @@ def import_reference_batch(npz_path: Path, model_dir: Path, evaluator: Path, lim
     np.save(model_dir / REFERENCE_FILES["sigma"], np.ascontiguousarray(sigma))
     np.save(model_dir / REFERENCE_FILES["features"], np.ascontiguousarray(features))
 
-    manifest["evaluator"] = {
-        "file": EVALUATOR_FILE,
-        "input": "x",
-        "outputs": {"features": "features", "logits": "logits"},
-        "reference": dict(REFERENCE_FILES),
-    }
+    manifest["evaluator"] = evaluator_entry()
     files = dict(manifest.get("files", {}))
     for name in [EVALUATOR_FILE, *REFERENCE_FILES.values()]:
-        files[name] = _sha256(model_dir / name)
+        files[name] = sha256_of(model_dir / name)
     manifest["files"] = files
-    manifest_path.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    write_json_atomically(manifest_path, manifest, ensure_ascii=False)
     return {"images": int(len(images)), "reference_features": int(len(features)), "dimension": int(features.shape[1])}

@@ -12,6 +12,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from ..diffusion.sampling import SamplerName
 from ..train.data import to_uint8
 from .onnx_model_set import OnnxModelSet
 from .report import generate
@@ -33,13 +34,13 @@ def main(argv: list[str] | None = None) -> int:
     model = OnnxModelSet(args.model)
     classes = model.manifest["classes"]["count"]
     labels = torch.arange(classes).repeat_interleave(args.columns)
-    sampler = "ddim" if args.steps.startswith("ddim") else "ddpm"
+    sampler: SamplerName = "ddim" if args.steps.startswith("ddim") else "ddpm"
     images = generate(model, sampler, args.steps, args.mode, args.scale, labels, 100, args.seed)
     _, height, width = model.image_shape
     tiles = to_uint8(images)[..., 0].reshape(classes, args.columns, height, width)
     grid = np.concatenate([np.concatenate(list(row), axis=1) for row in tiles], axis=0)
     picture = Image.fromarray(grid, mode="L")
-    picture = picture.resize((picture.width * args.zoom, picture.height * args.zoom), Image.NEAREST)
+    picture = picture.resize((picture.width * args.zoom, picture.height * args.zoom), Image.Resampling.NEAREST)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     picture.save(args.out)
     return 0

@@ -62,7 +62,9 @@ class OnnxModelSet:
         return GaussianDiffusion.from_settings(schedule=settings["noise_schedule"], num_timesteps=settings["steps"],
                                                respacing=respacing, learn_sigma=settings["learn_sigma"])
 
-    def guided_functions(self, mode: GuidanceMode, y: torch.Tensor, scale: float) -> tuple[DenoiseFn, GradientFn | None]:
+    def guided_functions(
+        self, mode: GuidanceMode, y: torch.Tensor, scale: float
+    ) -> tuple[DenoiseFn, GradientFn | None]:
         unet, classes = self.manifest["unet"], self.manifest["classes"]
         label = unet_label(mode, y, class_cond=unet["class_cond"], null_class=classes["null_class"],
                            has_classifier=self.classifier is not None)
@@ -78,13 +80,14 @@ class OnnxModelSet:
         if mode == "conditional" or self.classifier is None or scale == 0:
             # At scale 0 the guidance term vanishes; the classifier need not run.
             return denoise, None
+        session = self.classifier
         classifier = self.manifest["classifier"]
         inputs, grad_name = classifier["inputs"], classifier["outputs"]["grad"]
 
         def gradient(x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
             feeds = {inputs["x"]: x.float().numpy(), inputs["t"]: t.numpy().astype(np.int64),
                      inputs["y"]: y.numpy().astype(np.int64)}
-            (grad,) = self.classifier.run([grad_name], feeds)
+            (grad,) = session.run([grad_name], feeds)
             return torch.from_numpy(grad).to(x.dtype) * scale
 
         return denoise, gradient
@@ -97,12 +100,14 @@ class OnnxModelSet:
         outputs = [evaluator["outputs"]["features"], evaluator["outputs"]["logits"]]
         features, logits = [], []
         for start in range(0, len(images), batch):
-            f, l = self.evaluator.run(outputs, {evaluator["input"]: images[start : start + batch].float().numpy()})
-            features.append(f)
-            logits.append(l)
+            feature_batch, logit_batch = self.evaluator.run(
+                outputs, {evaluator["input"]: images[start : start + batch].float().numpy()}
+            )
+            features.append(feature_batch)
+            logits.append(logit_batch)
         return np.concatenate(features), np.concatenate(logits)
 
     def reference(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Mean, covariance and features of the real images, as the model folder stores them."""
         files = self.manifest["evaluator"]["reference"]
-        return tuple(np.load(self.folder / files[key]) for key in ("mu", "sigma", "features"))  # type: ignore[return-value]
+        return tuple(np.load(self.folder / files[key]) for key in ("mu", "sigma", "features"))

@@ -45,14 +45,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..diffusion.sampling import GUIDANCE_MODES, sample
+from ..diffusion.sampling import GUIDANCE_MODES, GuidanceMode, SamplerName, sample
+from ..files import write_json_atomically
 from ..metrics.numpy_reference import frechet_distance, inception_score, precision_recall, radii, statistics
 from ..train.data import from_uint8, load_split, to_uint8
 from ..train.loop import atomic_save
 from .onnx_model_set import OnnxModelSet
 from .torch_sampling import TorchSampling
 
-SAMPLERS = {"ddim50": ("ddim", "ddim50"), "ddpm250": ("ddpm", "250")}
+SAMPLERS: dict[str, tuple[SamplerName, str]] = {"ddim50": ("ddim", "ddim50"), "ddpm250": ("ddpm", "250")}
 #: Neighbourhood size of the precision and recall manifolds, as in the reference evaluator.
 K = 3
 #: Training images of the FID floor: the FID a sampler that draws the data itself would get.
@@ -94,9 +95,18 @@ class Partial:
     generator_state: torch.Tensor
 
 
-def generate(model: OnnxModelSet | TorchSampling, sampler: str, respacing: str, mode: str, scale: float, labels: torch.Tensor,
-             batch: int, seed: int, resume: Partial | None = None,
-             on_batch: Callable[[Partial], None] | None = None) -> torch.Tensor:
+def generate(
+    model: OnnxModelSet | TorchSampling,
+    sampler: SamplerName,
+    respacing: str,
+    mode: GuidanceMode,
+    scale: float,
+    labels: torch.Tensor,
+    batch: int,
+    seed: int,
+    resume: Partial | None = None,
+    on_batch: Callable[[Partial], None] | None = None,
+) -> torch.Tensor:
     """Samples in [-1, 1], one per label, drawn batch by batch from one seeded generator.
 
     `on_batch` gets the samples so far after each batch; passing one of those back as
@@ -112,9 +122,10 @@ def generate(model: OnnxModelSet | TorchSampling, sampler: str, respacing: str, 
         y = labels[start : start + batch]
         denoise, gradient_fn = model.guided_functions(mode, y, scale)
         x_T = torch.randn((len(y), *model.image_shape), generator=generator)
-        final = None
+        final: torch.Tensor | None = None
         for step in sample(diffusion, sampler, denoise, x_T, gradient_fn=gradient_fn, generator=generator):
             final = step.xt
+        assert final is not None, f"respacing {respacing!r} keeps no step"
         outputs.append(final.clamp(-1, 1))
         if on_batch is not None:
             on_batch(Partial(torch.cat(outputs), generator.get_state()))
@@ -166,11 +177,11 @@ class DrawnImages:
 
     def save(self, pixels: np.ndarray, drawn_with: str, seconds: float) -> None:
         np.save(self.pixels_path, np.ascontiguousarray(pixels.transpose(0, 3, 1, 2)))
-        write_json(self.draw_path, {"key": self.key, "drawn_with": drawn_with, "seconds": seconds})
+        write_json_atomically(self.draw_path, {"key": self.key, "drawn_with": drawn_with, "seconds": seconds})
 
 
-def parse_settings(text: str) -> list[tuple[str, float]]:
-    settings = []
+def parse_settings(text: str) -> list[tuple[GuidanceMode, float]]:
+    settings: list[tuple[GuidanceMode, float]] = []
     for item in text.split(","):
         mode, _, scale = item.partition(":")
         if mode not in GUIDANCE_MODES or not scale:
@@ -210,15 +221,8 @@ def fid_floors(model: OnnxModelSet, reference_mu: np.ndarray, reference_sigma: n
     }
 
 
-def write_json(path: Path, data: dict) -> None:
-    """Writes beside the file and renames, so a stopped run never leaves half a file."""
-    temporary = path.with_suffix(".partial")
-    temporary.write_text(json.dumps(data, indent=2))
-    temporary.replace(path)
-
-
 def write_report(path: Path, identity: dict, floors: dict[str, float], rows: list[Row]) -> None:
-    write_json(path, {**identity, **floors, "rows": [asdict(r) for r in rows]})
+    write_json_atomically(path, {**identity, **floors, "rows": [asdict(r) for r in rows]})
 
 
 def format_table(rows: list[Row], floors: dict[str, float], samples: int) -> str:
@@ -245,7 +249,7 @@ def in_progress_path(args: argparse.Namespace) -> Path | None:
     return None
 
 
-def draw(drawer: OnnxModelSet | TorchSampling, sampler_key: str, mode: str, scale: float, labels: torch.Tensor,
+def draw(drawer: OnnxModelSet | TorchSampling, sampler_key: str, mode: GuidanceMode, scale: float, labels: torch.Tensor,
          batch: int, seed: int, in_progress: SettingInProgress | None) -> tuple[np.ndarray, float]:
     """A setting's samples as 8-bit pixels [N, H, W, C] and the seconds they took, going on
     from the batches a stopped run saved."""
@@ -278,14 +282,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch", type=int, default=250)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=None)
-    parser.add_argument("--json", type=Path, default=None, help="write the rows as JSON after each setting; resume from it")
+    parser.add_argument(
+        "--json", type=Path, default=None, help="write the rows as JSON after each setting; resume from it"
+    )
     parser.add_argument("--save-images", type=Path, default=None,
                         help="folder for each setting's uint8 pixels (.npy) and their draw (.json)")
-    parser.add_argument("--torch-weights", type=Path, default=None,
-                        help="draw with these PyTorch weights (config.json, unet.pt, classifier.pt) instead of onnxruntime")
+    parser.add_argument(
+        "--torch-weights",
+        type=Path,
+        default=None,
+        help="draw with these PyTorch weights (config.json, unet.pt, classifier.pt) instead of onnxruntime",
+    )
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu",
                         help="torch device that runs --torch-weights (default: cuda where there is one)")
-    parser.add_argument("--draw-only", action="store_true", help="draw and save the images (--save-images) without scoring them")
+    parser.add_argument(
+        "--draw-only", action="store_true", help="draw and save the images (--save-images) without scoring them"
+    )
     args = parser.parse_args(argv)
     if args.draw_only and not args.save_images:
         parser.error("--draw-only keeps nothing without --save-images DIR")

@@ -50,7 +50,9 @@ class TorchSampling:
     def diffusion(self, respacing: str) -> GaussianDiffusion:
         return self.model.diffusion(respacing)
 
-    def guided_functions(self, mode: GuidanceMode, y: torch.Tensor, scale: float) -> tuple[DenoiseFn, GradientFn | None]:
+    def guided_functions(
+        self, mode: GuidanceMode, y: torch.Tensor, scale: float
+    ) -> tuple[DenoiseFn, GradientFn | None]:
         """The networks bound to the labels, taking and returning CPU tensors."""
         classes = self.model.manifest["classes"]
         denoise, gradient = guided_functions(self.unet, self.classifier, mode, y.to(self.device), scale,
@@ -73,13 +75,15 @@ class TorchSampling:
         t = torch.tensor([999, 600, 200, 0])
         y = torch.arange(4) % self.model.manifest["classes"]["count"]
         mode: GuidanceMode = "conditional" if self.classifier is None else "conditional+classifier"
-        expected = dict(zip(("unet", "classifier"), self.model.guided_functions(mode, y, 1.0)))
-        got = dict(zip(("unet", "classifier"), self.guided_functions(mode, y, 1.0)))
+        expected = dict(zip(("unet", "classifier"), self.model.guided_functions(mode, y, 1.0), strict=True))
+        got = dict(zip(("unet", "classifier"), self.guided_functions(mode, y, 1.0), strict=True))
         for name, network in got.items():
             if network is None:
                 continue
+            reference = expected[name]
+            assert reference is not None, f"the ONNX folder has no {name} graph to compare with"
             with torch.no_grad():
-                want, have = expected[name](x, t).numpy(), network(x, t).numpy()
+                want, have = reference(x, t).numpy(), network(x, t).numpy()
             difference = float(np.abs(want - have).max())
             if not difference <= TOLERANCE * max(1.0, float(np.abs(want).max())):
                 raise ValueError(

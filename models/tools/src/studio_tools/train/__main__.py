@@ -17,6 +17,7 @@ from pathlib import Path
 
 import torch
 
+from ..adm import ClassifierConfig, UNetConfig
 from ..diffusion.gaussian_diffusion import GaussianDiffusion
 from .architectures import Evaluator, classifier_config, unet_config
 from .data import load_split
@@ -39,8 +40,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, required=True, help="total optimisation steps")
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--lr", type=float, default=None)
-    parser.add_argument("--anneal-lr", action="store_true",
-                        help="anneal the learning rate linearly to zero over --steps (as the reference classifier training)")
+    parser.add_argument(
+        "--anneal-lr",
+        action="store_true",
+        help="anneal the learning rate linearly to zero over --steps (as the reference classifier training)",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--width", type=int, default=None, help="model_channels of the UNet or classifier")
     parser.add_argument("--threads", type=int, default=None, help="CPU threads (default: torch's choice)")
@@ -53,6 +57,8 @@ def main(argv: list[str] | None = None) -> int:
     images, labels = images.to(device), labels.to(device)
     torch.manual_seed(args.seed)
 
+    model: torch.nn.Module
+    config: UNetConfig | ClassifierConfig
     if args.network == "unet":
         config = unet_config(args.width or 32)
         model = config.build().to(device)

@@ -15,11 +15,13 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 
 from ..diffusion.torch_model import ClassSettings, DiffusionSettings, ModelConfig, write_config
+from ..export.manifest import SamplingDefaults, build_manifest
 from ..export.model_folder import write_model_folder
 from ..export.onnx_graphs import export_classifier_grad, export_evaluator, export_unet, export_unet_fp16
 from ..metrics.numpy_reference import statistics
@@ -31,39 +33,42 @@ MODEL_ID = "fashion-mnist"
 
 
 @torch.no_grad()
-def evaluate_images(evaluator: torch.nn.Module, images: torch.Tensor, batch: int = 500) -> tuple[np.ndarray, np.ndarray]:
+def evaluate_images(
+    evaluator: torch.nn.Module, images: torch.Tensor, batch: int = 500
+) -> tuple[np.ndarray, np.ndarray]:
     features, logits = [], []
     for start in range(0, len(images), batch):
-        f, l = evaluator(images[start : start + batch])
-        features.append(f.numpy())
-        logits.append(l.numpy())
+        feature_batch, logit_batch = evaluator(images[start : start + batch])
+        features.append(feature_batch.numpy())
+        logits.append(logit_batch.numpy())
     return np.concatenate(features), np.concatenate(logits)
 
 
-def manifest(unet_steps: int, classifier_steps: int, evaluator_accuracy: float) -> dict:
-    return {
-        "format": 1,
-        "id": MODEL_ID,
-        "name": "Fashion-MNIST 32×32 (built-in)",
-        "source": (
+BUILTIN_DIFFUSION = DiffusionSettings(steps=1000, noise_schedule="cosine", learn_sigma=True)
+
+
+def manifest(unet_steps: int, classifier_steps: int, evaluator_accuracy: float) -> dict[str, Any]:
+    return build_manifest(
+        model_id=MODEL_ID,
+        name="Fashion-MNIST 32×32 (built-in)",
+        source=(
             "Trained by the Guided Diffusion Studio team on Fashion-MNIST (Zalando Research, MIT license): "
             f"UNet {unet_steps} steps, noisy classifier {classifier_steps} steps, "
             f"evaluator test accuracy {evaluator_accuracy:.4f}."
         ),
-        "license": "MIT",
-        "image": {"size": IMAGE_SIZE, "channels": 1},
-        "classes": {"count": NUM_CLASSES, "names": CLASS_NAMES, "synonyms": CLASS_SYNONYMS, "null_class": NULL_CLASS},
-        "diffusion": {"steps": 1000, "noise_schedule": "cosine", "learn_sigma": True, "predict": "eps",
-                      "rescale_timesteps": False},
-        "unet": {"file": "unet.onnx", "fp16_file": "unet_fp16.onnx", "class_cond": True,
-                 "inputs": {"x": "x", "t": "t", "y": "y"}, "output": "out", "batch": "dynamic"},
-        "classifier": {"file": "classifier_grad.onnx", "inputs": {"x": "x", "t": "t", "y": "y"},
-                       "outputs": {"grad": "grad", "logits": "logits"}},
-        "evaluator": {"file": "evaluator.onnx", "input": "x", "outputs": {"features": "features", "logits": "logits"},
-                      "reference": {"mu": "reference_mu.npy", "sigma": "reference_sigma.npy",
-                                    "features": "reference_features.npy"}},
-        "defaults": {"mode": "conditional+classifier", "sampler": "ddpm", "steps": "50", "scale": 2.0, "eta": 0.0},
-    }
+        license="MIT",
+        image_size=IMAGE_SIZE,
+        channels=1,
+        class_names=CLASS_NAMES,
+        class_synonyms=CLASS_SYNONYMS,
+        null_class=NULL_CLASS,
+        diffusion=BUILTIN_DIFFUSION,
+        class_cond=True,
+        fp16=True,
+        classifier=True,
+        evaluator=True,
+        defaults=SamplingDefaults(mode="conditional+classifier", sampler="ddpm", steps="50", scale=2.0, eta=0.0),
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -105,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     write_config(torch_dir / "config.json", ModelConfig(
         unet=unet_config,
         classifier=classifier_config,
-        diffusion=DiffusionSettings(steps=1000, noise_schedule="cosine", learn_sigma=True),
+        diffusion=BUILTIN_DIFFUSION,
         classes=ClassSettings(count=NUM_CLASSES, names=CLASS_NAMES, null_class=NULL_CLASS),
     ))
     sizes = {p.name: p.stat().st_size for p in sorted(out.iterdir())}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 import time
 from collections.abc import Callable
@@ -11,6 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+
+from ..files import write_atomically
 
 
 @dataclass
@@ -46,9 +47,8 @@ def step_generator(seed: int, step: int) -> torch.Generator:
 
 
 def atomic_save(obj: object, path: Path) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
+    """torch.save, so that a run killed while saving keeps its previous checkpoint."""
+    write_atomically(path, lambda partial: torch.save(obj, partial))
 
 
 def _format_eta(seconds: float) -> str:
@@ -122,7 +122,7 @@ def run_loop(
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
         step += 1
-        if ema is not None:
+        if ema is not None and settings.ema_rate is not None:
             # Warm-up EMA: short runs are not dominated by the random initialisation.
             rate = min(settings.ema_rate, (1 + step) / (10 + step))
             with torch.no_grad():

@@ -1,6 +1,6 @@
 """Time classifier-guided sampling in PyTorch, as a reference for the ONNX engine.
 
-    python -m studio_tools.bench_reference --config CONFIG.json --unet UNET.pt \
+    python -m studio_tools bench-reference --config CONFIG.json --unet UNET.pt \
         --classifier CLS.pt --batch 16 --steps ddim50 --scale 4 --threads 2
 
 runs one batch of DDIM (or ``--sampler ddpm``) sampling with the classifier's gradient
@@ -25,8 +25,9 @@ from pathlib import Path
 
 import torch
 
-from .diffusion import guided_functions, sample
-from .diffusion.torch_model import load_models, read_config
+from ..diffusion import guided_functions, sample
+from ..diffusion.sampling import GuidanceMode
+from ..diffusion.torch_model import load_models, read_config
 
 
 class Stopwatch:
@@ -66,14 +67,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     torch.set_num_threads(args.threads)
     config = read_config(args.config)
     unet, classifier = load_models(config, args.unet, args.classifier)
     class_cond = config.unet.num_classes is not None
     null_class = config.classes.null_class
-    mode = "conditional+classifier" if class_cond and null_class is None else "unconditional+classifier"
+    mode: GuidanceMode = "conditional+classifier" if class_cond and null_class is None else "unconditional+classifier"
     diffusion = config.diffusion.build(args.steps)
 
     generator = torch.Generator().manual_seed(args.seed)
@@ -102,7 +103,8 @@ def main(argv: list[str] | None = None) -> None:
         "mode": mode,
         "threads": args.threads,
     }))
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

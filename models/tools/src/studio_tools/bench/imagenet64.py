@@ -1,6 +1,6 @@
 """One classifier-guided step of the full-size ImageNet 64×64 architecture, timed in PyTorch.
 
-    python -m studio_tools.bench_imagenet64 --cache .cache/bench-imagenet64 --batch 1 4 --threads 2
+    python -m studio_tools bench-imagenet64 --cache .cache/bench-imagenet64 --batch 1 4 --threads 2
 
 builds the UNet and the classifier of the released 64×64 checkpoints (preset "64", random
 weights from a fixed seed), keeps them in the cache folder as state_dicts (``torch/``) and as
@@ -28,12 +28,12 @@ from typing import Any
 
 import torch
 
-from .adm import ClassifierConfig, UNetConfig
-from .convert.model_folder import Conversion, convert
-from .convert.presets import preset_named
-from .diffusion import guided_functions
-from .export import ModelFolderError, sha256_of, verify_model_folder
-from .export.random_weights import randomize
+from ..adm import ClassifierConfig, EncoderUNetModel, UNetConfig, UNetModel
+from ..convert.model_folder import Conversion, convert
+from ..convert.presets import preset_named
+from ..diffusion import guided_functions
+from ..export import ModelFolderError, sha256_of, verify_model_folder
+from ..export.random_weights import randomize
 
 PRESET = preset_named("64")
 RECIPE_FORMAT = 1
@@ -100,7 +100,9 @@ class BenchCache:
         unet = randomize(UNetConfig.from_flags(unet_flags).build(), seed=self.recipe["unet_seed"])
         torch.save(unet.state_dict(), self.weights["unet"])
         del unet
-        classifier = randomize(ClassifierConfig.from_flags(classifier_flags).build(), seed=self.recipe["classifier_seed"])
+        classifier = randomize(
+            ClassifierConfig.from_flags(classifier_flags).build(), seed=self.recipe["classifier_seed"]
+        )
         torch.save(classifier.state_dict(), self.weights["classifier"])
         del classifier
         convert(Conversion(
@@ -117,7 +119,7 @@ class BenchCache:
         record = {"recipe": self.recipe, "weights": {path.name: sha256_of(path) for path in self.weights.values()}}
         self.recipe_path.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
 
-    def load(self) -> tuple[torch.nn.Module, torch.nn.Module]:
+    def load(self) -> tuple[UNetModel, EncoderUNetModel]:
         unet = UNetConfig.from_flags(self.recipe["unet_flags"]).build()
         classifier = ClassifierConfig.from_flags(self.recipe["classifier_flags"]).build()
         for module, path in ((unet, self.weights["unet"]), (classifier, self.weights["classifier"])):
@@ -125,15 +127,18 @@ class BenchCache:
         return unet.eval(), classifier.eval()
 
 
-def time_guided_step(unet: torch.nn.Module, classifier: torch.nn.Module, batch: int) -> dict[str, float]:
+def time_guided_step(unet: UNetModel, classifier: EncoderUNetModel, batch: int) -> dict[str, float]:
     """Seconds of one UNet forward pass and one classifier gradient, after one untimed step."""
     generator = torch.Generator().manual_seed(batch)
     x = torch.randn(batch, unet.in_channels, unet.image_size, unet.image_size, generator=generator)
     t = torch.full((batch,), TIMESTEP, dtype=torch.int64)
+    assert unet.num_classes is not None, "the released 64×64 UNet is class-conditional"
     y = torch.randint(0, unet.num_classes, (batch,), generator=generator)
     denoise, gradient = guided_functions(
         unet, classifier, "conditional+classifier", y, PRESET.scale, class_cond=True, null_class=None
     )
+
+    assert gradient is not None, "a classifier-guided mode binds the classifier's gradient"
 
     def step() -> tuple[float, float]:
         start = time.perf_counter()
@@ -162,7 +167,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if any(b < 1 for b in args.batch) or args.threads < 1:
-        raise SystemExit("bench_imagenet64: --batch and --threads take positive integers, e.g. --batch 1 4 --threads 2")
+        raise SystemExit("bench-imagenet64: --batch and --threads take positive integers, e.g. --batch 1 4 --threads 2")
     torch.set_num_threads(args.threads)
     unet_flags, classifier_flags = architecture(args.width, args.classifier_width, args.depth)
     cache = BenchCache(args.cache, {

@@ -1,0 +1,1 @@
+"""PyTorch timings the engine's benchmarks compare against (spawned by bench/*.ts)."""
