@@ -1,9 +1,11 @@
 /**
- * How long each quality metric takes on 10,000 samples: FID on 2048-dimensional features
- * (Inception-v3's pool features), precision/recall on the same features against 10,000
- * reference vectors, the Inception Score on 1000-class logits.
+ * First the main event loop's delay while the built-in model's evaluator scores stored samples
+ * in the inference worker (evaluation-event-loop.ts); then how long each quality metric takes
+ * on 10,000 samples: FID on 2048-dimensional features (Inception-v3's pool features),
+ * precision/recall on the same features against 10,000 reference vectors, the Inception Score
+ * on 1000-class logits.
  *
- *   npm run bench:metrics [-- --samples N --dimension D --threads T]
+ *   npm run bench:metrics [-- --samples N --dimension D --threads T --event-loop-rounds R]
  */
 import { parseArgs } from 'node:util';
 import { cpus } from 'node:os';
@@ -14,6 +16,7 @@ import { inceptionScore } from '../electron/metrics/inception-score';
 import { pivotedCholesky } from '../electron/metrics/pivoted-cholesky';
 import { manifoldRadii, precisionRecallOfManifolds } from '../electron/metrics/precision-recall';
 import { symmetricEigenvalues } from '../electron/metrics/symmetric-eigenvalues';
+import { measureEvaluationEventLoop, printEventLoopFigures } from './evaluation-event-loop';
 
 const { values } = parseArgs({
   options: {
@@ -21,6 +24,7 @@ const { values } = parseArgs({
     dimension: { type: 'string', default: '2048' },
     classes: { type: 'string', default: '1000' },
     threads: { type: 'string' },
+    'event-loop-rounds': { type: 'string', default: '3' },
   },
 });
 const samples = Number(values.samples);
@@ -78,6 +82,10 @@ async function timed<T>(label: string, work: () => Promise<T> | T): Promise<T> {
   return result;
 }
 
+const eventLoopRounds = Number(values['event-loop-rounds']);
+if (eventLoopRounds > 0) printEventLoopFigures(await measureEvaluationEventLoop(eventLoopRounds, threads ?? 0), eventLoopRounds);
+
+// The synthetic timings below run the kernels on this thread, to time the math alone.
 const kernels = new OnnxMatrixKernels(threads ? { threads } : {});
 console.log(`metrics bench: ${samples} generated and ${samples} reference samples, ${dimension}-d features, ${classes} classes`);
 console.log(`cpu: ${cpus()[0]?.model ?? 'unknown'} × ${cpus().length}, matrix threads: ${threads ?? 'all'}`);
