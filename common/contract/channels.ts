@@ -26,6 +26,11 @@ export const invokeChannels = {
   cancelEvaluation: 'evaluation:cancel',
   listEvaluations: 'evaluation:list',
   getEvaluation: 'evaluation:get',
+  listQueue: 'queue:list',
+  pauseQueue: 'queue:pause',
+  resumeQueue: 'queue:resume',
+  moveQueueEntry: 'queue:move',
+  removeQueueEntry: 'queue:remove',
 } as const;
 
 /** Messages the service pushes to every page that subscribed. */

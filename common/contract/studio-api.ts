@@ -9,6 +9,7 @@ import { MAX_RECIPE_PNG_BYTES, base64Length } from './bridge-protocol';
 import { GuidanceMode, ModelId, ProviderName, RecordedRunRequest, RunRequest, SamplerName } from './run-request';
 import { eventChannels, invokeChannels, type InvokeMethod } from './channels';
 import { EvaluationRef, EvaluationView } from './evaluation';
+import { QueueEntryRef, QueueMove, QueueView } from './queue';
 import {
   ClassCount,
   EvaluationRecord,
@@ -77,7 +78,7 @@ export const StartRunRequest = z.object({
 });
 export type StartRunRequest = z.input<typeof StartRunRequest>;
 
-/** A job of the service's queue: one run, queued or running. Its gallery run id comes with `started`. */
+/** An entry of the studio's queue (a run, sweep cell, finish-run or evaluation). A run's gallery id comes with `started`. */
 const JobId = z.number().int().positive();
 
 export const RunHandle = z.object({ jobId: JobId });
@@ -260,6 +261,11 @@ export const studioOperations = {
   cancelEvaluation: operation('cancelEvaluation', EvaluationRef, z.object({ cancelled: z.boolean() })),
   listEvaluations: operation('listEvaluations', NoRequest, z.array(EvaluationRecord)),
   getEvaluation: operation('getEvaluation', EvaluationRef, EvaluationView),
+  listQueue: operation('listQueue', NoRequest, QueueView),
+  pauseQueue: operation('pauseQueue', NoRequest, QueueView),
+  resumeQueue: operation('resumeQueue', NoRequest, QueueView),
+  moveQueueEntry: operation('moveQueueEntry', QueueMove, QueueView),
+  removeQueueEntry: operation('removeQueueEntry', QueueEntryRef, QueueView),
 } satisfies Record<InvokeMethod, { channel: string; request: z.ZodType; response: z.ZodType }>;
 
 export type StudioOperations = typeof studioOperations;

@@ -2,7 +2,7 @@
  * What a run request means for one model: which label the UNet sees, whether the classifier
  * guides, the respaced process and the variance type. Every user mistake becomes a sentence.
  */
-import { type RunRequest, usesClassifier } from '../contract/run-request';
+import { GuidanceMode, type RunRequest, usesClassifier } from '../contract/run-request';
 import { spacedDiffusion, type SpacedDiffusion } from '../diffusion/respace';
 import type { VarianceType } from '../diffusion/sampler';
 import type { ModelManifest } from './manifest';
@@ -25,6 +25,28 @@ export class RunRequestError extends Error {
   }
 }
 
+/** Why a model's graphs cannot run a guidance mode, as a sentence; null when they can. */
+export function modeRefusal(manifest: ModelManifest, mode: GuidanceMode): string | null {
+  if (usesClassifier(mode) && manifest.classifier === null) {
+    return `The mode "${mode}" needs a classifier, but "${manifest.name}" has none. Use the "conditional" mode.`;
+  }
+  if (mode === 'unconditional+classifier') {
+    if (manifest.unet.class_cond && manifest.classes.null_class === null) {
+      return `"${manifest.name}" has a class-conditional UNet without a "no class" label, so it cannot sample unconditionally. Use "conditional" or "conditional+classifier".`;
+    }
+    return null;
+  }
+  if (!manifest.unet.class_cond) {
+    return `The UNet of "${manifest.name}" takes no class, so the mode "${mode}" is not available. Use "unconditional+classifier".`;
+  }
+  return null;
+}
+
+/** The guidance modes a model's graphs can run, in the contract's order. */
+export function allowedModes(manifest: ModelManifest): GuidanceMode[] {
+  return GuidanceMode.options.filter((mode) => modeRefusal(manifest, mode) === null);
+}
+
 export function planRun(manifest: ModelManifest, request: Pick<RunRequest, 'classIndex' | 'mode' | 'scale' | 'steps' | 'eta' | 'seeds'>): RunPlan {
   const { classes } = manifest;
   if (!Number.isInteger(request.classIndex) || request.classIndex < 0 || request.classIndex >= classes.count) {
@@ -37,22 +59,10 @@ export function planRun(manifest: ModelManifest, request: Pick<RunRequest, 'clas
     throw new RunRequestError(`η must be between 0 and 1, got ${request.eta}.`);
   }
   if (request.seeds.length === 0) throw new RunRequestError('A run needs at least one seed.');
+  const refusal = modeRefusal(manifest, request.mode);
+  if (refusal !== null) throw new RunRequestError(refusal);
   const guided = usesClassifier(request.mode);
-  if (guided && manifest.classifier === null) {
-    throw new RunRequestError(`The mode "${request.mode}" needs a classifier, but "${manifest.name}" has none. Use the "conditional" mode.`);
-  }
-  let unetLabel: number | null;
-  if (request.mode === 'unconditional+classifier') {
-    if (manifest.unet.class_cond && classes.null_class === null) {
-      throw new RunRequestError(`"${manifest.name}" has a class-conditional UNet without a "no class" label, so it cannot sample unconditionally. Use "conditional" or "conditional+classifier".`);
-    }
-    unetLabel = manifest.unet.class_cond ? classes.null_class : null;
-  } else {
-    if (!manifest.unet.class_cond) {
-      throw new RunRequestError(`The UNet of "${manifest.name}" takes no class, so the mode "${request.mode}" is not available. Use "unconditional+classifier".`);
-    }
-    unetLabel = request.classIndex;
-  }
+  const unetLabel = request.mode === 'unconditional+classifier' ? (manifest.unet.class_cond ? classes.null_class : null) : request.classIndex;
   let diffusion: SpacedDiffusion;
   try {
     diffusion = spacedDiffusion(manifest.diffusion.noise_schedule, manifest.diffusion.steps, request.steps);

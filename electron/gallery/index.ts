@@ -10,6 +10,7 @@ import { type ExportedSample, exportSample, type ImportedRecipe, importRecipe, t
 import { RunsRepository } from './runs-repository';
 import { SamplesRepository } from './samples-repository';
 import { PresetsRepository } from './presets-repository';
+import { QueueRepository } from './queue-repository';
 import { TrajectoriesRepository } from './trajectories-repository';
 import { RUN_LEASE_RENEW_MS } from './owner-process';
 import { explainStorageFailure, folderNotWritable, storageFaultOf, type StoragePlace } from './storage-error';
@@ -28,6 +29,8 @@ export interface Gallery {
   readonly trajectories: TrajectoriesRepository;
   readonly presets: PresetsRepository;
   readonly evaluations: EvaluationsRepository;
+  /** The job queue's entries, kept across restarts. */
+  readonly queue: QueueRepository;
   /** The sample's PNG with its full recipe, and a telling file name. */
   exportPng(sampleId: number): ExportedSample;
   /** A PNG's recipe as a run request; models are looked up in `findModel`, else among the gallery's models. */
@@ -78,6 +81,7 @@ function createGallery(db: Database.Database, file: string, previousVersion: num
   const samples = new SamplesRepository(db, runs, trajectories, explain);
   const presets = new PresetsRepository(db);
   const evaluations = new EvaluationsRepository(db);
+  const queue = new QueueRepository(db);
   let interruptedRunIds: number[];
   try {
     interruptedRunIds = db.transaction(() => {
@@ -115,6 +119,7 @@ function createGallery(db: Database.Database, file: string, previousVersion: num
     trajectories,
     presets,
     evaluations,
+    queue,
     exportPng: (sampleId) => exportSample(sampleId, { samples, runs, models }),
     importPng: (png, findModel = galleryModels, currentNoiseAlgorithm) => importRecipe(png, findModel, currentNoiseAlgorithm),
     explainStorageFailure: explain,

@@ -143,6 +143,39 @@ export const migrations: readonly Migration[] = [
       ALTER TABLE runs ADD COLUMN lease_expires_at INTEGER;
     `,
   },
+  {
+    version: 5,
+    description: 'the job queue: every run, sweep cell, finish-run and evaluation as an entry that outlives the process',
+    sql: `
+      CREATE TABLE queue_entries (
+        id INTEGER PRIMARY KEY,
+        kind TEXT NOT NULL CHECK (kind IN ('run', 'sweep-cell', 'finish-run', 'evaluation')),
+        -- What the entry draws, as JSON: a run request and its options, or an evaluation id.
+        payload TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('queued', 'running', 'paused', 'completed', 'cancelled', 'failed')),
+        -- Order among the waiting entries; rewritten when the user moves one.
+        position INTEGER NOT NULL,
+        label TEXT NOT NULL,
+        sweep_id TEXT,
+        run_id INTEGER REFERENCES runs(id) ON DELETE SET NULL,
+        evaluation_id INTEGER REFERENCES evaluations(id) ON DELETE SET NULL,
+        total_samples INTEGER NOT NULL,
+        error TEXT,
+        -- The studio that holds the entry; a dead owner's entries are taken over when a studio opens.
+        owner_pid INTEGER,
+        owner_token TEXT,
+        created_at INTEGER NOT NULL,
+        ended_at INTEGER
+      ) STRICT;
+      CREATE INDEX queue_entries_waiting ON queue_entries(position) WHERE status IN ('queued', 'paused', 'running');
+
+      CREATE TABLE queue_state (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        paused INTEGER NOT NULL CHECK (paused IN (0, 1))
+      ) STRICT;
+      INSERT INTO queue_state (id, paused) VALUES (1, 0);
+    `,
+  },
 ];
 
 export const LATEST_VERSION = migrations.length;

@@ -5,7 +5,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { unetPrecisionOption } from '../cli/option-parsers';
 import type { UnetPrecision } from '../inference';
-import { createStudioService } from '../service/create-studio-service';
+import { openStudio } from '../service/open-studio';
 import { accessTokenArgument, minimumTokenLength, randomAccessToken } from './access-token';
 import { startBridge } from './bridge-server';
 import { ensureRendererBuilt } from './renderer-bundle';
@@ -38,7 +38,7 @@ async function main(): Promise<void> {
   const options = program.opts<{ data: string; port: number; models: string[]; threads: number; unetPrecision: UnetPrecision; token?: string }>();
   const log = (line: string) => process.stderr.write(`${line}\n`);
   const rendererDir = await ensureRendererBuilt(log);
-  const service = createStudioService({ dataDir: options.data, modelDirs: options.models, threads: options.threads, unetPrecision: options.unetPrecision });
+  const service = openStudio({ dataDir: options.data, modelDirs: options.models, threads: options.threads, unetPrecision: options.unetPrecision });
   const token = options.token ?? randomAccessToken();
   const bridge = await startBridge({ service, rendererDir, token, port: options.port, log });
   process.stdout.write(`Studio ready at ${bridge.url}\n`);

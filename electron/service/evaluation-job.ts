@@ -11,10 +11,9 @@ import type { ProviderName, RunRequest } from '../../common/contract/run-request
 import { NOISE_ALGORITHM } from '../../common/diffusion/rng';
 import { newSampleFrom, type Gallery } from '../gallery';
 import type { Engine } from '../inference';
-import type { EvaluatorNetwork } from '../inference/evaluator-network';
-import type { MatrixKernels } from '../metrics/matrix-kernels';
-import type { ReferenceData } from '../metrics/quality-metrics';
+import type { EvaluatorNetwork, ReferenceSummary } from '../inference/evaluator-network';
 import type { EvaluationEvent } from './evaluation-events';
+import { stoppedOnRequest, type JobOutcome } from './job-outcome';
 import { evaluationSampleIds, readEvaluationImages } from './evaluation-images';
 import { loadReference, scoreImages } from './evaluation-scoring';
 
@@ -22,7 +21,6 @@ export interface EvaluationJobContext {
   engine: Engine;
   gallery: Gallery;
   appVersion: string;
-  kernels: MatrixKernels;
   /** The model's evaluator, opened from its verified folder. */
   openEvaluator(modelId: string): Promise<EvaluatorNetwork>;
   /** Registers the model in the gallery and opens its sessions; returns the provider really used. */
@@ -40,7 +38,7 @@ export function seedsByClass(spec: EvaluationSpec): Map<number, number[]> {
   return plan;
 }
 
-export async function executeEvaluation(evaluationId: number, context: EvaluationJobContext, signal: AbortSignal): Promise<void> {
+export async function executeEvaluation(evaluationId: number, context: EvaluationJobContext, signal: AbortSignal): Promise<JobOutcome> {
   const { gallery } = context;
   const record = gallery.evaluations.get(evaluationId);
   if (!record) throw new Error(`Evaluation ${evaluationId} is not in the gallery.`);
@@ -60,7 +58,7 @@ export async function executeEvaluation(evaluationId: number, context: Evaluatio
       }
     }
     const provider = await context.prepareModel(spec.modelId, context.provider ?? 'auto');
-    let reference: ReferenceData | null = null;
+    let reference: ReferenceSummary | null = null;
     let done = 0;
 
     for (const [scaleIndex, scale] of spec.scales.entries()) {
@@ -97,7 +95,8 @@ export async function executeEvaluation(evaluationId: number, context: Evaluatio
             });
             gallery.runs.end(run.id, 'completed');
           } catch (error) {
-            gallery.runs.end(run.id, signal.aborted ? 'cancelled' : 'failed', signal.aborted ? null : (error as Error).message);
+            const cancelled = stoppedOnRequest(signal, error);
+            gallery.runs.end(run.id, cancelled ? 'cancelled' : 'failed', cancelled ? null : (error as Error).message);
             throw error;
           }
         }
@@ -116,18 +115,21 @@ export async function executeEvaluation(evaluationId: number, context: Evaluatio
       }
       const { size, channels } = manifest.image;
       const images = readEvaluationImages(gallery, ids, classes, channels, size);
-      reference ??= await loadReference(evaluator, context.kernels);
-      const result: EvaluationResult = { scale, ...(await scoreImages(evaluator, images.images, images.classIndices, reference, context.kernels)) };
+      reference ??= await loadReference(evaluator, signal);
+      const result: EvaluationResult = { scale, ...(await scoreImages(evaluator, images.images, images.classIndices, reference, signal)) };
       gallery.evaluations.saveResult(evaluationId, result);
       context.emit({ type: 'result', evaluationId, result });
     }
     gallery.evaluations.setStatus(evaluationId, 'completed');
     context.emit({ type: 'finished', evaluationId, status: 'completed', message: null });
+    return { status: 'completed', message: null };
   } catch (error) {
-    const cancelled = signal.aborted || (error instanceof Error && error.name === 'AbortError');
+    const cancelled = stoppedOnRequest(signal, error);
     const message = cancelled ? null : error instanceof Error ? error.message : String(error);
-    gallery.evaluations.setStatus(evaluationId, cancelled ? 'cancelled' : 'failed', message);
-    context.emit({ type: 'finished', evaluationId, status: cancelled ? 'cancelled' : 'failed', message });
+    const status = cancelled ? 'cancelled' : 'failed';
+    gallery.evaluations.setStatus(evaluationId, status, message);
+    context.emit({ type: 'finished', evaluationId, status, message });
+    return { status, message };
   } finally {
     await evaluator?.release();
   }

@@ -1,40 +1,91 @@
-/** How a model folder looks to the page: names, allowed modes, defaults, provider in use. */
-import type { GuidanceMode } from '../../common/contract/run-request';
-import type { ModelInfo } from '../../common/contract/studio-api';
+/**
+ * The studio's models: the folders scanned once, found by id, loaded on a provider and
+ * registered in the gallery, with the provider each model really runs on.
+ */
+import type { ProviderName } from '../../common/contract/run-request';
+import type { LoadedModel, ModelFolderProblem, ModelInfo } from '../../common/contract/studio-api';
+import { quoteStart } from '../../common/contract/bounds';
 import type { ModelManifest } from '../../common/models/manifest';
+import { modelFingerprint, modelSha256 } from '../../common/models/model-identity';
+import type { Gallery } from '../gallery';
+import type { ModelLookup } from '../gallery/recipes';
+import type { Engine, ModelScan, ModelSummary } from '../inference';
+import { modelInfoOf } from './model-info';
+import { UserFacingError } from './user-facing-error';
 
-/** The guidance modes a model's graphs can run (the same rules the engine's run plan enforces). */
-export function allowedModes(manifest: ModelManifest): GuidanceMode[] {
-  const classConditional = manifest.unet.class_cond;
-  const hasClassifier = manifest.classifier !== null;
-  const modes: GuidanceMode[] = [];
-  if (classConditional) modes.push('conditional');
-  if (hasClassifier && (!classConditional || manifest.classes.null_class !== null)) modes.push('unconditional+classifier');
-  if (hasClassifier && classConditional) modes.push('conditional+classifier');
-  return modes;
-}
+export class ModelCatalog {
+  private scan: Promise<ModelScan> | null = null;
+  /** Provider really running each model's open sessions, by model id and then by the provider asked for. */
+  private readonly openSessions = new Map<string, Map<ProviderName, string>>();
+  /** The provider of each model's most recent load: what the page shows next to it. */
+  private readonly activeProviders = new Map<string, string>();
 
-export function modelInfoOf(manifest: ModelManifest, activeProvider: string | null): ModelInfo {
-  const modes = allowedModes(manifest);
-  if (modes.length === 0) {
-    throw new Error(`"${manifest.name}" has an unconditional UNet and no classifier, so no class can be asked of it.`);
+  constructor(
+    private readonly engine: Engine,
+    private readonly gallery: Gallery,
+  ) {}
+
+  private scanned(): Promise<ModelScan> {
+    this.scan ??= this.engine.scanModels();
+    return this.scan;
   }
-  return {
-    id: manifest.id,
-    name: manifest.name,
-    source: manifest.source,
-    license: manifest.license,
-    imageSize: manifest.image.size,
-    channels: manifest.image.channels,
-    classNames: manifest.classes.names,
-    classSynonyms: manifest.classes.synonyms,
-    modes,
-    diffusionSteps: manifest.diffusion.steps,
-    defaults: {
-      ...manifest.defaults,
-      mode: modes.includes(manifest.defaults.mode) ? manifest.defaults.mode : modes[0]!,
-    },
-    hasEvaluator: manifest.evaluator !== null,
-    activeProvider,
-  };
+
+  async summaries(): Promise<ModelSummary[]> {
+    return (await this.scanned()).models;
+  }
+
+  /** The one lookup of a model by id; an unknown id is answered with the ids there are. */
+  async find(modelId: string): Promise<ModelSummary> {
+    const summaries = await this.summaries();
+    const summary = summaries.find((model) => model.id === modelId);
+    if (summary) return summary;
+    const known = summaries.map((model) => `"${model.id}"`).join(', ') || 'none';
+    throw new UserFacingError(`There is no model ${quoteStart(modelId)} in this studio (available: ${known}). Pick one of those, or add its folder.`);
+  }
+
+  async manifestOf(modelId: string): Promise<ModelManifest> {
+    return (await this.find(modelId)).manifest;
+  }
+
+  async listModels(): Promise<ModelInfo[]> {
+    return (await this.summaries()).map((summary) => modelInfoOf(summary.manifest, this.activeProviders.get(summary.id) ?? null));
+  }
+
+  async listModelProblems(): Promise<ModelFolderProblem[]> {
+    return (await this.scanned()).problems;
+  }
+
+  async loadModel(request: { modelId: string; provider: ProviderName }): Promise<LoadedModel> {
+    await this.find(request.modelId);
+    const info = await this.engine.loadModel(request.modelId, request.provider);
+    this.gallery.models.register(info.manifest, modelSha256(info.manifest));
+    const sessions = this.openSessions.get(request.modelId) ?? new Map<ProviderName, string>();
+    sessions.set(request.provider, info.provider);
+    this.openSessions.set(request.modelId, sessions);
+    this.activeProviders.set(request.modelId, info.provider);
+    const fallbackNote =
+      info.fallbacks.length === 0
+        ? null
+        : `${info.fallbacks.map((attempt) => `${attempt.provider.toUpperCase()} did not start (${attempt.error})`).join('; ')}; running on ${info.provider.toUpperCase()}.`;
+    return { modelId: request.modelId, requestedProvider: request.provider, activeProvider: info.provider, fallbackNote, unetPrecision: info.unetPrecision };
+  }
+
+  /** Opens the model's sessions on `provider` unless they are open and registered; returns the provider really used. */
+  async prepare(modelId: string, provider: ProviderName): Promise<string> {
+    const open = this.openSessions.get(modelId)?.get(provider);
+    if (open !== undefined && this.gallery.models.get(modelId)) {
+      this.activeProviders.set(modelId, open);
+      return open;
+    }
+    return (await this.loadModel({ modelId, provider })).activeProvider;
+  }
+
+  /** Looks a recipe's model up among the installed ones, for importing a PNG. */
+  async recipeLookup(): Promise<ModelLookup> {
+    const known = new Map((await this.summaries()).map((model) => [model.id, model.manifest]));
+    return (modelId) => {
+      const manifest = known.get(modelId);
+      return manifest ? { ...modelFingerprint(manifest), manifest } : undefined;
+    };
+  }
 }

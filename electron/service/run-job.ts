@@ -8,6 +8,8 @@ import { NOISE_ALGORITHM } from '../../common/diffusion/rng';
 import type { ModelManifest } from '../../common/models/manifest';
 import { newSampleFrom, type Gallery, type NewSample } from '../gallery';
 import type { Engine, ProgressEvent } from '../inference';
+import type { JobControl } from './job-queue';
+import { stoppedOnRequest, type JobOutcome } from './job-outcome';
 import { encodePreview } from './preview-encoding';
 import { ProgressMeter } from './progress-meter';
 import { messageForUser, UserFacingError } from './user-facing-error';
@@ -29,7 +31,8 @@ export interface RunJob {
   manifest: ModelManifest;
   /** The folder the model was read from, named when its manifest cannot be drawn. */
   modelDir: string;
-  controller: AbortController;
+  /** Samples the gallery run already holds (a finished or resumed run); counted in the progress. */
+  samplesBefore: number;
 }
 
 export interface RunJobContext {
@@ -60,7 +63,8 @@ function checkStorableImages(job: RunJob): void {
   );
 }
 
-export async function executeRunJob(job: RunJob, context: RunJobContext): Promise<void> {
+export async function executeRunJob(job: RunJob, context: RunJobContext, control: JobControl): Promise<JobOutcome> {
+  const { signal } = control;
   const { request } = job;
   const base = { jobId: job.jobId, sweepId: job.sweepId };
   const batchCount = Math.ceil(request.seeds.length / request.batchSize);
@@ -73,7 +77,7 @@ export async function executeRunJob(job: RunJob, context: RunJobContext): Promis
   try {
     checkStorableImages(job);
     const provider = await context.prepareModel(request.modelId, request.provider);
-    job.controller.signal.throwIfAborted();
+    signal.throwIfAborted();
     const run =
       job.finishesRunId === null
         ? context.gallery.runs.start({
@@ -84,6 +88,7 @@ export async function executeRunJob(job: RunJob, context: RunJobContext): Promis
           })
         : context.gallery.runs.reopen(job.finishesRunId);
     runId = run.id;
+    control.attachRun(run.id);
     context.emit({
       ...base,
       type: 'started',
@@ -95,19 +100,18 @@ export async function executeRunJob(job: RunJob, context: RunJobContext): Promis
     });
 
     const meter = new ProgressMeter(job.stepsPerBatch * batchCount);
-    let lastPreviewAt = -Infinity;
     let lastStepAt = -Infinity;
     const onProgress = (event: ProgressEvent): void => {
       const done = event.batch * event.steps + event.step + 1;
       const { stepsPerSecond, secondsLeft } = meter.update(done);
       const now = performance.now();
       const edgeStep = event.step === 0 || event.step + 1 === event.steps;
-      const previewDue = event.previews.length > 0 && (edgeStep || now - lastPreviewAt >= previewIntervalMs);
+      // The worker makes previews only at previewIntervalMs, so every one that arrives is shown.
+      const previewDue = event.previews.length > 0;
       if (!edgeStep && !previewDue && now - lastStepAt < stepIntervalMs) return;
       lastStepAt = now;
       let previews: PreviewImage[] = [];
       if (previewDue) {
-        lastPreviewAt = now;
         previews = event.previews.map((preview) => encodePreview(preview, request.seeds[preview.index]!, channels));
       }
       context.emit({
@@ -124,9 +128,10 @@ export async function executeRunJob(job: RunJob, context: RunJobContext): Promis
     };
 
     await context.engine.sample(request, {
-      signal: job.controller.signal,
+      signal,
       trajectory: job.recordTrajectory,
       previewEvery: 1,
+      previewIntervalMs,
       onProgress,
       // A throw here (the sample cannot be stored) stops the engine job and fails the run below.
       onSample: (sample) => {
@@ -140,16 +145,19 @@ export async function executeRunJob(job: RunJob, context: RunJobContext): Promis
         const record = context.gallery.samples.add(run.id, stored);
         sampleCount++;
         context.emit({ ...base, type: 'sample', sample: record });
+        control.progress(job.samplesBefore + sampleCount);
       },
     });
     context.gallery.runs.end(run.id, 'completed');
     context.emit({ ...base, type: 'finished', status: 'completed', message: null, sampleCount });
+    return { status: 'completed', message: null };
   } catch (error) {
-    const cancelled = job.controller.signal.aborted || (error instanceof Error && error.name === 'AbortError');
+    const cancelled = stoppedOnRequest(signal, error);
     const bytesStillNeeded = bytesPerSample > 0 ? (request.seeds.length - sampleCount) * bytesPerSample : undefined;
     const message = cancelled ? null : messageForUser(context.gallery.explainStorageFailure(error, { bytesStillNeeded }));
     if (runId !== null) endRun(context, runId, cancelled ? 'cancelled' : 'failed', message);
     context.emit({ ...base, type: 'finished', status: cancelled ? 'cancelled' : 'failed', message, sampleCount });
+    return { status: cancelled ? 'cancelled' : 'failed', message };
   }
 }
 

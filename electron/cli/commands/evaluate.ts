@@ -10,11 +10,10 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import type { EvaluationRecord, EvaluationSpecInput } from '../../../common/contract/gallery';
 import { GuidanceMode, ProviderName, SamplerName } from '../../../common/contract/run-request';
 import { findClass } from '../../../common/models/class-search';
-import { defaultDataDir, galleryFile, openGallery } from '../../gallery';
-import { createEngine, type UnetPrecision } from '../../inference';
+import { defaultDataDir } from '../../gallery';
+import type { UnetPrecision } from '../../inference';
 import { readManifest } from '../../inference/model-folder';
-import { EvaluationService } from '../../service/evaluation-service';
-import { packageVersion } from '../../service/create-studio-service';
+import { openStudio } from '../../service/open-studio';
 import { realNumber, unetPrecisionOption, wholeNumber } from '../option-parsers';
 import { DEFAULT_MODEL_FOLDER } from './sample';
 
@@ -67,9 +66,15 @@ export function resultsTable(record: EvaluationRecord): string {
 
 export async function runEvaluateCommand(options: EvaluateCommandOptions): Promise<EvaluationRecord> {
   const manifest = await readManifest(options.model);
-  const engine = createEngine({ modelFolders: [options.model], threads: options.threads, unetPrecision: options.unetPrecision });
-  const gallery = openGallery(galleryFile(options.data));
-  const service = new EvaluationService({ engine, gallery, appVersion: packageVersion(), provider: options.provider, threads: options.threads, batchSize: options.batch });
+  const studio = openStudio({
+    dataDir: options.data,
+    modelDirs: [options.model],
+    threads: options.threads,
+    unetPrecision: options.unetPrecision,
+    carryOnQueue: false,
+    evaluation: { provider: options.provider, batchSize: options.batch },
+  });
+  const service = studio.evaluations;
   const bar = options.progress ? new SingleBar({ format: 'evaluating [{bar}] {value}/{total} samples | scale {scale} | {phase}', hideCursor: true }) : null;
   let evaluationId: number | null = null;
   const cancel = () => {
@@ -108,9 +113,7 @@ export async function runEvaluateCommand(options: EvaluateCommandOptions): Promi
   } finally {
     process.removeListener('SIGINT', cancel);
     bar?.stop();
-    await service.close();
-    await engine.close();
-    gallery.close();
+    await studio.close();
   }
 }
 

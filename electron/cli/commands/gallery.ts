@@ -8,21 +8,23 @@ import path from 'node:path';
 import { Command, Option } from 'commander';
 import type { SampleQuery, SampleRecord } from '../../../common/contract/gallery';
 import { SamplerName } from '../../../common/contract/run-request';
-import { defaultDataDir, galleryFile, type Gallery, importRecipe, type ModelLookup, openGallery } from '../../gallery';
+import { defaultDataDir, galleryFile, importRecipe, type ModelLookup } from '../../gallery';
 import type { InstalledModel } from '../../gallery/recipes';
 import { modelFingerprint } from '../../../common/models/model-identity';
-import { modelFolderCandidates, readManifest } from '../../inference/model-folder';
+import { readManifest } from '../../inference/model-folder';
+import { findModelFolders } from '../../service/model-folders';
+import { openStudio, type Studio } from '../../service/open-studio';
 import { realNumber, wholeNumber } from '../option-parsers';
 
 const dataOption = () => new Option('--data <dir>', 'data folder holding gallery.sqlite').default(defaultDataDir(), "the studio's user-data folder");
 
-/** Opens the gallery of a data folder that must already hold one (the command line never creates it). */
-function openExistingGallery(dataDir: string): Gallery {
+/** Opens the studio on a data folder that must already hold a gallery (the command line never creates it); it runs nothing. */
+function openExistingGallery(dataDir: string): Studio {
   const file = galleryFile(dataDir);
   if (!existsSync(file)) {
     throw new Error(`There is no gallery in ${dataDir} (no gallery.sqlite). Generate an image in the studio first, or pass --data with the right folder.`);
   }
-  return openGallery(file);
+  return openStudio({ dataDir, modelDirs: [], carryOnQueue: false });
 }
 
 interface ListOptions {
@@ -55,8 +57,8 @@ function sampleLine(sample: SampleRecord): string {
   ].join('  ').trimEnd();
 }
 
-function listSamples(options: ListOptions): void {
-  const gallery = openExistingGallery(options.data);
+async function listSamples(options: ListOptions): Promise<void> {
+  const studio = openExistingGallery(options.data);
   try {
     const query: SampleQuery = {
       modelId: options.model,
@@ -70,7 +72,7 @@ function listSamples(options: ListOptions): void {
       before: options.before,
       limit: options.limit,
     };
-    const page = gallery.samples.list(query);
+    const page = studio.gallery.samples.list(query);
     if (options.json) {
       process.stdout.write(`${JSON.stringify(page, null, 2)}\n`);
       return;
@@ -79,28 +81,29 @@ function listSamples(options: ListOptions): void {
     if (page.items.length === 0) process.stdout.write('No samples match.\n');
     if (page.nextCursor !== null) process.stdout.write(`More: add --before ${page.nextCursor}\n`);
   } finally {
-    gallery.close();
+    await studio.close();
   }
 }
 
 async function exportSamples(ids: number[], options: { data: string; out: string }): Promise<void> {
-  const gallery = openExistingGallery(options.data);
+  const studio = openExistingGallery(options.data);
   try {
     for (const id of ids) {
-      const exported = gallery.exportPng(id);
+      const exported = studio.gallery.exportPng(id);
       const target = path.join(options.out, exported.fileName);
       await writeFile(target, exported.png);
       process.stdout.write(`${target}\n`);
     }
   } finally {
-    gallery.close();
+    await studio.close();
   }
 }
 
 /** The models installed in `modelsDir`, by id, with the fingerprint a recipe names. */
 async function installedModels(modelsDir: string): Promise<ModelLookup> {
   const found = new Map<string, InstalledModel>();
-  for (const folder of await modelFolderCandidates(modelsDir)) {
+  // A models folder that is not there holds no models; the import then says which one it lacks.
+  for (const folder of existsSync(modelsDir) ? findModelFolders([modelsDir]) : []) {
     const manifest = await readManifest(folder);
     found.set(manifest.id, { ...modelFingerprint(manifest), manifest });
   }

@@ -4,11 +4,11 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { EvaluationView } from '../../../common/contract/evaluation';
 import { EvaluationRecord } from '../../../common/contract/gallery';
-import { createStudioService } from '../../../electron/service/create-studio-service';
+import { openStudio } from '../../../electron/service/open-studio';
 import { invokeOperation } from '../../../electron/service/invoke';
 
 const data = mkdtempSync(join(tmpdir(), 'gds-evaluation-api-'));
-const service = createStudioService({ dataDir: data, modelDirs: [join(import.meta.dirname, 'models')], threads: 1, appVersion: 'test' });
+const service = openStudio({ dataDir: data, modelDirs: [join(import.meta.dirname, 'models')], threads: 1, appVersion: 'test' });
 afterAll(async () => {
   await service.close();
   rmSync(data, { recursive: true, force: true });

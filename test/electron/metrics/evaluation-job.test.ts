@@ -3,10 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { EvaluationSpecInput } from '../../../common/contract/gallery';
-import { galleryFile, openGallery, type Gallery } from '../../../electron/gallery';
-import { createEngine, type Engine } from '../../../electron/inference';
+import type { Gallery } from '../../../electron/gallery';
 import type { EvaluationEvent } from '../../../electron/service/evaluation-events';
-import { EvaluationService } from '../../../electron/service/evaluation-service';
+import type { EvaluationOperations } from '../../../electron/service/evaluation-operations';
+import { openStudio as openStudioRoot } from '../../../electron/service/open-studio';
 
 const MODELS = join(import.meta.dirname, 'models');
 const MODEL_WITHOUT_EVALUATOR = join(import.meta.dirname, '..', 'inference', 'models', 'linear-8px');
@@ -23,9 +23,8 @@ const spec: EvaluationSpecInput = {
 };
 
 interface Studio {
-  engine: Engine;
   gallery: Gallery;
-  evaluations: EvaluationService;
+  evaluations: EvaluationOperations;
   events: EvaluationEvent[];
 }
 
@@ -40,23 +39,14 @@ function dataDir(): string {
   return dir;
 }
 
-/** Engine, gallery file and evaluation service, as a studio process would open them. */
+/** The studio as a process opens it, on this data folder, with its evaluation operations and gallery. */
 function openStudio(dir: string, modelFolders = [join(MODELS, 'evaluated-8px')]): Studio {
-  const engine = createEngine({ modelFolders, threads: 1 });
-  const gallery = openGallery(galleryFile(dir));
-  const evaluations = new EvaluationService({ engine, gallery, appVersion: 'test', provider: 'cpu', threads: 1, batchSize: 4 });
+  const studio = openStudioRoot({ dataDir: dir, modelDirs: modelFolders, threads: 1, appVersion: 'test', evaluation: { provider: 'cpu', batchSize: 4 } });
   const events: EvaluationEvent[] = [];
-  evaluations.onEvaluationEvent((event) => events.push(event));
-  let closed = false;
-  const close = async () => {
-    if (closed) return;
-    closed = true;
-    await evaluations.close();
-    await engine.close();
-    gallery.close();
-  };
+  studio.evaluations.onEvaluationEvent((event) => events.push(event));
+  const close = () => studio.close();
   cleanups.push(close);
-  return { engine, gallery, evaluations, events, close } as Studio & { close: () => Promise<void> };
+  return { gallery: studio.gallery, evaluations: studio.evaluations, events, close } as Studio & { close: () => Promise<void> };
 }
 
 /** Samples of the evaluation by scale: seed → sample id. */

@@ -7,7 +7,7 @@ import type { WebSocket } from 'ws';
 import type { RunEvent, Unsubscribe } from '../../../common/contract/studio-api';
 import type { BridgedService } from '../../../electron/serve/bridge-server';
 import { overloadedCloseCode, type QueueBudget } from '../../../electron/serve/page-sender';
-import type { StudioService } from '../../../electron/service/studio-service';
+import type { Studio } from '../../../electron/service/open-studio';
 import { request } from '../service/studio-fixture';
 import { closed, connect, pageClient, socketUrl, startTestBridge, type BridgeFixture, type PageClient } from './bridge-fixture';
 
@@ -28,7 +28,7 @@ class RunEventSource {
 }
 
 /** The real service, with its run events replaced by the test's. */
-function withRunEvents(service: StudioService, source: RunEventSource): BridgedService {
+function withRunEvents(service: Studio, source: RunEventSource): BridgedService {
   return new Proxy(service, {
     get(target, key) {
       if (key === 'onRunEvent') return source.subscribe;

@@ -14,7 +14,7 @@ import { ModelManifest } from '../../../common/models/manifest';
 import { modelFingerprint } from '../../../common/models/model-identity';
 import { importRecipe, RecipeReadError } from '../../../electron/gallery';
 import { withRecipe } from '../../../electron/png/recipe-chunk';
-import { createStudioService } from '../../../electron/service/create-studio-service';
+import { openStudio } from '../../../electron/service/open-studio';
 import { invokeOperation } from '../../../electron/service/invoke';
 import { checkPresetAgainstModel, checkQueueRoom, MAX_QUEUED_JOBS } from '../../../electron/service/request-checks';
 import { UserFacingError } from '../../../electron/service/user-facing-error';
@@ -23,7 +23,7 @@ import { testPng } from '../gallery/gallery-fixtures';
 const EVALUATED_MODEL = path.join(import.meta.dirname, '../metrics/models/evaluated-8px');
 const manifest = ModelManifest.parse(JSON.parse(readFileSync(path.join(EVALUATED_MODEL, 'manifest.json'), 'utf8')));
 const data = mkdtempSync(path.join(tmpdir(), 'gds-bounds-'));
-const service = createStudioService({ dataDir: data, modelDirs: [EVALUATED_MODEL], threads: 1, appVersion: 'test' });
+const service = openStudio({ dataDir: data, modelDirs: [EVALUATED_MODEL], threads: 1, appVersion: 'test' });
 afterAll(async () => {
   await service.close();
   rmSync(data, { recursive: true, force: true });

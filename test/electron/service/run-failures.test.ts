@@ -12,6 +12,7 @@ import { modelSha256 } from '../../../common/models/model-identity';
 import { galleryFile, openGallery, type Gallery } from '../../../electron/gallery';
 import { createEngine, type Engine } from '../../../electron/inference';
 import { readManifest } from '../../../electron/inference/model-folder';
+import type { JobControl } from '../../../electron/service/job-queue';
 import { executeRunJob, type RunJob, type RunJobContext } from '../../../electron/service/run-job';
 import { copyModel, LINEAR_MODEL } from '../inference/test-models';
 import { openStudio, removeFolder, request } from './studio-fixture';
@@ -45,7 +46,7 @@ function job(overrides: Partial<RunJob> = {}): RunJob {
     stepsPerBatch: 10,
     manifest,
     modelDir: LINEAR_MODEL,
-    controller: new AbortController(),
+    samplesBefore: 0,
     ...overrides,
   };
 }
@@ -63,6 +64,11 @@ function context(events: RunEvent[], storage: Gallery = gallery): RunJobContext 
       return info.provider;
     },
   };
+}
+
+/** What the queue hands a job: a signal nobody fires, and no one listening to its progress. */
+function control(): JobControl {
+  return { signal: new AbortController().signal, progress: () => {}, attachRun: () => {} };
 }
 
 function finishedOf(events: RunEvent[]): Extract<RunEvent, { type: 'finished' }> {
@@ -85,7 +91,7 @@ describe('a sample that cannot be stored', () => {
       }),
     };
     const events: RunEvent[] = [];
-    await executeRunJob(job(), context(events, failing));
+    await executeRunJob(job(), context(events, failing), control());
 
     const finished = finishedOf(events);
     expect(finished.status).toBe('failed');
@@ -100,7 +106,7 @@ describe('a sample that cannot be stored', () => {
 
     // The engine is free for the next run at once.
     const next: RunEvent[] = [];
-    await executeRunJob(job({ request: request({ seeds: [21, 22], batchSize: 2 }) }), context(next));
+    await executeRunJob(job({ request: request({ seeds: [21, 22], batchSize: 2 }) }), context(next), control());
     expect(finishedOf(next)).toMatchObject({ status: 'completed', sampleCount: 2 });
   });
 
@@ -114,7 +120,7 @@ describe('a sample that cannot be stored', () => {
       }),
     };
     const events: RunEvent[] = [];
-    await executeRunJob(job(), context(events, failing));
+    await executeRunJob(job(), context(events, failing), control());
     expect(finishedOf(events)).toMatchObject({ status: 'failed', message: 'The sample could not be encoded.', sampleCount: 0 });
   });
 });
@@ -124,7 +130,7 @@ describe('a model whose manifest declares channels the gallery cannot store', ()
     // The manifest schema refuses such a folder at scan; a manifest object built by other code meets this check.
     const twoChannels = { ...manifest, image: { ...manifest.image, channels: 2 } } as unknown as ModelManifest;
     const events: RunEvent[] = [];
-    await executeRunJob(job({ manifest: twoChannels }), context(events));
+    await executeRunJob(job({ manifest: twoChannels }), context(events), control());
     expect(events).toHaveLength(1);
     expect(finishedOf(events)).toEqual({
       jobId: expect.any(Number),

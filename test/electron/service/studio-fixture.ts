@@ -1,17 +1,16 @@
-/** A StudioService on a real gallery file in a temporary folder and a real ONNX model. */
+/** The studio (openStudio, the one composition root) on a real gallery file in a temporary folder and a real ONNX model. */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { RunRequest } from '../../../common/contract/run-request';
 import type { RunEvent } from '../../../common/contract/studio-api';
-import { createStudioService } from '../../../electron/service/create-studio-service';
-import type { StudioService } from '../../../electron/service/studio-service';
+import { openStudio as openStudioRoot, type Studio } from '../../../electron/service/open-studio';
 import { LINEAR_MODEL, request as engineRequest } from '../inference/test-models';
 
 export const testModelFolder = LINEAR_MODEL;
 
 export interface StudioFixture {
-  service: StudioService;
+  service: Studio;
   dataDir: string;
   events: RunEvent[];
   /** Resolves with the job's events once its `finished` event arrives. */
@@ -25,7 +24,7 @@ export function request(overrides: Partial<RunRequest> = {}): RunRequest {
 }
 
 export function openStudio(dataDir = mkdtempSync(path.join(tmpdir(), 'gds-service-')), modelDirs: string[] = [testModelFolder]): StudioFixture {
-  const service = createStudioService({ dataDir, modelDirs, threads: 1 });
+  const service = openStudioRoot({ dataDir, modelDirs, threads: 1 });
   const events: RunEvent[] = [];
   const waiters: { jobId: number; resolve: (events: RunEvent[]) => void }[] = [];
   service.onRunEvent((event) => {

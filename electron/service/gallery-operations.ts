@@ -1,0 +1,71 @@
+/** The gallery as the page uses it: samples, their images, PNG export and import, presets. */
+import type { ImageRef, ParsedRequestOf, ResponseOf } from '../../common/contract/studio-api';
+import type { Gallery } from '../gallery';
+import type { ModelCatalog } from './model-catalog';
+import { checkPresetAgainstModel } from './request-checks';
+import { UserFacingError } from './user-facing-error';
+
+export class GalleryOperations {
+  constructor(
+    private readonly gallery: Gallery,
+    private readonly catalog: ModelCatalog,
+  ) {}
+
+  async listSamples(query: ParsedRequestOf<'listSamples'>): Promise<ResponseOf<'listSamples'>> {
+    return this.gallery.samples.list(query);
+  }
+
+  async getSample({ sampleId }: ParsedRequestOf<'getSample'>): Promise<ResponseOf<'getSample'>> {
+    const detail = this.gallery.samples.detail(sampleId);
+    if (!detail) throw new UserFacingError(`Sample ${sampleId} is not in the gallery any more; it may have been deleted.`);
+    return detail;
+  }
+
+  async galleryFacets(): Promise<ResponseOf<'galleryFacets'>> {
+    return this.gallery.samples.facets();
+  }
+
+  async editSample(change: ParsedRequestOf<'editSample'>): Promise<ResponseOf<'editSample'>> {
+    return this.gallery.samples.edit(change);
+  }
+
+  async deleteSample({ sampleId }: ParsedRequestOf<'deleteSample'>): Promise<ResponseOf<'deleteSample'>> {
+    return { deleted: this.gallery.samples.delete(sampleId) };
+  }
+
+  async exportPng({ sampleId }: ParsedRequestOf<'exportPng'>): Promise<ResponseOf<'exportPng'>> {
+    const exported = this.gallery.exportPng(sampleId);
+    return { fileName: exported.fileName, png: Buffer.from(exported.png).toString('base64') };
+  }
+
+  async readRecipe({ png }: ParsedRequestOf<'readRecipe'>): Promise<ResponseOf<'readRecipe'>> {
+    const imported = this.gallery.importPng(Buffer.from(png, 'base64'), await this.catalog.recipeLookup());
+    return { request: imported.request, warning: imported.warning };
+  }
+
+  async listPresets(): Promise<ResponseOf<'listPresets'>> {
+    return this.gallery.presets.list();
+  }
+
+  async savePreset({ name, settings }: ParsedRequestOf<'savePreset'>): Promise<ResponseOf<'savePreset'>> {
+    checkPresetAgainstModel(await this.catalog.manifestOf(settings.modelId), settings);
+    return this.gallery.presets.save(name, settings);
+  }
+
+  async deletePreset({ presetId }: ParsedRequestOf<'deletePreset'>): Promise<ResponseOf<'deletePreset'>> {
+    return { deleted: this.gallery.presets.delete(presetId) };
+  }
+
+  /** PNG bytes of an image the page shows by URL, or null when there is none. */
+  async readImage(ref: ImageRef): Promise<Uint8Array | null> {
+    switch (ref.kind) {
+      case 'sample':
+        return this.gallery.samples.image(ref.sampleId) ?? null;
+      case 'thumbnail':
+        return this.gallery.samples.thumbnail(ref.sampleId) ?? this.gallery.samples.image(ref.sampleId) ?? null;
+      case 'xt':
+      case 'x0':
+        return this.gallery.trajectories.image(ref.sampleId, ref.step, ref.kind) ?? null;
+    }
+  }
+}

@@ -1,0 +1,190 @@
+/**
+ * Runs, sweeps and finish-runs: each request is checked against its model when it arrives,
+ * then queued as an entry that draws into one gallery run. An entry stopped by a crash or a
+ * restart carries on in the same run, drawing only the seeds it still lacks.
+ */
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import { STOPPED_RUN_STATUSES } from '../../common/contract/gallery';
+import type { QueueEntryKind } from '../../common/contract/queue';
+import { RecordedRunRequest, type RunRequest } from '../../common/contract/run-request';
+import type { ParsedRequestOf, ResponseOf, RunEvent } from '../../common/contract/studio-api';
+import type { ModelManifest } from '../../common/models/manifest';
+import { modelSha256 } from '../../common/models/model-identity';
+import { planRun } from '../../common/models/run-plan';
+import type { Gallery } from '../gallery';
+import type { NewQueueEntry, StoredQueueEntry } from '../gallery/queue-repository';
+import type { Engine } from '../inference';
+import type { JobControl, JobKind, JobQueue } from './job-queue';
+import type { JobOutcome } from './job-outcome';
+import type { ModelCatalog } from './model-catalog';
+import { MAX_QUEUED_JOBS } from './request-checks';
+import { executeRunJob } from './run-job';
+import { UserFacingError } from './user-facing-error';
+
+const RUN_KINDS: readonly QueueEntryKind[] = ['run', 'sweep-cell', 'finish-run'];
+
+/** What a run entry keeps in the queue: the request as asked, and the stopped run it finishes. */
+const RunEntryPayload = z.object({
+  request: RecordedRunRequest,
+  recordTrajectory: z.boolean(),
+  finishesRunId: z.number().int().positive().nullable(),
+});
+type RunEntryPayload = z.infer<typeof RunEntryPayload>;
+
+export interface RunOperationsOptions {
+  engine: Engine;
+  gallery: Gallery;
+  catalog: ModelCatalog;
+  queue: JobQueue;
+  appVersion: string;
+  emit(event: RunEvent): void;
+}
+
+export class RunOperations implements JobKind {
+  constructor(private readonly options: RunOperationsOptions) {
+    options.queue.register(RUN_KINDS, this);
+  }
+
+  async startRun({ request, recordTrajectory }: ParsedRequestOf<'startRun'>): Promise<ResponseOf<'startRun'>> {
+    const entry = await this.entryFor({ request, recordTrajectory, finishesRunId: null }, 'run', null);
+    const [queued] = this.enqueue([entry]);
+    return { jobId: queued!.id };
+  }
+
+  async startSweep(request: ParsedRequestOf<'startSweep'>): Promise<ResponseOf<'startSweep'>> {
+    const sweepId = randomUUID();
+    const entries: NewQueueEntry[] = [];
+    for (const scale of request.scales) {
+      entries.push(await this.entryFor({ request: { ...request.request, scale }, recordTrajectory: request.recordTrajectory, finishesRunId: null }, 'sweep-cell', sweepId));
+    }
+    const queued = this.enqueue(entries);
+    return { sweepId, jobs: queued.map((entry, index) => ({ jobId: entry.id, scale: request.scales[index]! })) };
+  }
+
+  async finishRun({ runId, recordTrajectory }: ParsedRequestOf<'finishRun'>): Promise<ResponseOf<'finishRun'>> {
+    const run = this.options.gallery.runs.get(runId);
+    if (run === undefined) throw new UserFacingError(`Run ${runId} is not in the gallery.`);
+    if (run.evaluationId !== null) {
+      throw new UserFacingError(`Run ${runId} belongs to evaluation ${run.evaluationId}; resume that evaluation instead, and it draws what it lacks.`);
+    }
+    if (!STOPPED_RUN_STATUSES.includes(run.status)) {
+      throw new UserFacingError(`Run ${runId} is ${run.status}; only a run that stopped early (interrupted, cancelled or failed) can be finished.`);
+    }
+    const seeds = this.options.gallery.runs.missingSeeds(runId);
+    if (seeds.length === 0) throw new UserFacingError(`Run ${runId} already has a sample for every seed; there is nothing left to draw.`);
+    const manifest = await this.sameModelAs(run.modelId, run.modelSha256, runId);
+    const entry = this.entryOf({ request: run.request, recordTrajectory, finishesRunId: runId }, 'finish-run', null, manifest, seeds);
+    // Checked after the last await, so two quick requests cannot both queue the run.
+    const finishing = this.options.queue.active().filter((active) => RUN_KINDS.includes(active.kind));
+    if (finishing.some((active) => active.runId === runId || this.payloadOf(active).finishesRunId === runId)) {
+      throw new UserFacingError(`Run ${runId} is already being finished.`);
+    }
+    const [queued] = this.enqueue([entry]);
+    return { jobId: queued!.id };
+  }
+
+  async cancelRun({ jobId }: ParsedRequestOf<'cancelRun'>): Promise<ResponseOf<'cancelRun'>> {
+    return { cancelled: this.options.queue.cancel(jobId) };
+  }
+
+  // ------------------------------------------------------------ the queue's side
+
+  async execute(entry: StoredQueueEntry, control: JobControl): Promise<JobOutcome> {
+    const payload = this.payloadOf(entry);
+    const continuedRunId = entry.runId ?? payload.finishesRunId;
+    let request: RunRequest = payload.request;
+    let samplesBefore = 0;
+    if (continuedRunId !== null) {
+      const run = this.options.gallery.runs.get(continuedRunId);
+      if (run === undefined) return { status: 'failed', message: `Run ${continuedRunId} is no longer in the gallery, so job ${entry.id} has nothing to carry on.` };
+      const seeds = this.options.gallery.runs.missingSeeds(continuedRunId);
+      samplesBefore = run.request.seeds.length - seeds.length;
+      if (seeds.length === 0) {
+        if (run.status !== 'completed') this.options.gallery.runs.end(this.options.gallery.runs.reopen(continuedRunId).id, 'completed');
+        control.progress(samplesBefore);
+        return { status: 'completed', message: null };
+      }
+      await this.sameModelAs(run.modelId, run.modelSha256, continuedRunId);
+      request = { ...run.request, seeds };
+    }
+    const { manifest, dir } = await this.options.catalog.find(request.modelId);
+    control.progress(samplesBefore);
+    return executeRunJob(
+      {
+        jobId: entry.id,
+        sweepId: entry.sweepId,
+        request,
+        finishesRunId: continuedRunId,
+        recordTrajectory: payload.recordTrajectory,
+        stepsPerBatch: this.plannedSteps(manifest, request),
+        manifest,
+        modelDir: dir,
+        samplesBefore,
+      },
+      {
+        engine: this.options.engine,
+        gallery: this.options.gallery,
+        appVersion: this.options.appVersion,
+        emit: this.options.emit,
+        prepareModel: (modelId, provider) => this.options.catalog.prepare(modelId, provider),
+      },
+      control,
+    );
+  }
+
+  cancelledWhileWaiting(entry: StoredQueueEntry): void {
+    this.options.emit({ jobId: entry.id, sweepId: entry.sweepId, type: 'finished', status: 'cancelled', message: null, sampleCount: 0 });
+  }
+
+  // ------------------------------------------------------------ checks on arrival
+
+  private enqueue(entries: NewQueueEntry[]): StoredQueueEntry[] {
+    return this.options.queue.add(entries, { kinds: RUN_KINDS, limit: MAX_QUEUED_JOBS, what: 'jobs' });
+  }
+
+  private payloadOf(entry: StoredQueueEntry): RunEntryPayload {
+    return RunEntryPayload.parse(entry.payload);
+  }
+
+  /** Checks the request against the model now, so a mistake is answered before anything is queued. */
+  private async entryFor(payload: RunEntryPayload, kind: QueueEntryKind, sweepId: string | null): Promise<NewQueueEntry> {
+    const manifest = await this.options.catalog.manifestOf(payload.request.modelId);
+    return this.entryOf(payload, kind, sweepId, manifest, payload.request.seeds);
+  }
+
+  private entryOf(payload: RunEntryPayload, kind: QueueEntryKind, sweepId: string | null, manifest: ModelManifest, seedsToDraw: readonly number[]): NewQueueEntry {
+    const { request } = payload;
+    this.plannedSteps(manifest, { ...request, seeds: [...seedsToDraw] });
+    const className = manifest.classes.names[request.classIndex] ?? `class ${request.classIndex}`;
+    const count = request.seeds.length;
+    return {
+      kind,
+      payload,
+      label: `${manifest.name} · ${className} · scale ${request.scale} · ${request.sampler} ${request.steps} · ${count} image${count === 1 ? '' : 's'}`,
+      sweepId,
+      runId: payload.finishesRunId,
+      totalSamples: count,
+    };
+  }
+
+  /** Respaced steps per batch; a request the model cannot run is refused with the planner's sentence. */
+  private plannedSteps(manifest: ModelManifest, request: RunRequest): number {
+    try {
+      return planRun(manifest, request).diffusion.timestepMap.length;
+    } catch (error) {
+      throw new UserFacingError((error as Error).message);
+    }
+  }
+
+  /** The installed model, refused when its weights changed since the run was drawn (the rest would not match). */
+  private async sameModelAs(modelId: string, drawnWith: string, runId: number): Promise<ModelManifest> {
+    const manifest = await this.options.catalog.manifestOf(modelId);
+    if (modelSha256(manifest) !== drawnWith) {
+      throw new UserFacingError(
+        `Model "${modelId}" has changed since run ${runId} was drawn, so its missing samples would not match the rest. Start a new run with its settings instead.`,
+      );
+    }
+    return manifest;
+  }
+}
