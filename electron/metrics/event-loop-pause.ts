@@ -1,8 +1,8 @@
 /**
- * Lets long numeric loops on the main process give the event loop a turn: `maybePause()`
- * resolves at once until `budgetMs` of work has passed since the last pause, then waits for
- * one macrotask. IPC, progress events and cancellation stay live while a 2048×2048 matrix
- * is being factored.
+ * Lets long numeric loops give their thread's event loop a turn: `maybePause()` resolves at
+ * once until `budgetMs` of work has passed since the last pause, then waits for one macrotask.
+ * The metrics run in the inference worker, whose messages (a cancel, the next request queued)
+ * stay live while a 2048×2048 matrix is being factored.
  */
 export class EventLoopPause {
   private last = performance.now();
