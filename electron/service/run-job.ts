@@ -7,7 +7,7 @@ import type { PreviewImage, RunEvent } from '../../common/contract/studio-api';
 import { NOISE_ALGORITHM } from '../../common/diffusion/rng';
 import type { ModelManifest } from '../../common/models/manifest';
 import { newSampleFrom, type Gallery, type NewSample } from '../gallery';
-import type { Engine, ProgressEvent } from '../inference';
+import type { Engine, ProgressEvent, ReplayNoise, RunResult } from '../inference';
 import type { JobControl } from './job-queue';
 import { stoppedOnRequest, type JobOutcome } from './job-outcome';
 import { encodePreview } from './preview-encoding';
@@ -33,6 +33,20 @@ export interface RunJob {
   modelDir: string;
   /** Samples the gallery run already holds (a finished or resumed run); counted in the progress. */
   samplesBefore: number;
+  /** What only the process that queued the run can give it; absent for runs from the page. */
+  inProcess?: InProcessRun;
+}
+
+/** The noise generator a run records when its noise was replayed from files instead of drawn from its seeds. */
+export const REPLAYED_NOISE = 'replayed';
+
+/**
+ * What the command line hands its own runs: noise replayed from files, and a wish for the
+ * engine's full result (images in model space, trajectories as arrays) once the run is drawn.
+ */
+export interface InProcessRun {
+  noise?: ReplayNoise;
+  onResult?(result: RunResult): void;
 }
 
 export interface RunJobContext {
@@ -83,7 +97,7 @@ export async function executeRunJob(job: RunJob, context: RunJobContext, control
         ? context.gallery.runs.start({
             request,
             provider: provider as RunRequest['provider'],
-            noiseAlgorithm: NOISE_ALGORITHM,
+            noiseAlgorithm: job.inProcess?.noise ? REPLAYED_NOISE : NOISE_ALGORITHM,
             appVersion: context.appVersion,
           })
         : context.gallery.runs.reopen(job.finishesRunId);
@@ -127,8 +141,9 @@ export async function executeRunJob(job: RunJob, context: RunJobContext, control
       });
     };
 
-    await context.engine.sample(request, {
+    const result = await context.engine.sample(request, {
       signal,
+      ...(job.inProcess?.noise ? { noise: job.inProcess.noise } : {}),
       trajectory: job.recordTrajectory,
       previewEvery: 1,
       previewIntervalMs,
@@ -149,6 +164,7 @@ export async function executeRunJob(job: RunJob, context: RunJobContext, control
       },
     });
     context.gallery.runs.end(run.id, 'completed');
+    job.inProcess?.onResult?.(result);
     context.emit({ ...base, type: 'finished', status: 'completed', message: null, sampleCount });
     return { status: 'completed', message: null };
   } catch (error) {

@@ -19,7 +19,7 @@ import type { JobControl, JobKind, JobQueue } from './job-queue';
 import type { JobOutcome } from './job-outcome';
 import type { ModelCatalog } from './model-catalog';
 import { MAX_QUEUED_JOBS } from './request-checks';
-import { executeRunJob } from './run-job';
+import { executeRunJob, type InProcessRun } from './run-job';
 import { UserFacingError } from './user-facing-error';
 
 const RUN_KINDS: readonly QueueEntryKind[] = ['run', 'sweep-cell', 'finish-run'];
@@ -29,6 +29,8 @@ const RunEntryPayload = z.object({
   request: RecordedRunRequest,
   recordTrajectory: z.boolean(),
   finishesRunId: z.number().int().positive().nullable(),
+  /** Drawn from noise only the queuing process holds, so no other studio can carry it on. */
+  replaysNoise: z.boolean().default(false),
 });
 type RunEntryPayload = z.infer<typeof RunEntryPayload>;
 
@@ -42,13 +44,24 @@ export interface RunOperationsOptions {
 }
 
 export class RunOperations implements JobKind {
+  /** In-process extras of the runs this process queued, by job id. */
+  private readonly inProcess = new Map<number, InProcessRun>();
+
   constructor(private readonly options: RunOperationsOptions) {
     options.queue.register(RUN_KINDS, this);
   }
 
   async startRun({ request, recordTrajectory }: ParsedRequestOf<'startRun'>): Promise<ResponseOf<'startRun'>> {
-    const entry = await this.entryFor({ request, recordTrajectory, finishesRunId: null }, 'run', null);
+    const entry = await this.entryFor({ request, recordTrajectory, finishesRunId: null, replaysNoise: false }, 'run', null);
     const [queued] = this.enqueue([entry]);
+    return { jobId: queued!.id };
+  }
+
+  /** Queues a run as `startRun` does, with what only this process can hand it (the command line's replayed noise, its wish for the engine's result). */
+  async startInProcessRun(request: RunRequest, recordTrajectory: boolean, extras: InProcessRun): Promise<ResponseOf<'startRun'>> {
+    const entry = await this.entryFor({ request, recordTrajectory, finishesRunId: null, replaysNoise: extras.noise !== undefined }, 'run', null);
+    const [queued] = this.enqueue([entry]);
+    this.inProcess.set(queued!.id, extras);
     return { jobId: queued!.id };
   }
 
@@ -56,7 +69,8 @@ export class RunOperations implements JobKind {
     const sweepId = randomUUID();
     const entries: NewQueueEntry[] = [];
     for (const scale of request.scales) {
-      entries.push(await this.entryFor({ request: { ...request.request, scale }, recordTrajectory: request.recordTrajectory, finishesRunId: null }, 'sweep-cell', sweepId));
+      const payload: RunEntryPayload = { request: { ...request.request, scale }, recordTrajectory: request.recordTrajectory, finishesRunId: null, replaysNoise: false };
+      entries.push(await this.entryFor(payload, 'sweep-cell', sweepId));
     }
     const queued = this.enqueue(entries);
     return { sweepId, jobs: queued.map((entry, index) => ({ jobId: entry.id, scale: request.scales[index]! })) };
@@ -74,7 +88,7 @@ export class RunOperations implements JobKind {
     const seeds = this.options.gallery.runs.missingSeeds(runId);
     if (seeds.length === 0) throw new UserFacingError(`Run ${runId} already has a sample for every seed; there is nothing left to draw.`);
     const manifest = await this.sameModelAs(run.modelId, run.modelSha256, runId);
-    const entry = this.entryOf({ request: run.request, recordTrajectory, finishesRunId: runId }, 'finish-run', null, manifest, seeds);
+    const entry = this.entryOf({ request: run.request, recordTrajectory, finishesRunId: runId, replaysNoise: false }, 'finish-run', null, manifest, seeds);
     // Checked after the last await, so two quick requests cannot both queue the run.
     const finishing = this.options.queue.active().filter((active) => RUN_KINDS.includes(active.kind));
     if (finishing.some((active) => active.runId === runId || this.payloadOf(active).finishesRunId === runId)) {
@@ -92,6 +106,11 @@ export class RunOperations implements JobKind {
 
   async execute(entry: StoredQueueEntry, control: JobControl): Promise<JobOutcome> {
     const payload = this.payloadOf(entry);
+    const inProcess = this.inProcess.get(entry.id);
+    this.inProcess.delete(entry.id);
+    if (payload.replaysNoise && inProcess === undefined) {
+      return { status: 'failed', message: `Job ${entry.id} replays noise from files that only the command which queued it had; run that command again with --noise-from.` };
+    }
     const continuedRunId = entry.runId ?? payload.finishesRunId;
     let request: RunRequest = payload.request;
     let samplesBefore = 0;
@@ -121,6 +140,7 @@ export class RunOperations implements JobKind {
         manifest,
         modelDir: dir,
         samplesBefore,
+        ...(inProcess ? { inProcess } : {}),
       },
       {
         engine: this.options.engine,
@@ -134,6 +154,7 @@ export class RunOperations implements JobKind {
   }
 
   cancelledWhileWaiting(entry: StoredQueueEntry): void {
+    this.inProcess.delete(entry.id);
     this.options.emit({ jobId: entry.id, sweepId: entry.sweepId, type: 'finished', status: 'cancelled', message: null, sampleCount: 0 });
   }
 

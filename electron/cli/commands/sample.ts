@@ -4,22 +4,22 @@
  *   npm run cli -- sample --class sneaker --scale 4 --count 8 --out samples
  */
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { SingleBar } from 'cli-progress';
 import { Command, Option } from 'commander';
 import { ProviderName, type RunRequest } from '../../../common/contract/run-request';
-import { recipeFileName, recipeFromRequest } from '../../../common/contract/recipe';
+import type { RunEvent } from '../../../common/contract/studio-api';
 import { NOISE_ALGORITHM } from '../../../common/diffusion/rng';
 import { findClass } from '../../../common/models/class-search';
 import type { ModelManifest } from '../../../common/models/manifest';
-import { guidingClassifierSha256, modelSha256 } from '../../../common/models/model-identity';
 import { planRun } from '../../../common/models/run-plan';
-import { createEngine, type ReplayNoise, type RunResult, type UnetPrecision } from '../../inference';
+import type { ReplayNoise, RunResult, UnetPrecision } from '../../inference';
 import { readManifest } from '../../inference/model-folder';
 import { checkReplayNoise } from '../../inference/replay-noise';
-import { encodePng, imageFromTensor } from '../../png/image';
-import { withRecipe } from '../../png/recipe-chunk';
+import { openStudio, type Studio } from '../../service/open-studio';
+import { REPLAYED_NOISE } from '../../service/run-job';
 import { readReplayNoise, writeTrajectories } from '../noise-files';
 import { realNumber, unetPrecisionOption, wholeNumber } from '../option-parsers';
 
@@ -39,6 +39,8 @@ export interface SampleCommandOptions {
   batch: number;
   provider: ProviderName;
   out: string;
+  /** Data folder whose gallery the run is drawn into; a temporary one, removed afterwards, when absent. */
+  data?: string;
   clip: boolean;
   threads: number;
   unetPrecision: UnetPrecision;
@@ -60,11 +62,6 @@ function resolveModelFolder(option: string | undefined): string {
   throw new Error(`No --model was given and the built-in model ${DEFAULT_MODEL_FOLDER} is not there. Pass --model <folder> (a folder with manifest.json).`);
 }
 
-async function appVersion(): Promise<string> {
-  const packageJson = JSON.parse(await readFile(new URL('../../../package.json', import.meta.url), 'utf8')) as { version?: string };
-  return packageJson.version ?? '0.0.0';
-}
-
 function runRequestFrom(manifest: ModelManifest, options: SampleCommandOptions): RunRequest {
   const seeds = Array.from({ length: options.count }, (_, k) => options.seed + k);
   if ((seeds.at(-1) as number) > 2 ** 32 - 1) throw new Error(`Seeds run from ${options.seed} to ${seeds.at(-1)}, past the largest seed 4294967295. Use a smaller --seed.`);
@@ -83,72 +80,92 @@ function runRequestFrom(manifest: ModelManifest, options: SampleCommandOptions):
   };
 }
 
+/** Resolves with the job's `finished` event; step events move the progress bar meanwhile. */
+function runFinished(studio: Studio, jobId: () => number | null, bar: SingleBar | null): Promise<Extract<RunEvent, { type: 'finished' }>> {
+  return new Promise((resolve) => {
+    const unsubscribe = studio.onRunEvent((event) => {
+      if (event.jobId !== jobId()) return;
+      if (event.type === 'step' && bar !== null) {
+        const total = event.totalSteps * event.batchCount;
+        if (event.step === 1 && event.batchIndex === 0) bar.start(total, 0, { batchNo: 1, batches: event.batchCount });
+        bar.update(event.batchIndex * event.totalSteps + event.step, { batchNo: event.batchIndex + 1, batches: event.batchCount });
+      }
+      if (event.type !== 'finished') return;
+      unsubscribe();
+      resolve(event);
+    });
+  });
+}
+
+/**
+ * Draws the images as a run of the studio (into the gallery of --data, or a temporary one),
+ * then exports each sample as the gallery exports it: a PNG carrying its recipe.
+ */
 export async function runSampleCommand(options: SampleCommandOptions, log: (line: string) => void = () => {}): Promise<SampleCommandResult> {
   const folder = path.resolve(resolveModelFolder(options.model));
   const manifest = await readManifest(folder);
   const request = runRequestFrom(manifest, options);
-  // Mistakes in the options are reported before the engine starts.
+  // Mistakes in the options are reported before the studio opens.
   const plan = planRun(manifest, request);
   const replayed: ReplayNoise | null = options.noiseFrom ? await readReplayNoise(options.noiseFrom) : null;
   if (replayed) checkReplayNoise(replayed, request, plan);
-  const engine = createEngine({ modelFolders: [folder], threads: options.threads, unetPrecision: options.unetPrecision });
-  const bar = options.progress ? new SingleBar({ format: 'sampling [{bar}] {percentage}% | batch {batchNo}/{batches} | step {value}/{total} | t={t}', hideCursor: true }) : null;
-  const abort = new AbortController();
-  const onInterrupt = (): void => abort.abort();
+  const dataDir = options.data ?? (await mkdtemp(path.join(tmpdir(), 'gds-sample-')));
+  const studio = openStudio({ dataDir, modelDirs: [folder], threads: options.threads, unetPrecision: options.unetPrecision, carryOnQueue: false });
+  const bar = options.progress ? new SingleBar({ format: 'sampling [{bar}] {percentage}% | batch {batchNo}/{batches} | step {value}/{total}', hideCursor: true }) : null;
+  let jobId: number | null = null;
+  const onInterrupt = (): void => {
+    if (jobId !== null) void studio.cancelRun({ jobId });
+  };
   process.once('SIGINT', onInterrupt);
   try {
-    const info = await engine.loadModel(manifest.id, request.provider);
-    for (const fallback of info.fallbacks) log(`provider ${fallback.provider} unavailable: ${fallback.error}`);
-    log(`model ${manifest.id} on ${info.provider}${info.unetPrecision === 'fp16' ? ' (float16 UNet)' : ''}; class ${request.classIndex} (${manifest.classes.names[request.classIndex]}), ${request.mode}, scale ${request.scale}, ${request.sampler} ${request.steps}`);
-    const result = await engine.sample(request, {
-      signal: abort.signal,
-      trajectory: options.trajectoryOut !== undefined,
-      previewEvery: 0,
-      ...(replayed ? { noise: replayed } : {}),
-      onProgress: (event) => {
-        if (bar === null) return;
-        const totalSteps = event.steps * event.batches;
-        if (event.step === 0 && event.batch === 0) bar.start(totalSteps, 0, { batchNo: 1, batches: event.batches, t: event.t });
-        bar.update(event.batch * event.steps + event.step + 1, { batchNo: event.batch + 1, batches: event.batches, t: event.t });
-      },
-    });
+    if (studio.queue.view().paused) {
+      throw new Error(`The queue of the studio in ${dataDir} is paused, so this run would wait there; resume the queue in the studio, or pass another --data folder.`);
+    }
+    const loaded = await studio.loadModel({ modelId: manifest.id, provider: request.provider });
+    if (loaded.fallbackNote !== null) log(loaded.fallbackNote);
+    log(`model ${manifest.id} on ${loaded.activeProvider}${loaded.unetPrecision === 'fp16' ? ' (float16 UNet)' : ''}; class ${request.classIndex} (${manifest.classes.names[request.classIndex]}), ${request.mode}, scale ${request.scale}, ${request.sampler} ${request.steps}`);
+    let result: RunResult | null = null;
+    const finished = runFinished(studio, () => jobId, bar);
+    jobId = (
+      await studio.runs.startInProcessRun(request, options.trajectoryOut !== undefined, {
+        ...(replayed ? { noise: replayed } : {}),
+        onResult: (drawn) => (result = drawn),
+      })
+    ).jobId;
+    const ending = await finished;
     bar?.stop();
-    const version = await appVersion();
+    if (ending.status === 'cancelled') throw new Error(`Sampling was cancelled after ${ending.sampleCount} image(s); nothing was written to ${options.out}.`);
+    if (ending.status === 'failed' || result === null) throw new Error(ending.message ?? 'Sampling failed; the log above says why.');
+    const drawn: RunResult = result;
+    const runId = studio.queue.view().entries.find((entry) => entry.jobId === jobId)?.runId;
+    const samples = (await studio.listSamples({ runId: runId ?? undefined, limit: Math.max(request.seeds.length, 1) })).items;
+    samples.sort((a, b) => request.seeds.indexOf(a.seed) - request.seeds.indexOf(b.seed));
     await mkdir(options.out, { recursive: true });
-    const className = manifest.classes.names[request.classIndex] as string;
     const files: string[] = [];
-    for (const sample of result.samples) {
-      const recipe = recipeFromRequest(request, {
-        seed: sample.seed,
-        modelSha256: modelSha256(manifest),
-        classifierSha256: guidingClassifierSha256(manifest, request.mode),
-        className,
-        noiseAlgorithm: replayed ? 'replayed' : NOISE_ALGORITHM,
-        provider: result.provider,
-        appVersion: version,
-        createdAt: new Date(),
-      });
-      const png = withRecipe(encodePng(imageFromTensor(sample.image, sample.channels, sample.height, sample.width)), recipe);
-      const file = path.join(options.out, recipeFileName(recipe));
-      await writeFile(file, png);
+    for (const sample of samples) {
+      const exported = studio.gallery.exportPng(sample.id);
+      const file = path.join(options.out, exported.fileName);
+      await writeFile(file, exported.png);
       files.push(file);
     }
+    const noiseAlgorithm = replayed ? REPLAYED_NOISE : NOISE_ALGORITHM;
     const trajectoryFiles = options.trajectoryOut
       ? await writeTrajectories({
           folder: options.trajectoryOut,
-          samples: result.samples,
+          samples: drawn.samples,
           replayed,
           drawsStepNoise: request.sampler === 'ddpm' || request.eta > 0,
-          recipe: { ...request, noiseAlgorithm: replayed ? 'replayed' : NOISE_ALGORITHM, provider: result.provider },
+          recipe: { ...request, noiseAlgorithm, provider: drawn.provider },
         })
       : [];
-    const seconds = result.timings.totalMs / 1000;
+    const seconds = drawn.timings.totalMs / 1000;
     log(`${files.length} image(s) in ${seconds.toFixed(2)} s (${(seconds / files.length).toFixed(3)} s/image) → ${options.out}`);
-    return { files, trajectoryFiles, result, request };
+    return { files, trajectoryFiles, result: drawn, request };
   } finally {
     bar?.stop();
     process.removeListener('SIGINT', onInterrupt);
-    await engine.close();
+    await studio.close();
+    if (options.data === undefined) await rm(dataDir, { recursive: true, force: true });
   }
 }
 
@@ -169,6 +186,7 @@ export function sampleCommand(): Command {
     .option('--threads <n>', 'CPU threads for onnxruntime (0: automatic)', wholeNumber('--threads', 0, 1024), 0)
     .addOption(unetPrecisionOption())
     .option('-o, --out <folder>', 'output folder for the PNGs', 'samples')
+    .option('--data <dir>', 'data folder whose gallery keeps the run (default: a temporary one, removed afterwards)')
     .option('--no-clip', 'do not clip x̂₀ to [-1, 1] at each step')
     .option('--noise-from <path>', 'replay noise: a folder with x_T.npy and noise.npy (as --trajectory-out writes), or an x_T .npy')
     .option('--trajectory-out <folder>', 'also write x_T, per-step noise, xₜ and x̂₀ of every step as .npy')

@@ -8,6 +8,7 @@ import { decodeNpy } from '../../../common/npy';
 import { runSampleCommand, type SampleCommandOptions } from '../../../electron/cli/commands/sample';
 import { decodePng } from '../../../electron/png/image';
 import { readRecipe } from '../../../electron/png/recipe-chunk';
+import { openStudio } from '../../../electron/service/open-studio';
 import { LINEAR_MODEL } from '../inference/test-models';
 
 let out: string;
@@ -51,6 +52,36 @@ describe('sample command', () => {
     [{ model: path.join(tmpdir(), 'no-such-model') }, 'manifest.json is missing'],
   ])('explains %o before sampling', async (overrides, message) => {
     await expect(runSampleCommand(options(overrides))).rejects.toThrow(message);
+  });
+
+  it('draws into the gallery of --data as a studio run, and the files are that run exported', async () => {
+    const dataDir = path.join(out, 'data');
+    const drawn = await runSampleCommand(options({ data: dataDir, out: path.join(out, 'with-data') }));
+    const studio = openStudio({ dataDir, modelDirs: [LINEAR_MODEL], threads: 1, carryOnQueue: false });
+    try {
+      const page = await studio.listSamples({ limit: 10 });
+      expect(page.items.map((sample) => sample.seed).sort()).toEqual([40, 41, 42]);
+      const detail = await studio.getSample({ sampleId: page.items[0]!.id });
+      expect(detail.run).toMatchObject({ status: 'completed', sampleCount: 3, provider: 'cpu' });
+      const [entry] = studio.queue.view().entries;
+      expect(entry).toMatchObject({ kind: 'run', status: 'completed', runId: detail.run.id });
+      // Each written file is the gallery's export of its sample, byte for byte.
+      for (const sample of page.items) {
+        const exported = studio.gallery.exportPng(sample.id);
+        expect(new Uint8Array(await readFile(path.join(out, 'with-data', exported.fileName)))).toEqual(exported.png);
+      }
+      expect(drawn.files).toHaveLength(3);
+    } finally {
+      await studio.close();
+    }
+  });
+
+  it('refuses to queue behind a paused queue of --data, saying what to do', async () => {
+    const dataDir = path.join(out, 'paused');
+    const studio = openStudio({ dataDir, modelDirs: [LINEAR_MODEL], threads: 1 });
+    await studio.pauseQueue();
+    await studio.close();
+    await expect(runSampleCommand(options({ data: dataDir }))).rejects.toThrow(`The queue of the studio in ${dataDir} is paused, so this run would wait there; resume the queue in the studio, or pass another --data folder.`);
   });
 
   it('rejects a NaN or negative scale on the command line with exit code 1', async () => {
