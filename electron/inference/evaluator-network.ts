@@ -8,6 +8,7 @@ import type { ModelManifest } from '../../common/models/manifest';
 import type { FeatureMatrix } from '../metrics/dense-matrix';
 import type { ImageScores, ReferenceFiles } from '../metrics/image-scores';
 import type { ConcreteProvider } from './provider-order';
+import type { StoredPngs } from './stored-pngs';
 import type { CancelFlag, EvaluatorInfo, FromWorker, ReferenceSummary, ToWorker } from './worker-protocol';
 
 export type { ReferenceFiles } from '../metrics/image-scores';
@@ -26,8 +27,11 @@ export interface EvaluatorNetwork {
   evaluate(images: Float32Array, count: number, signal?: AbortSignal): Promise<EvaluatorOutputs>;
   /** Reads the reference statistics and computes its k-NN radii in the worker, once; later scores reuse them. */
   prepareReference(signal?: AbortSignal): Promise<ReferenceSummary>;
-  /** FID, precision, recall, Inception Score and class accuracy of `classIndices.length` images. */
-  score(images: Float32Array, classIndices: Int32Array, signal?: AbortSignal): Promise<ImageScores>;
+  /**
+   * FID, precision, recall, Inception Score and class accuracy of `classIndices.length` images:
+   * in model space, or the gallery's PNGs, which the worker decodes.
+   */
+  score(images: Float32Array | StoredPngs, classIndices: Int32Array, signal?: AbortSignal): Promise<ImageScores>;
   release(): Promise<void>;
 }
 

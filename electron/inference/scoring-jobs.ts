@@ -11,6 +11,7 @@ import { readFeatureMatrix, readSquareMatrix, readVector } from '../metrics/npy-
 import { prepareReference, qualityMetrics, type QualityMetrics, type ReferenceData } from '../metrics/quality-metrics';
 import { evaluationCancelledError, openEvaluatorSession, type EvaluatorOutputs, type EvaluatorSession } from './evaluator-session';
 import { OnnxMatrixKernels } from './linalg-kernels';
+import { decodeStoredPngs, type StoredPngs } from './stored-pngs';
 import type { EvaluatorInfo, QualityMetricFiles, ReferenceSummary } from './worker-protocol';
 
 /** Kernels that stop the computation before their next product once `cancelled` says so. */
@@ -73,11 +74,12 @@ export class ScoringJobs {
     return { count: features.count, dimension: features.dimension, neighbourhood: reference.neighbourhood };
   }
 
-  async score(handle: number, images: Float32Array, classIndices: Int32Array, cancelled: () => boolean): Promise<ImageScores> {
+  async score(handle: number, images: Float32Array | StoredPngs, classIndices: Int32Array, cancelled: () => boolean): Promise<ImageScores> {
     const evaluator = this.evaluator(handle);
     const kernels = cancellableKernels(this.kernels, cancelled);
     const reference = await this.reference(evaluator, cancelled);
-    const outputs = await evaluator.session.evaluate(images, classIndices.length, cancelled);
+    const pixels = images instanceof Float32Array ? images : decodeStoredPngs(images);
+    const outputs = await evaluator.session.evaluate(pixels, classIndices.length, cancelled);
     return scoreOutputs(outputs, classIndices, evaluator.session.manifest.classes.count, reference, kernels);
   }
 

@@ -9,6 +9,7 @@ import type { ImageScores, ReferenceFiles } from '../metrics/image-scores';
 import type { QualityMetrics } from '../metrics/quality-metrics';
 import type { UnetGraphPrecision, UnetPrecision } from './provider-order';
 import type { SessionCensus } from './sessions';
+import type { StoredPngs } from './stored-pngs';
 import type { ConcreteProvider, ProgressEvent, ProviderAttempt, ReplayNoise, RunTimings, SampleResult } from './types';
 
 /** Int32Array over a SharedArrayBuffer; the main thread stores 1 to cancel while the worker is busy. */
@@ -57,7 +58,7 @@ export type ToWorker =
   | { type: 'openEvaluator'; id: number; dir: string; provider: ProviderName }
   | { type: 'evaluate'; id: number; handle: number; images: Float32Array; count: number; cancelFlag: CancelFlag }
   | { type: 'prepareReference'; id: number; handle: number; cancelFlag: CancelFlag }
-  | { type: 'score'; id: number; handle: number; images: Float32Array; classIndices: Int32Array; cancelFlag: CancelFlag }
+  | { type: 'score'; id: number; handle: number; images: Float32Array | StoredPngs; classIndices: Int32Array; cancelFlag: CancelFlag }
   | { type: 'releaseEvaluator'; id: number; handle: number }
   | { type: 'qualityMetrics'; id: number; files: QualityMetricFiles }
   | { type: 'census'; id: number }

@@ -1,13 +1,14 @@
 /**
  * The stored images of an evaluation, read back from the gallery for scoring. Scoring always
- * reads the stored 8-bit PNGs, so samples made before a restart and after it are scored alike.
+ * reads the stored 8-bit PNGs, so samples made before a restart and after it are scored alike;
+ * they are decoded in the inference worker, off the main event loop.
  */
-import { PNG } from 'pngjs';
 import type { Gallery } from '../gallery';
+import type { StoredPngs } from '../inference/stored-pngs';
 
 export interface EvaluationImages {
-  /** [count, C, H, W] in [-1, 1]. */
-  images: Float32Array;
+  /** The PNG of each sample, in order; the worker turns them into [count, C, H, W] in [-1, 1]. */
+  images: StoredPngs;
   count: number;
   classIndices: Int32Array;
 }
@@ -31,23 +32,12 @@ export function evaluationSampleIds(gallery: Gallery, evaluationId: number, mode
   return [...bySeed.entries()].sort(([a], [b]) => a - b).map(([, id]) => id);
 }
 
-/** Decodes the PNGs of `sampleIds` into model space: x = pixel / 127.5 − 1. */
+/** The stored PNGs of `sampleIds`, for the worker to decode into model space (x = pixel / 127.5 − 1). */
 export function readEvaluationImages(gallery: Gallery, sampleIds: readonly number[], classIndices: readonly number[], channels: number, size: number): EvaluationImages {
-  const plane = size * size;
-  const images = new Float32Array(sampleIds.length * channels * plane);
-  sampleIds.forEach((sampleId, index) => {
+  const pngs = sampleIds.map((sampleId) => {
     const png = gallery.samples.image(sampleId);
     if (png === undefined) throw new Error(`Sample ${sampleId} of the evaluation has no image any more; it may have been deleted. Run the evaluation again.`);
-    const decoded = PNG.sync.read(Buffer.from(png));
-    if (decoded.width !== size || decoded.height !== size) {
-      throw new Error(`Sample ${sampleId} is ${decoded.width}×${decoded.height} but the model makes ${size}×${size} images.`);
-    }
-    const offset = index * channels * plane;
-    for (let pixel = 0; pixel < plane; pixel++) {
-      for (let channel = 0; channel < channels; channel++) {
-        images[offset + channel * plane + pixel] = decoded.data[pixel * 4 + channel]! / 127.5 - 1;
-      }
-    }
+    return png;
   });
-  return { images, count: sampleIds.length, classIndices: Int32Array.from(classIndices) };
+  return { images: { format: 'png', sampleIds: [...sampleIds], pngs, channels, size }, count: sampleIds.length, classIndices: Int32Array.from(classIndices) };
 }

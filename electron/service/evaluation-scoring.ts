@@ -5,6 +5,7 @@
  * runs in the inference worker; this side only hands the images over and waits.
  */
 import type { EvaluatorNetwork, ReferenceSummary } from '../inference/evaluator-network';
+import type { StoredPngs } from '../inference/stored-pngs';
 import type { ImageScores } from '../metrics/image-scores';
 
 export { classAccuracy, type ImageScores } from '../metrics/image-scores';
@@ -14,10 +15,13 @@ export async function loadReference(evaluator: EvaluatorNetwork, signal?: AbortS
   return evaluator.prepareReference(signal);
 }
 
-/** `images`: `classIndices.length` images in model space, [C, H, W] each; `reference` from loadReference. */
+/**
+ * `images`: `classIndices.length` images, in model space ([C, H, W] each) or as the gallery's
+ * PNGs (readEvaluationImages); `reference` from loadReference.
+ */
 export async function scoreImages(
   evaluator: EvaluatorNetwork,
-  images: Float32Array,
+  images: Float32Array | StoredPngs,
   classIndices: Int32Array,
   reference: ReferenceSummary,
   signal?: AbortSignal,

@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { PNG } from 'pngjs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createEngine, type EvaluatorNetwork } from '../../../electron/inference';
 import { sessionCensus } from '../../../electron/inference/sessions';
@@ -21,6 +22,28 @@ function images(count: number, seed: number): Float32Array {
 }
 
 const classes = (count: number): Int32Array => Int32Array.from({ length: count }, (_, i) => i % 3);
+
+/** 8-bit grey pixels [count, 8, 8], the same for the same seed. */
+function pixels(count: number, seed: number): Uint8Array {
+  return Uint8Array.from(images(count, seed), (value) => Math.floor((value + 1) * 127.5));
+}
+
+/** Grey PNGs of `size`×`size` made from `pixels`, as the gallery stores samples. */
+function greyPngs(pixelData: Uint8Array, size: number): Uint8Array[] {
+  const plane = size * size;
+  return Array.from({ length: pixelData.length / plane }, (_, index) => {
+    const png = new PNG({ width: size, height: size });
+    for (let pixel = 0; pixel < plane; pixel++) {
+      const grey = pixelData[index * plane + pixel]!;
+      png.data.set([grey, grey, grey, 255], pixel * 4);
+    }
+    return new Uint8Array(PNG.sync.write(png, { colorType: 0, inputColorType: 6 }));
+  });
+}
+
+function stored(pngs: Uint8Array[]) {
+  return { format: 'png' as const, sampleIds: pngs.map((_, index) => 100 + index), pngs, channels: 1, size: 8 };
+}
 
 const engine = createEngine({ modelFolders: [EVALUATED_MODEL], threads: 1 });
 afterAll(() => engine.close());
@@ -150,6 +173,38 @@ describe('the inference worker', () => {
       await evaluator.release();
     }
   }, 120_000);
+});
+
+describe('gallery PNGs decoded in the worker', () => {
+  it('score as the same pixels in model space (x = pixel / 127.5 − 1) do', async () => {
+    const evaluator = await openedEvaluator();
+    try {
+      const reference = await loadReference(evaluator);
+      const grey = pixels(12, 9);
+      const modelSpace = Float32Array.from(grey, (pixel) => pixel / 127.5 - 1);
+      const fromPixels = await scoreImages(evaluator, modelSpace, classes(12), reference);
+      expect(await scoreImages(evaluator, stored(greyPngs(grey, 8)), classes(12), reference)).toEqual(fromPixels);
+    } finally {
+      await evaluator.release();
+    }
+  });
+
+  it('name the sample whose PNG is damaged or of another size, and the worker scores the next request', async () => {
+    const evaluator = await openedEvaluator();
+    try {
+      const reference = await loadReference(evaluator);
+      const pngs = greyPngs(pixels(10, 4), 8);
+      const damaged = [...pngs];
+      damaged[3] = pngs[3]!.subarray(0, 40);
+      await expect(scoreImages(evaluator, stored(damaged), classes(10), reference)).rejects.toThrow(/^Sample 103 of the evaluation has an image that cannot be read \(.+\); delete it and run the evaluation again\.$/);
+      const resized = [...pngs];
+      resized[5] = greyPngs(pixels(1, 4).subarray(0, 16), 4)[0]!;
+      await expect(scoreImages(evaluator, stored(resized), classes(10), reference)).rejects.toThrow('Sample 105 is 4×4 but the model makes 8×8 images.');
+      expect((await scoreImages(evaluator, stored(pngs), classes(10), reference)).sampleCount).toBe(10);
+    } finally {
+      await evaluator.release();
+    }
+  });
 });
 
 describe('bad requests to the inference worker get a sentence, and the worker stays up', () => {
