@@ -92,7 +92,8 @@ export function createEngine(options: EngineOptions = {}): Engine {
         onMessage(answer) {
           if (answer.type === 'failed') {
             settle();
-            reject(errorFrom(answer.error));
+            // Only evaluation requests can be cancelled; whichever check stopped it, the sentence is one.
+            reject(answer.error.name === 'AbortError' ? cancelledError('The evaluation was cancelled.') : errorFrom(answer.error));
             return;
           }
           const value = take(answer);

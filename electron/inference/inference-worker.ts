@@ -93,7 +93,7 @@ async function answer(message: Exclude<ToWorker, { type: 'cancel' }>, signal: Ab
     case 'prepareReference':
       return { type: 'referencePrepared', id: message.id, reference: await scoring.prepareReference(message.handle, cancelCheck(signal, message.cancelFlag)) };
     case 'score':
-      return { type: 'scored', id: message.id, scores: await scoring.score(message.handle, message.images, message.classIndices, cancelCheck(signal, message.cancelFlag)) };
+      return { type: 'scored', id: message.id, scores: await scoring.score(message.handle, message.images, message.classIndices, cancelCheck(signal, message.cancelFlag), signal) };
     case 'releaseEvaluator':
       await scoring.releaseEvaluator(message.handle);
       return { type: 'released', id: message.id };

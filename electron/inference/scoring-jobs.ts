@@ -74,13 +74,14 @@ export class ScoringJobs {
     return { count: features.count, dimension: features.dimension, neighbourhood: reference.neighbourhood };
   }
 
-  async score(handle: number, images: Float32Array | StoredPngs, classIndices: Int32Array, cancelled: () => boolean): Promise<ImageScores> {
+  /** `signal` is the request's, aborted when its cancel message arrives during one of the metrics' pauses. */
+  async score(handle: number, images: Float32Array | StoredPngs, classIndices: Int32Array, cancelled: () => boolean, signal: AbortSignal): Promise<ImageScores> {
     const evaluator = this.evaluator(handle);
     const kernels = cancellableKernels(this.kernels, cancelled);
     const reference = await this.reference(evaluator, cancelled);
     const pixels = images instanceof Float32Array ? images : decodeStoredPngs(images);
     const outputs = await evaluator.session.evaluate(pixels, classIndices.length, cancelled);
-    return scoreOutputs(outputs, classIndices, evaluator.session.manifest.classes.count, reference, kernels);
+    return scoreOutputs(outputs, classIndices, evaluator.session.manifest.classes.count, reference, kernels, signal);
   }
 
   async releaseEvaluator(handle: number): Promise<void> {

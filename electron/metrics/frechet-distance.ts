@@ -37,9 +37,9 @@ function checkStatistics(first: GaussianStatistics, second: GaussianStatistics):
 }
 
 /** Σ₁Σ₂'s trace square root, Σᵢ √λᵢ(Lᵀ(PᵀΣ₂P)L). */
-export async function traceSqrtProduct(sigma1: DenseMatrix, sigma2: DenseMatrix, kernels: MatrixKernels): Promise<number> {
+export async function traceSqrtProduct(sigma1: DenseMatrix, sigma2: DenseMatrix, kernels: MatrixKernels, signal?: AbortSignal): Promise<number> {
   const n = sigma1.rows;
-  const { factor, permutation, rank } = await pivotedCholesky(sigma1);
+  const { factor, permutation, rank } = await pivotedCholesky(sigma1, signal);
   if (rank === 0) return 0;
   const permuted = new Float64Array(n * n);
   for (let i = 0; i < n; i++) {
@@ -60,14 +60,15 @@ export async function traceSqrtProduct(sigma1: DenseMatrix, sigma2: DenseMatrix,
   }
   let sum = 0;
   // Tiny negative eigenvalues are rounding noise of a semi-definite M.
-  for (const eigenvalue of await symmetricEigenvalues(m)) sum += Math.sqrt(Math.max(eigenvalue, 0));
+  for (const eigenvalue of await symmetricEigenvalues(m, signal)) sum += Math.sqrt(Math.max(eigenvalue, 0));
   return sum;
 }
 
-export async function frechetDistance(first: GaussianStatistics, second: GaussianStatistics, kernels: MatrixKernels): Promise<number> {
+/** `signal` stops the factorisation and the eigenvalue reduction, which run between the kernels' products. */
+export async function frechetDistance(first: GaussianStatistics, second: GaussianStatistics, kernels: MatrixKernels, signal?: AbortSignal): Promise<number> {
   checkStatistics(first, second);
   let meanTerm = 0;
   for (let i = 0; i < first.mu.length; i++) meanTerm += (first.mu[i]! - second.mu[i]!) ** 2;
-  const covarianceTerm = trace(first.sigma) + trace(second.sigma) - 2 * (await traceSqrtProduct(first.sigma, second.sigma, kernels));
+  const covarianceTerm = trace(first.sigma) + trace(second.sigma) - 2 * (await traceSqrtProduct(first.sigma, second.sigma, kernels, signal));
   return meanTerm + covarianceTerm;
 }

@@ -42,8 +42,9 @@ export async function scoreOutputs(
   classCount: number,
   reference: ReferenceData,
   kernels: MatrixKernels,
+  signal?: AbortSignal,
 ): Promise<ImageScores> {
-  const metrics = await qualityMetrics(outputs.features, outputs.logits, reference, kernels);
+  const metrics = await qualityMetrics(outputs.features, outputs.logits, reference, kernels, signal ? { signal } : {});
   return {
     sampleCount: metrics.sampleCount,
     fid: metrics.fid,

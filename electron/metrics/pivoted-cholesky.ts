@@ -15,8 +15,8 @@ export interface PivotedCholesky {
 }
 
 /** Stops when the largest remaining pivot is below n·ε·max diag(A), LAPACK's default tolerance. */
-export async function pivotedCholesky(matrix: DenseMatrix): Promise<PivotedCholesky> {
-  const pause = new EventLoopPause();
+export async function pivotedCholesky(matrix: DenseMatrix, signal?: AbortSignal): Promise<PivotedCholesky> {
+  const pause = new EventLoopPause(undefined, signal);
   const n = matrix.rows;
   if (matrix.cols !== n) throw new Error(`Cholesky needs a square matrix, got ${matrix.rows}×${matrix.cols}.`);
   const a = matrix.data;

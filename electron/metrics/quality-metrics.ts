@@ -28,6 +28,8 @@ export interface QualityMetrics {
 export interface MetricOptions {
   /** Parts the Inception Score is averaged over (fewer when there are fewer samples). */
   splits?: number;
+  /** Stops the FID's factorisation and eigenvalues between their steps. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -63,7 +65,7 @@ export async function qualityMetrics(
   if (logits && logits.count !== generated.count) {
     throw new Error(`There are ${logits.count} rows of logits for ${generated.count} feature rows; both must come from the same images.`);
   }
-  const fid = await frechetDistance(await featureStatistics(generated, kernels), reference.statistics, kernels);
+  const fid = await frechetDistance(await featureStatistics(generated, kernels), reference.statistics, kernels, options.signal);
   const generatedManifold = { features: generated, radii: await manifoldRadii(generated, kernels, reference.neighbourhood) };
   const { precision, recall } = await precisionRecallOfManifolds(reference.manifold, generatedManifold, kernels);
   const splits = Math.min(options.splits ?? DEFAULT_INCEPTION_SPLITS, generated.count);

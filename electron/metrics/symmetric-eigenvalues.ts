@@ -45,8 +45,8 @@ function reflectorOfColumn(a: Float64Array, n: number, column: number, start: nu
  * `a` is read and updated, and each step's rank-2 update is fused with the next step's
  * product A₂₂v, so every step streams half the trailing matrix once.
  */
-async function tridiagonalize(a: Float64Array, n: number): Promise<{ d: Float64Array; e: Float64Array }> {
-  const pause = new EventLoopPause();
+async function tridiagonalize(a: Float64Array, n: number, signal: AbortSignal | undefined): Promise<{ d: Float64Array; e: Float64Array }> {
+  const pause = new EventLoopPause(undefined, signal);
   const d = new Float64Array(n);
   const e = new Float64Array(n);
   let v = new Float64Array(n);
@@ -170,11 +170,11 @@ function tridiagonalEigenvalues(d: Float64Array, e: Float64Array): Float64Array 
   return d.sort();
 }
 
-/** Eigenvalues, ascending, of a symmetric matrix (only its lower triangle is read). */
-export async function symmetricEigenvalues(matrix: DenseMatrix): Promise<Float64Array> {
+/** Eigenvalues, ascending, of a symmetric matrix (only its lower triangle is read); `signal` stops the reduction. */
+export async function symmetricEigenvalues(matrix: DenseMatrix, signal?: AbortSignal): Promise<Float64Array> {
   const n = matrix.rows;
   if (matrix.cols !== n) throw new Error(`Eigenvalues need a square matrix, got ${matrix.rows}×${matrix.cols}.`);
   if (n === 0) return new Float64Array(0);
-  const { d, e } = await tridiagonalize(Float64Array.from(matrix.data), n);
+  const { d, e } = await tridiagonalize(Float64Array.from(matrix.data), n, signal);
   return tridiagonalEigenvalues(d, e);
 }
