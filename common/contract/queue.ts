@@ -4,7 +4,10 @@
  */
 import { z } from 'zod';
 
-/** `paused`: waiting while the whole queue is paused; the done states never change again. */
+/**
+ * `paused`: held, waiting while the whole queue is paused or, after a studio died, until the
+ * queue is resumed; the done states never change again.
+ */
 export const QueueEntryStatus = z.enum(['queued', 'running', 'paused', 'completed', 'cancelled', 'failed']);
 export type QueueEntryStatus = z.infer<typeof QueueEntryStatus>;
 

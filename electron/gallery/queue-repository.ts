@@ -159,31 +159,47 @@ export class QueueRepository {
   }
 
   /** Lets go of this studio's unfinished entries, so the next studio on the folder takes them over. */
-  release(): void {
+  handBack(): void {
     this.db.prepare<[string]>(`UPDATE queue_entries SET owner_pid = NULL, owner_token = NULL WHERE owner_token = ? AND status NOT IN (${doneList})`).run(this.ownerToken);
   }
 
   /**
-   * Takes over the unfinished entries nobody holds (released, or their studio died); a
-   * running one waits again at its place, to carry on from what it finished. Returns their ids.
+   * Takes over the unfinished entries nobody holds. Those a closed studio handed back carry
+   * on as they were (a running one waits again at its place, to go on from what it finished);
+   * those of a studio that died are held as `paused` until the queue is resumed, so whatever
+   * brought that studio down does not bring this one down at once. Returns their ids.
    */
   adoptOrphans(): number[] {
     return this.db
       .transaction(() => {
         const rows = this.db
-          .prepare<[], Pick<QueueRow, 'id' | 'owner_pid' | 'owner_token'>>(`SELECT id, owner_pid, owner_token FROM queue_entries WHERE status NOT IN (${doneList})`)
+          .prepare<[], Pick<QueueRow, 'id' | 'owner_pid' | 'owner_token' | 'status'>>(
+            `SELECT id, owner_pid, owner_token, status FROM queue_entries WHERE status NOT IN (${doneList})`,
+          )
           .all();
         const waitingStatus: QueueEntryStatus = this.paused() ? 'paused' : 'queued';
         const adopt = this.db.prepare<[QueueEntryStatus, number, string, number]>(
-          `UPDATE queue_entries SET status = CASE WHEN status = 'running' THEN ? ELSE status END, owner_pid = ?, owner_token = ? WHERE id = ?`,
+          'UPDATE queue_entries SET status = ?, owner_pid = ?, owner_token = ? WHERE id = ?',
         );
         const adopted: number[] = [];
         for (const row of rows) {
-          if (row.owner_token !== null && !ownerIsGone(row.owner_pid)) continue;
-          adopt.run(waitingStatus, process.pid, this.ownerToken, row.id);
+          const released = row.owner_token === null;
+          if (!released && !ownerIsGone(row.owner_pid)) continue;
+          const status: QueueEntryStatus = !released ? 'paused' : row.status === 'running' ? waitingStatus : row.status;
+          adopt.run(status, process.pid, this.ownerToken, row.id);
           adopted.push(row.id);
         }
         return adopted;
+      })
+      .immediate();
+  }
+
+  /** Lets a held entry run next: first among the waiting ones, and queued unless the whole queue is paused. */
+  release(id: number): void {
+    this.db
+      .transaction(() => {
+        this.move(id, 0);
+        if (!this.paused()) this.db.prepare<[number]>(`UPDATE queue_entries SET status = 'queued' WHERE id = ? AND status = 'paused'`).run(id);
       })
       .immediate();
   }

@@ -94,6 +94,12 @@ export class JobQueue {
     return this.view();
   }
 
+  /** Lets a waiting entry of this studio run next (unless the whole queue is paused). */
+  runNext(jobId: number): void {
+    this.entries.release(jobId);
+    this.schedule();
+  }
+
   /** Cancels a running or waiting entry; false when it is not in the queue or already done. */
   cancel(jobId: number): boolean {
     if (this.running?.entry.id === jobId) {
@@ -139,7 +145,7 @@ export class JobQueue {
     await running?.done;
     this.flushEndings();
     try {
-      this.entries.release();
+      this.entries.handBack();
     } catch (error) {
       // Entries still held by this closed studio are taken over once its process is gone.
       console.error('The queue could not hand its entries back to the gallery:', error);

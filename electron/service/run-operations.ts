@@ -90,9 +90,14 @@ export class RunOperations implements JobKind {
     const manifest = await this.sameModelAs(run.modelId, run.modelSha256, runId);
     const entry = this.entryOf({ request: run.request, recordTrajectory, finishesRunId: runId, replaysNoise: false }, 'finish-run', null, manifest, seeds);
     // Checked after the last await, so two quick requests cannot both queue the run.
-    const finishing = this.options.queue.active().filter((active) => RUN_KINDS.includes(active.kind));
-    if (finishing.some((active) => active.runId === runId || this.payloadOf(active).finishesRunId === runId)) {
+    const carrying = this.options.queue.active().find((active) => RUN_KINDS.includes(active.kind) && (active.runId === runId || this.payloadOf(active).finishesRunId === runId));
+    if (carrying !== undefined && (carrying.status !== 'paused' || !this.options.gallery.queue.holds(carrying.id))) {
       throw new UserFacingError(`Run ${runId} is already being finished.`);
+    }
+    if (carrying !== undefined) {
+      // The entry that drew the run is held in this studio's queue (taken over after a crash, say): it goes first and finishes it.
+      this.options.queue.runNext(carrying.id);
+      return { jobId: carrying.id };
     }
     const [queued] = this.enqueue([entry]);
     return { jobId: queued!.id };

@@ -1,8 +1,9 @@
 /**
  * The queue outlives a killed studio: a process queues four runs and is killed with SIGKILL
  * while the first one draws; a studio opened on the same data folder takes the queue over,
- * finishes the first run with the seeds it lacks and runs the other three. Every image is
- * the one an uninterrupted studio draws for the same requests, pixel for pixel.
+ * holds it until it is resumed, then finishes the first run with the seeds it lacks and runs
+ * the other three. Every image is the one an uninterrupted studio draws for the same
+ * requests, pixel for pixel.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -75,6 +76,10 @@ describe('a studio killed with a running run and three queued', () => {
     expect(drawnBeforeKill).toBeLessThan(KILLED_RUN_SEEDS);
 
     const survivor = studioOn(dataDir);
+    // Taken over, held: a crash is not repeated before the user says so.
+    expect(entriesInOrder(survivor).map((entry) => entry.status)).toEqual(['paused', 'paused', 'paused', 'paused']);
+    expect(entriesInOrder(survivor)[0]!.runId).not.toBeNull();
+    await survivor.resumeQueue();
     await survivor.queue.whenIdle();
     const resumed = entriesInOrder(survivor);
     expect(resumed.map((entry) => entry.status)).toEqual(['completed', 'completed', 'completed', 'completed']);
@@ -101,5 +106,27 @@ describe('a studio killed with a running run and three queued', () => {
     }
     expect(compared).toBe(KILLED_RUN_SEEDS + 4 + 3 + 2);
     console.info(`queue kill: ${drawnBeforeKill} samples stored before SIGKILL, ${compared} samples after recovery equal pixel for pixel to an uninterrupted run`);
+  });
+
+  it('finishes the killed run from its gallery run at once through the held entry, leaving the others held', async () => {
+    const dataDir = dataFolder();
+    const child = childIn(dataDir);
+    const queuedJobs = () => child.lines.filter((line) => line.startsWith('job ')).map((line) => Number(line.split(' ')[1]));
+    await child.line(() => queuedJobs().length === 4);
+    await child.line(() => child.lines.filter((line) => line.startsWith(`sample ${queuedJobs()[0]} `)).length >= 3);
+    child.process.kill('SIGKILL');
+    await child.exited;
+
+    const survivor = studioOn(dataDir);
+    const [killed, ...others] = entriesInOrder(survivor);
+    const run = (await survivor.getSample({ sampleId: (await survivor.listSamples({ runId: killed!.runId!, limit: 1 })).items[0]!.id })).run;
+    expect(run.status).toBe('interrupted');
+    const { jobId } = await survivor.finishRun({ runId: run.id, recordTrajectory: false });
+    expect(jobId).toBe(killed!.jobId);
+    await survivor.queue.whenIdle();
+    const after = entriesInOrder(survivor);
+    expect(after.map((entry) => entry.status)).toEqual(['completed', 'paused', 'paused', 'paused']);
+    expect(after.slice(1).map((entry) => entry.jobId)).toEqual(others.map((entry) => entry.jobId));
+    expect((await survivor.listSamples({ runId: run.id, limit: 500 })).items).toHaveLength(KILLED_RUN_SEEDS);
   });
 });
