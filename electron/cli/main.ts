@@ -7,6 +7,7 @@ import { evaluateCommand } from './commands/evaluate';
 import { galleryCommand } from './commands/gallery';
 import { metricsCommand } from './commands/metrics';
 import { sampleCommand } from './commands/sample';
+import { workerCommand } from './commands/worker';
 
 const program = new Command('gds')
   .description('Guided Diffusion Studio: classifier-guided diffusion sampling from the command line')
@@ -17,6 +18,7 @@ program.addCommand(sampleCommand());
 program.addCommand(metricsCommand());
 program.addCommand(evaluateCommand());
 program.addCommand(galleryCommand());
+program.addCommand(workerCommand());
 
 try {
   await program.parseAsync(process.argv);

@@ -1,0 +1,99 @@
+/**
+ * `worker`: this machine serves evaluation shards from a Redis queue until stopped. It takes
+ * a shard when it is free (so a faster GPU takes more), draws it with the models under
+ * --models, and sends back the evaluator's features and logits. SIGTERM or Ctrl-C finishes the
+ * shard in hand and exits; a second one exits at once and the shard goes to another worker.
+ *
+ *   npm run cli -- worker --queue redis://:PASSWORD@10.0.0.5:6379 --models models
+ */
+import { Command, Option } from 'commander';
+import { ProviderName } from '../../../common/contract/run-request';
+import { queueAddress } from '../../distributed/queue-connection';
+import { DEFAULT_LOCK_DURATION_MS, startShardWorker, type ShardWorkerEvent } from '../../distributed/shard-worker';
+import { createEngine, type UnetPrecision } from '../../inference';
+import { findModelFolders } from '../../service/model-folders';
+import { unetPrecisionOption, wholeNumber } from '../option-parsers';
+
+export interface WorkerCommandOptions {
+  queue: string;
+  models: string;
+  name?: string;
+  provider: ProviderName;
+  threads: number;
+  unetPrecision: UnetPrecision;
+  lockDuration: number;
+  tlsCa?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+}
+
+function describe(event: ShardWorkerEvent): string {
+  switch (event.type) {
+    case 'started':
+      return `shard ${event.shardId}: drawing ${event.samples} samples`;
+    case 'completed':
+      return `shard ${event.shardId}: done, ${event.samples} samples in ${event.seconds.toFixed(2)} s (${(event.samples / event.seconds).toFixed(2)} samples/s)`;
+    case 'refused':
+      return `shard ${event.shardId} refused: ${event.reason}`;
+    case 'failed':
+      return `shard ${event.shardId} failed: ${event.reason}`;
+    case 'queueError':
+      return `queue: ${event.message}`;
+  }
+}
+
+export async function runWorkerCommand(options: WorkerCommandOptions): Promise<void> {
+  const tls = { ...(options.tlsCa ? { caFile: options.tlsCa } : {}), ...(options.tlsCert ? { certFile: options.tlsCert } : {}), ...(options.tlsKey ? { keyFile: options.tlsKey } : {}) };
+  const address = queueAddress(options.queue, tls);
+  const engine = createEngine({ modelFolders: findModelFolders([options.models]), threads: options.threads, unetPrecision: options.unetPrecision });
+  const log = (line: string) => process.stdout.write(`${line}\n`);
+  let worker;
+  try {
+    worker = await startShardWorker({
+      queueUrl: options.queue,
+      tls,
+      engine,
+      provider: options.provider,
+      lockDurationMs: options.lockDuration,
+      ...(options.name ? { name: options.name } : {}),
+      onEvent: (event) => log(describe(event)),
+    });
+  } catch (error) {
+    await engine.close();
+    throw error;
+  }
+  const models = (await engine.listModels()).map((model) => model.id).join(', ') || 'none';
+  log(`worker ${worker.name} ready on ${address.display} with models: ${models}`);
+  let signals = 0;
+  await new Promise<void>((resolve) => {
+    const stop = (signal: NodeJS.Signals) => {
+      signals++;
+      log(signals === 1 ? `${signal}: finishing the shard in hand, then stopping (again to stop at once)` : `${signal}: stopping now; the shard in hand goes to another worker`);
+      void worker.close(signals > 1).then(resolve, resolve);
+    };
+    process.on('SIGTERM', stop);
+    process.on('SIGINT', stop);
+  });
+  await engine.close();
+  log(`worker ${worker.name} stopped`);
+}
+
+export function workerCommand(): Command {
+  return new Command('worker')
+    .description('serve evaluation shards from a Redis queue (see docs/distributed-evaluation.md)')
+    .requiredOption('--queue <url>', 'redis://[[user]:password@]host:port[/db], or rediss://… for TLS')
+    .option('--models <dir>', 'folder of model folders (or one model folder); shards for other models or other weights are refused', 'models')
+    .option('--name <name>', 'name shown in the shard view (default: hostname:pid)')
+    .addOption(new Option('--provider <name>', 'execution provider').choices(ProviderName.options).default('auto'))
+    .addOption(new Option('--threads <n>', 'CPU threads (0: onnxruntime decides)').argParser(wholeNumber('--threads', 0)).default(0))
+    .addOption(unetPrecisionOption())
+    .addOption(
+      new Option('--lock-duration <ms>', 'how long a shard stays locked without a heartbeat before another worker redoes it')
+        .argParser(wholeNumber('--lock-duration', 200))
+        .default(DEFAULT_LOCK_DURATION_MS),
+    )
+    .option('--tls-ca <file>', 'PEM certificate authority of the Redis server (rediss:// only)')
+    .option('--tls-cert <file>', 'PEM client certificate, when the server asks for one (rediss:// only)')
+    .option('--tls-key <file>', 'PEM key of the client certificate (rediss:// only)')
+    .action(async (options: WorkerCommandOptions) => runWorkerCommand(options));
+}

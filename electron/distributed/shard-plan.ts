@@ -1,0 +1,59 @@
+/**
+ * An evaluation cut into shards: each guidance scale's seeds in consecutive ranges. Seeds and
+ * classes are fixed by position as in the single-machine evaluation (sample i has seed i and
+ * class classes[i mod #classes]), and each seed's noise is its own, so a shard draws the same
+ * images on whichever machine takes it.
+ */
+import type { EvaluationSpec } from '../../common/contract/gallery';
+import type { ShardJob } from './shard-contract';
+
+export const DEFAULT_SHARD_SIZE = 128;
+
+export interface ShardPlanOptions {
+  evaluationId: string;
+  modelSha256: string;
+  /** Seeds per shard (the last shard of a scale may have fewer). */
+  shardSize?: number;
+  /** Samples per engine batch on the worker. */
+  batchSize?: number;
+  returnImages?: boolean;
+}
+
+export interface PlannedShard {
+  job: ShardJob;
+  scaleIndex: number;
+  /** BullMQ job id: one per shard, so a shard added twice is one job. */
+  jobId: string;
+}
+
+export function planShards(spec: EvaluationSpec, options: ShardPlanOptions): PlannedShard[] {
+  const shardSize = options.shardSize ?? DEFAULT_SHARD_SIZE;
+  if (!Number.isInteger(shardSize) || shardSize < 1) throw new Error(`A shard needs at least one seed; got a shard size of ${shardSize}.`);
+  const shards: PlannedShard[] = [];
+  for (const [scaleIndex, scale] of spec.scales.entries()) {
+    for (let first = 0; first < spec.samplesPerScale; first += shardSize) {
+      const seeds = Array.from({ length: Math.min(shardSize, spec.samplesPerScale - first) }, (_, offset) => first + offset);
+      const shardId = `${options.evaluationId}-scale${scaleIndex}-seeds${first}`;
+      shards.push({
+        scaleIndex,
+        jobId: shardId,
+        job: {
+          evaluationId: options.evaluationId,
+          shardId,
+          modelId: spec.modelId,
+          modelSha256: options.modelSha256,
+          mode: spec.mode,
+          sampler: spec.sampler,
+          steps: spec.steps,
+          eta: spec.eta,
+          scale,
+          seeds,
+          classes: seeds.map((seed) => spec.classes[seed % spec.classes.length]!),
+          batchSize: options.batchSize ?? 16,
+          returnImages: options.returnImages ?? false,
+        },
+      });
+    }
+  }
+  return shards;
+}

@@ -1,0 +1,146 @@
+/**
+ * The pieces of a sharded evaluation that need no Redis: the queue address, the shard plan,
+ * the shard contract, and the collection of results by (scale, seed).
+ */
+import { describe, expect, it } from 'vitest';
+import { EvaluationSpec, type EvaluationSpecInput } from '../../../common/contract/gallery';
+import { float32FromBase64, float32ToBase64 } from '../../../electron/distributed/float32-base64';
+import { connectionProblem, queueAddress } from '../../../electron/distributed/queue-connection';
+import { ShardJob, type ShardResult } from '../../../electron/distributed/shard-contract';
+import { planShards } from '../../../electron/distributed/shard-plan';
+import { ShardResults } from '../../../electron/distributed/shard-results';
+import { seedsByClass } from '../../../electron/service/evaluation-job';
+
+const spec = EvaluationSpec.parse({
+  modelId: 'evaluated-8px',
+  classes: [2, 0, 1],
+  scales: [0, 4],
+  mode: 'unconditional+classifier',
+  sampler: 'ddim',
+  steps: 'ddim5',
+  eta: 0,
+  samplesPerScale: 10,
+} satisfies EvaluationSpecInput);
+const SHA = 'e17cc30051a35e58281ee34989b59035185e65da1cee42a9240fd64a2c0029c5';
+
+describe('queue address', () => {
+  it('reads host, port, database and password, and never shows the password', () => {
+    const address = queueAddress('redis://:s3cr%40t@10.0.0.5:6380/2');
+    expect(address.options).toMatchObject({ host: '10.0.0.5', port: 6380, db: 2, password: 's3cr@t', maxRetriesPerRequest: null });
+    expect(address.options.username).toBeUndefined();
+    expect(address.options.tls).toBeUndefined();
+    expect(address.display).toBe('redis://:***@10.0.0.5:6380/2');
+  });
+
+  it('takes an ACL user, the default port and database, and TLS for rediss://', () => {
+    const address = queueAddress('rediss://studio:pw@redis.lab.example');
+    expect(address.options).toMatchObject({ host: 'redis.lab.example', port: 6379, db: 0, username: 'studio', password: 'pw', tls: { servername: 'redis.lab.example' } });
+    expect(address.display).toBe('rediss://studio:***@redis.lab.example/0');
+  });
+
+  it('refuses what is not a Redis address, with a sentence that shows one', () => {
+    expect(() => queueAddress('localhost:6379')).toThrow(/must start with redis:\/\/ or rediss:\/\//);
+    expect(() => queueAddress('http://localhost:6379')).toThrow(/must start with redis:\/\/ or rediss:\/\/, got "http:\/\/"; give one like redis:\/\/:PASSWORD@HOST:6379\/0/);
+    expect(() => queueAddress('not a url')).toThrow(/is not a URL; give one like/);
+    expect(() => queueAddress('redis://localhost:6379/zero')).toThrow(/database "zero" is not a number/);
+    expect(() => queueAddress('redis://localhost:6379', { caFile: '/etc/ca.pem' })).toThrow(/use rediss:\/\/ to connect over TLS/);
+  });
+
+  it('names the fix for the Redis errors a user can meet', () => {
+    const at = 'redis://:***@h:1/0';
+    expect(connectionProblem(new Error('WRONGPASS invalid username-password pair or user is disabled.'), at)).toMatch(/refused the user name or password/);
+    expect(connectionProblem(new Error('NOAUTH Authentication required.'), at)).toMatch(/asks for a password/);
+    expect(connectionProblem(new Error('connect ECONNREFUSED 127.0.0.1:1'), at)).toMatch(/Could not reach Redis at redis:\/\/:\*\*\*@h:1\/0/);
+    expect(connectionProblem(new Error('NOPERM this user has no permissions to run the \'evalsha\' command'), at)).toMatch(/lacks a permission the queue needs/);
+    expect(connectionProblem(new Error('something else'), at)).toBeNull();
+  });
+});
+
+describe('shard plan', () => {
+  const shards = planShards(spec, { evaluationId: 'e1', modelSha256: SHA, shardSize: 4 });
+
+  it('covers every seed of every scale once, in ranges of at most the shard size', () => {
+    expect(shards.map((shard) => [shard.scaleIndex, shard.job.seeds])).toEqual([
+      [0, [0, 1, 2, 3]], [0, [4, 5, 6, 7]], [0, [8, 9]],
+      [1, [0, 1, 2, 3]], [1, [4, 5, 6, 7]], [1, [8, 9]],
+    ]);
+    expect(new Set(shards.map((shard) => shard.jobId)).size).toBe(shards.length);
+    expect(shards.every((shard) => ShardJob.safeParse(shard.job).success)).toBe(true);
+  });
+
+  it('gives each seed the class the single-machine evaluation gives it', () => {
+    const classOfSeed = new Map<number, number>();
+    for (const [classIndex, seeds] of seedsByClass(spec)) for (const seed of seeds) classOfSeed.set(seed, classIndex);
+    for (const shard of shards) expect(shard.job.classes).toEqual(shard.job.seeds.map((seed) => classOfSeed.get(seed)));
+  });
+
+  it('refuses an empty shard size', () => {
+    expect(() => planShards(spec, { evaluationId: 'e1', modelSha256: SHA, shardSize: 0 })).toThrow(/at least one seed/);
+  });
+
+  it('the contract refuses a shard whose seeds and classes do not pair up, or a malformed fingerprint', () => {
+    const job = shards[0]!.job;
+    expect(ShardJob.safeParse({ ...job, classes: [0] }).error?.issues[0]?.message).toBe('a shard gives one class per seed');
+    expect(ShardJob.safeParse({ ...job, modelSha256: 'abc' }).error?.issues[0]?.message).toMatch(/64 lowercase hexadecimal digits/);
+  });
+});
+
+/** A result whose row for seed s holds features [s, 10 s] and logits [s + 0.5]. */
+function resultFor(job: ShardJob, worker = 'w'): ShardResult {
+  return {
+    shardId: job.shardId,
+    worker,
+    seeds: job.seeds,
+    features: float32ToBase64(Float32Array.from(job.seeds.flatMap((seed) => [seed, 10 * seed]))),
+    featureDimension: 2,
+    logits: float32ToBase64(Float32Array.from(job.seeds.map((seed) => seed + 0.5))),
+    logitDimension: 1,
+    pixels: null,
+    seconds: 1,
+  };
+}
+
+describe('shard results', () => {
+  const shards = planShards(spec, { evaluationId: 'e1', modelSha256: SHA, shardSize: 4 });
+
+  it('drops seeds that arrive twice and merges in the single-machine order (class by class, seeds ascending)', () => {
+    const results = new ShardResults(spec);
+    for (const shard of [...shards].reverse()) expect(results.add(shard.scaleIndex, shard.job, resultFor(shard.job), 64)).toBe(shard.job.seeds.length);
+    expect(results.add(shards[1]!.scaleIndex, shards[1]!.job, resultFor(shards[1]!.job, 'late'), 64)).toBe(0);
+
+    const merged = results.merged(0);
+    const expectedSeeds = [...seedsByClass(spec).values()].flat();
+    expect(merged.seeds).toEqual(expectedSeeds);
+    expect([...merged.classIndices]).toEqual(spec.classes.flatMap((classIndex) => seedsByClass(spec).get(classIndex)!.map(() => classIndex)));
+    expect([...merged.features.data]).toEqual(expectedSeeds.flatMap((seed) => [seed, 10 * seed]));
+    expect([...merged.logits.data]).toEqual(expectedSeeds.map((seed) => seed + 0.5));
+  });
+
+  it('says which seeds a scale still lacks', () => {
+    const results = new ShardResults(spec);
+    results.add(0, shards[0]!.job, resultFor(shards[0]!.job), 64);
+    expect(() => results.merged(0)).toThrow('Scale 0 still lacks 6 seeds (first: 4).');
+  });
+
+  it('refuses a result for other seeds, of the wrong size, or from another evaluator', () => {
+    const results = new ShardResults(spec);
+    const job = shards[0]!.job;
+    expect(() => results.add(0, job, { ...resultFor(job), seeds: [0, 1, 2, 5] }, 64)).toThrow(/returned other seeds than shard e1-scale0-seeds0 asked for/);
+    expect(() => results.add(0, job, { ...resultFor(job), featureDimension: 3 }, 64)).toThrow(/hold 32 bytes where 12 float32 values \(48 bytes\) were expected/);
+    results.add(0, job, resultFor(job), 64);
+    const other = shards[1]!.job;
+    expect(() => results.add(0, other, { ...resultFor(other), featureDimension: 1, features: float32ToBase64(new Float32Array(4)) }, 64)).toThrow(/its evaluator is not the same network/);
+    expect(() => results.add(0, other, { ...resultFor(other), pixels: Buffer.alloc(3).toString('base64') }, 64)).toThrow(/images of shard e1-scale0-seeds4 hold 3 bytes where 256 were expected/);
+  });
+});
+
+describe('float32 as base64', () => {
+  it('round-trips exactly, also from a buffer at an odd offset', () => {
+    const values = Float32Array.from([0, -0, 1.5, Math.PI, -1e-30, 3.4e38]);
+    const text = float32ToBase64(values);
+    expect(float32FromBase64(text, values.length, 'values')).toEqual(values);
+    const shifted = Buffer.concat([Buffer.alloc(1), Buffer.from(text, 'base64')]).subarray(1).toString('base64');
+    expect(float32FromBase64(shifted, values.length, 'values')).toEqual(values);
+    expect(() => float32FromBase64(text, 5, 'features of shard x')).toThrow('The features of shard x hold 24 bytes where 5 float32 values (20 bytes) were expected.');
+  });
+});
