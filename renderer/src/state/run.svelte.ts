@@ -20,6 +20,8 @@ export class RunState {
   finished = $state.raw<SampleRecord[]>([]);
   message = $state<string | null>(null);
   private earlyEvents: RunEvent[] = [];
+  /** Runs this page queued while another was going; the view follows each when it starts. */
+  private queuedJobIds: number[] = [];
 
   readonly busy = $derived(this.phase === 'starting' || this.phase === 'running' || this.phase === 'cancelling');
   /** Fraction of the whole run, batches included. */
@@ -29,7 +31,13 @@ export class RunState {
 
   constructor(private readonly api: StudioApi) {}
 
+  /** Starts a run; while another is going it is queued instead, and followed once it starts. */
   async start(request: RunRequest, recordTrajectory: boolean): Promise<void> {
+    if (this.busy) {
+      const { jobId } = await this.api.startRun({ request, recordTrajectory });
+      this.queuedJobIds = [...this.queuedJobIds, jobId];
+      return;
+    }
     await this.follow(request, () => this.api.startRun({ request, recordTrajectory }));
   }
 
@@ -63,6 +71,19 @@ export class RunState {
     }
   }
 
+  /** Switches the view to a run this page queued, now that it has started. */
+  private followQueued(jobId: number): void {
+    this.queuedJobIds = this.queuedJobIds.filter((queued) => queued !== jobId);
+    this.jobId = jobId;
+    this.phase = 'running';
+    this.request = null;
+    this.step = 0;
+    this.batchIndex = 0;
+    this.previews = [];
+    this.finished = [];
+    this.message = null;
+  }
+
   async cancel(): Promise<void> {
     if (!this.busy || this.jobId === null) return;
     this.phase = 'cancelling';
@@ -76,6 +97,7 @@ export class RunState {
       if (this.phase === 'starting') this.earlyEvents.push(event);
       return;
     }
+    if (event.jobId !== this.jobId && event.type === 'started' && !this.busy && this.queuedJobIds.includes(event.jobId)) this.followQueued(event.jobId);
     if (event.jobId !== this.jobId) return;
     switch (event.type) {
       case 'started':

@@ -2,17 +2,19 @@
 import { getContext, setContext } from 'svelte';
 import type { StudioConnection } from '../lib/api';
 import { GalleryState } from './gallery.svelte';
+import { QueueState } from './queue.svelte';
 import { RunState } from './run.svelte';
 import { SettingsState } from './settings.svelte';
 import { SweepState } from './sweep.svelte';
 
-export type StudioTab = 'create' | 'gallery' | 'sweep' | 'evaluation';
+export type StudioTab = 'create' | 'gallery' | 'sweep' | 'queue' | 'evaluation';
 
 export class Studio {
   readonly settings: SettingsState;
   readonly run: RunState;
   readonly gallery: GalleryState;
   readonly sweep: SweepState;
+  readonly queue: QueueState;
   tab = $state<StudioTab>('create');
   trajectorySampleId = $state<number | null>(null);
   notice = $state<{ text: string; tone: 'info' | 'error' } | null>(null);
@@ -25,9 +27,11 @@ export class Studio {
     this.run = new RunState(api);
     this.gallery = new GalleryState(api);
     this.sweep = new SweepState(api);
+    this.queue = new QueueState(api);
     api.onRunEvent((event) => {
       this.run.handle(event);
       this.sweep.handle(event);
+      this.queue.handle(event);
       if (event.type === 'sample') this.gallery.add(event.sample);
       if (event.type === 'finished') void this.gallery.refreshFacets().catch(() => undefined);
       if (event.type === 'finished' && event.status === 'failed' && event.message) this.notify(event.message, 'error');
@@ -36,7 +40,7 @@ export class Studio {
   }
 
   async initialise(): Promise<void> {
-    await Promise.all([this.settings.initialise(), this.gallery.reload()]);
+    await Promise.all([this.settings.initialise(), this.gallery.reload(), this.queue.refresh()]);
   }
 
   notify(text: string, tone: 'info' | 'error' = 'info'): void {
@@ -54,13 +58,15 @@ export class Studio {
     }
   }
 
+  /** Starts a run, or queues it behind the one going: Generate never waits for the GPU. */
   async generate(): Promise<void> {
-    if (this.run.busy || this.sweep.busy) return;
     try {
       const request = this.settings.nextRequest();
-      this.tab = 'create';
+      const queued = this.run.busy || this.sweep.busy;
+      if (!queued) this.tab = 'create';
       await this.run.start(request, this.settings.recordTrajectory);
-      if (this.run.phase === 'failed' && this.run.message) this.notify(this.run.message, 'error');
+      if (queued) this.notify(`Queued ${request.seeds.length} image${request.seeds.length === 1 ? '' : 's'}; the Queue tab shows where it stands.`);
+      else if (this.run.phase === 'failed' && this.run.message) this.notify(this.run.message, 'error');
     } catch (error) {
       this.notify((error as Error).message, 'error');
     }
