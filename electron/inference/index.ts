@@ -1,5 +1,5 @@
 /**
- * Inference engine: the only code that talks to onnxruntime-node.
+ * Inference engine: the only code that talks to onnxruntime-node (sessions.ts, inside the worker).
  *
  *   const engine = createEngine({ modelsDir: 'models', threads: 2 });
  *   const models = await engine.listModels();               // ModelSummary[] (manifest included)
@@ -10,15 +10,16 @@
  *     onSample: (sample) => {},                              // each finished sample: float image + 8-bit pixels
  *     trajectory: true,                                      // keep xₜ and x̂₀ of every step per sample
  *     previewEvery: 1,                                       // steps between previews (0: only the last step)
+ *     previewIntervalMs: 100,                                // and at least this long apart (first and last step always)
  *     noise: { initial, steps },                             // replay x_T and per-step z instead of the seeds
  *   });                                                      // RunResult: samples, provider, fallbacks, timings
- *   await engine.close();
- *
  *   const evaluator = await engine.openEvaluator(modelDir);  // the evaluator, opened in the worker
  *   const scores = await evaluator.score(images, classes, signal); // FID, precision, recall, IS, accuracy
+ *   await engine.close();
  *
  * Sampling, feature extraction and the metric math run in one worker thread that owns every
- * onnxruntime session; the main event loop only receives messages. Each seed gives the same image alone or in any batch (Philox noise, docs/noise-generator.md).
+ * onnxruntime session; the main event loop only receives messages. Each seed gives the same
+ * image alone or in any batch (Philox noise, docs/noise-generator.md).
  * Errors a user can cause (bad class, steps, scale, damaged model folder, graph/manifest
  * mismatch, NaN during sampling) reject with a sentence saying what was wrong and what to do.
  */

@@ -47,6 +47,7 @@ export function sessionCensus(): SessionCensus {
 
 /** The one place a session is created, so the census counts every graph, whatever its source. */
 async function createSession(graph: string | Uint8Array, options: ort.InferenceSession.SessionOptions): Promise<ort.InferenceSession> {
+  // create's overloads take a path or bytes, not their union.
   const session = typeof graph === 'string' ? await ort.InferenceSession.create(graph, options) : await ort.InferenceSession.create(graph, options);
   sessionsOpened += 1;
   return session;
