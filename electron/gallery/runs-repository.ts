@@ -127,7 +127,8 @@ export class RunsRepository {
 
   /** Records a run as running before its first sample; the model must be registered. */
   start(run: NewRun): RunRecord {
-    const request = RecordedRunRequest.parse(run.request);
+    // The request was parsed where it entered the studio; it is stored as it is.
+    const { request } = run;
     const model = this.modelStatement.get(request.modelId);
     if (model === undefined) {
       throw new GalleryError(`Model "${request.modelId}" is not registered in the gallery; register it before starting a run with it.`);

@@ -204,13 +204,14 @@ export function createEngine(options: EngineOptions = {}): Engine {
     if (typeof input.scale === 'number' && !(Number.isFinite(input.scale) && input.scale >= 0)) {
       throw new RunRequestError(`The guidance scale must be a number of 0 or more, got ${input.scale}.`);
     }
+    // A request with its plan was parsed and planned by the caller; any other is checked here.
     // The engine draws batch by batch, so it takes any number of seeds (an evaluation's runs may hold many).
-    const parsed = RecordedRunRequest.safeParse(input);
+    const parsed = sampleOptions.plan ? { success: true as const, data: input } : RecordedRunRequest.safeParse(input);
     if (!parsed.success) throw new Error(`The run request is not valid: ${describeProblems(parsed.error)}.`);
     const request = parsed.data;
     const model = await findModel(request.modelId);
     // Mistakes in the request are reported here, before the worker does any work.
-    const plan = planRun(model.manifest, request);
+    const plan = sampleOptions.plan ?? planRun(model.manifest, request);
     if (sampleOptions.noise) checkReplayNoise(sampleOptions.noise, request, plan);
     const { signal } = sampleOptions;
     signal?.throwIfAborted();
@@ -282,6 +283,7 @@ export function createEngine(options: EngineOptions = {}): Engine {
         previewEvery: sampleOptions.previewEvery ?? 1,
         previewIntervalMs: sampleOptions.previewIntervalMs ?? 0,
         noise: sampleOptions.noise ?? null,
+        plan,
         cancelFlag,
       });
     });

@@ -76,6 +76,7 @@ async function answer(message: Exclude<ToWorker, { type: 'cancel' }>, signal: Ab
           previewEvery: message.previewEvery,
           previewIntervalMs: message.previewIntervalMs,
           noise: message.noise,
+          plan: message.plan,
         },
         {
           progress: (event) => post({ type: 'progress', id: message.id, event }),

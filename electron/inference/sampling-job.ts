@@ -7,7 +7,7 @@ import { toRgba, toUint8 } from '../../common/diffusion/preview';
 import { replayedNoise, seededNoise, type NoiseSource } from '../../common/diffusion/rng';
 import { samplers } from '../../common/diffusion/samplers';
 import type { BatchShape, Guidance, SamplerStep } from '../../common/diffusion/sampler';
-import { planRun, recordedSteps, TRAJECTORY_BUDGET_BYTES } from '../../common/models/run-plan';
+import { planRun, recordedSteps, TRAJECTORY_BUDGET_BYTES, type RunPlan } from '../../common/models/run-plan';
 import type { LoadedModel } from './loaded-model';
 import { checkReplayNoise } from './replay-noise';
 import { classifierGradient, emptyTimings, unetDenoiser, type RuntimeTimings } from './networks';
@@ -28,6 +28,8 @@ export interface JobOptions {
    */
   previewIntervalMs?: number;
   noise: ReplayNoise | null;
+  /** The request's plan, made where the request arrived; planned here when absent. */
+  plan?: RunPlan;
   /** Memory one batch's trajectory may take; fewer steps are kept when all would not fit. */
   trajectoryBudgetBytes?: number;
 }
@@ -122,7 +124,7 @@ function cancellable<A extends unknown[], R>(run: (...args: A) => Promise<R>, ca
 export async function runSamplingJob(model: LoadedModel, request: RunRequest, options: JobOptions, events: JobEvents): Promise<RunTimings> {
   const started = performance.now();
   const { manifest } = model.folder;
-  const plan = planRun(manifest, request);
+  const plan = options.plan ?? planRun(manifest, request);
   if (options.noise !== null) checkReplayNoise(options.noise, request, plan);
   const { channels, size } = plan;
   const perSample = channels * size * size;

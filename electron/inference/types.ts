@@ -1,6 +1,7 @@
 /** Types of the inference engine's public API (re-exported by index.ts). */
 import type { ProviderName, RunRequest } from '../../common/contract/run-request';
 import type { ModelManifest } from '../../common/models/manifest';
+import type { RunPlan } from '../../common/models/run-plan';
 import type { QualityMetrics } from '../metrics/quality-metrics';
 import type { EvaluatorNetwork } from './evaluator-network';
 import type { RuntimeTimings } from './networks';
@@ -66,6 +67,11 @@ export interface SampleOptions {
    */
   previewIntervalMs?: number;
   noise?: ReplayNoise;
+  /**
+   * The request's plan, made by the caller against the same model when the request arrived;
+   * the engine and the worker then plan nothing again.
+   */
+  plan?: RunPlan;
 }
 
 export interface PreviewImage {

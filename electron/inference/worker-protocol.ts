@@ -3,6 +3,7 @@
  * id that its answers repeat; a request that fails is answered with `failed` and a sentence.
  */
 import type { ProviderName, RunRequest } from '../../common/contract/run-request';
+import type { RunPlan } from '../../common/models/run-plan';
 import type { ModelManifest } from '../../common/models/manifest';
 import type { FeatureMatrix } from '../metrics/dense-matrix';
 import type { ImageScores, ReferenceFiles } from '../metrics/image-scores';
@@ -53,6 +54,8 @@ export type ToWorker =
       previewEvery: number;
       previewIntervalMs: number;
       noise: ReplayNoise | null;
+      /** The request's plan, made once on the main thread. */
+      plan: RunPlan;
       cancelFlag: CancelFlag;
     }
   | { type: 'openEvaluator'; id: number; dir: string; provider: ProviderName }

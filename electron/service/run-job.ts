@@ -6,6 +6,7 @@ import type { RunRequest } from '../../common/contract/run-request';
 import type { PreviewImage, RunEvent } from '../../common/contract/studio-api';
 import { NOISE_ALGORITHM } from '../../common/diffusion/rng';
 import type { ModelManifest } from '../../common/models/manifest';
+import type { RunPlan } from '../../common/models/run-plan';
 import { newSampleFrom, type Gallery, type NewSample } from '../gallery';
 import type { Engine, ProgressEvent, ReplayNoise, RunResult } from '../inference';
 import type { JobControl } from './job-queue';
@@ -26,8 +27,8 @@ export interface RunJob {
   /** The stopped gallery run this job draws the missing seeds of; null for a new run. */
   finishesRunId: number | null;
   recordTrajectory: boolean;
-  /** Respaced sampling steps per batch. */
-  stepsPerBatch: number;
+  /** What the request means for its model, planned once when it arrived; it goes on to the sampler. */
+  plan: RunPlan;
   manifest: ModelManifest;
   /** The folder the model was read from, named when its manifest cannot be drawn. */
   modelDir: string;
@@ -82,6 +83,7 @@ export async function executeRunJob(job: RunJob, context: RunJobContext, control
   const { request } = job;
   const base = { jobId: job.jobId, sweepId: job.sweepId };
   const batchCount = Math.ceil(request.seeds.length / request.batchSize);
+  const stepsPerBatch = job.plan.diffusion.timestepMap.length;
   const channels: 1 | 3 = job.manifest.image.channels === 1 ? 1 : 3;
   let runId: number | null = null;
   let sampleCount = 0;
@@ -108,12 +110,12 @@ export async function executeRunJob(job: RunJob, context: RunJobContext, control
       type: 'started',
       runId: run.id,
       request,
-      totalSteps: job.stepsPerBatch,
+      totalSteps: stepsPerBatch,
       sampleCount: request.seeds.length,
       activeProvider: provider,
     });
 
-    const meter = new ProgressMeter(job.stepsPerBatch * batchCount);
+    const meter = new ProgressMeter(stepsPerBatch * batchCount);
     let lastStepAt = -Infinity;
     const onProgress = (event: ProgressEvent): void => {
       const done = event.batch * event.steps + event.step + 1;
@@ -143,6 +145,7 @@ export async function executeRunJob(job: RunJob, context: RunJobContext, control
 
     const result = await context.engine.sample(request, {
       signal,
+      plan: job.plan,
       ...(job.inProcess?.noise ? { noise: job.inProcess.noise } : {}),
       trajectory: job.recordTrajectory,
       previewEvery: 1,

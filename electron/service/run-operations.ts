@@ -11,7 +11,7 @@ import { RecordedRunRequest, type RunRequest } from '../../common/contract/run-r
 import type { ParsedRequestOf, ResponseOf, RunEvent } from '../../common/contract/studio-api';
 import type { ModelManifest } from '../../common/models/manifest';
 import { modelSha256 } from '../../common/models/model-identity';
-import { planRun } from '../../common/models/run-plan';
+import { planRun, type RunPlan } from '../../common/models/run-plan';
 import type { Gallery } from '../gallery';
 import type { NewQueueEntry, StoredQueueEntry } from '../gallery/queue-repository';
 import type { Engine } from '../inference';
@@ -34,6 +34,13 @@ const RunEntryPayload = z.object({
 });
 type RunEntryPayload = z.infer<typeof RunEntryPayload>;
 
+/** An entry about to be queued, with its request as parsed and planned on arrival. */
+interface PlannedEntry {
+  entry: NewQueueEntry;
+  payload: RunEntryPayload;
+  plan: RunPlan;
+}
+
 export interface RunOperationsOptions {
   engine: Engine;
   gallery: Gallery;
@@ -46,28 +53,32 @@ export interface RunOperationsOptions {
 export class RunOperations implements JobKind {
   /** In-process extras of the runs this process queued, by job id. */
   private readonly inProcess = new Map<number, InProcessRun>();
+  /**
+   * Entries this process queued, as parsed and planned when they arrived, by job id: they go
+   * to the sampler as they are. Entries read back from the gallery (after a restart) are
+   * parsed and planned once when they start.
+   */
+  private readonly planned = new Map<number, { payload: RunEntryPayload; plan: RunPlan }>();
 
   constructor(private readonly options: RunOperationsOptions) {
     options.queue.register(RUN_KINDS, this);
   }
 
   async startRun({ request, recordTrajectory }: ParsedRequestOf<'startRun'>): Promise<ResponseOf<'startRun'>> {
-    const entry = await this.entryFor({ request, recordTrajectory, finishesRunId: null, replaysNoise: false }, 'run', null);
-    const [queued] = this.enqueue([entry]);
+    const [queued] = this.enqueue([await this.entryFor({ request, recordTrajectory, finishesRunId: null, replaysNoise: false }, 'run', null)]);
     return { jobId: queued!.id };
   }
 
   /** Queues a run as `startRun` does, with what only this process can hand it (the command line's replayed noise, its wish for the engine's result). */
   async startInProcessRun(request: RunRequest, recordTrajectory: boolean, extras: InProcessRun): Promise<ResponseOf<'startRun'>> {
-    const entry = await this.entryFor({ request, recordTrajectory, finishesRunId: null, replaysNoise: extras.noise !== undefined }, 'run', null);
-    const [queued] = this.enqueue([entry]);
+    const [queued] = this.enqueue([await this.entryFor({ request, recordTrajectory, finishesRunId: null, replaysNoise: extras.noise !== undefined }, 'run', null)]);
     this.inProcess.set(queued!.id, extras);
     return { jobId: queued!.id };
   }
 
   async startSweep(request: ParsedRequestOf<'startSweep'>): Promise<ResponseOf<'startSweep'>> {
     const sweepId = randomUUID();
-    const entries: NewQueueEntry[] = [];
+    const entries: PlannedEntry[] = [];
     for (const scale of request.scales) {
       const payload: RunEntryPayload = { request: { ...request.request, scale }, recordTrajectory: request.recordTrajectory, finishesRunId: null, replaysNoise: false };
       entries.push(await this.entryFor(payload, 'sweep-cell', sweepId));
@@ -110,7 +121,9 @@ export class RunOperations implements JobKind {
   // ------------------------------------------------------------ the queue's side
 
   async execute(entry: StoredQueueEntry, control: JobControl): Promise<JobOutcome> {
-    const payload = this.payloadOf(entry);
+    const planned = this.planned.get(entry.id);
+    this.planned.delete(entry.id);
+    const payload = planned?.payload ?? this.payloadOf(entry);
     const inProcess = this.inProcess.get(entry.id);
     this.inProcess.delete(entry.id);
     if (payload.replaysNoise && inProcess === undefined) {
@@ -141,7 +154,7 @@ export class RunOperations implements JobKind {
         request,
         finishesRunId: continuedRunId,
         recordTrajectory: payload.recordTrajectory,
-        stepsPerBatch: this.plannedSteps(manifest, request),
+        plan: planned?.plan ?? this.plan(manifest, request),
         manifest,
         modelDir: dir,
         samplesBefore,
@@ -160,13 +173,19 @@ export class RunOperations implements JobKind {
 
   cancelledWhileWaiting(entry: StoredQueueEntry): void {
     this.inProcess.delete(entry.id);
+    this.planned.delete(entry.id);
     this.options.emit({ jobId: entry.id, sweepId: entry.sweepId, type: 'finished', status: 'cancelled', message: null, sampleCount: 0 });
   }
 
   // ------------------------------------------------------------ checks on arrival
 
-  private enqueue(entries: NewQueueEntry[]): StoredQueueEntry[] {
-    return this.options.queue.add(entries, { kinds: RUN_KINDS, limit: MAX_QUEUED_JOBS, what: 'jobs' });
+  private enqueue(entries: PlannedEntry[]): StoredQueueEntry[] {
+    const queued = this.options.queue.add(
+      entries.map((planned) => planned.entry),
+      { kinds: RUN_KINDS, limit: MAX_QUEUED_JOBS, what: 'jobs' },
+    );
+    queued.forEach((stored, index) => this.planned.set(stored.id, { payload: entries[index]!.payload, plan: entries[index]!.plan }));
+    return queued;
   }
 
   private payloadOf(entry: StoredQueueEntry): RunEntryPayload {
@@ -174,17 +193,17 @@ export class RunOperations implements JobKind {
   }
 
   /** Checks the request against the model now, so a mistake is answered before anything is queued. */
-  private async entryFor(payload: RunEntryPayload, kind: QueueEntryKind, sweepId: string | null): Promise<NewQueueEntry> {
+  private async entryFor(payload: RunEntryPayload, kind: QueueEntryKind, sweepId: string | null): Promise<PlannedEntry> {
     const manifest = await this.options.catalog.manifestOf(payload.request.modelId);
     return this.entryOf(payload, kind, sweepId, manifest, payload.request.seeds);
   }
 
-  private entryOf(payload: RunEntryPayload, kind: QueueEntryKind, sweepId: string | null, manifest: ModelManifest, seedsToDraw: readonly number[]): NewQueueEntry {
+  private entryOf(payload: RunEntryPayload, kind: QueueEntryKind, sweepId: string | null, manifest: ModelManifest, seedsToDraw: readonly number[]): PlannedEntry {
     const { request } = payload;
-    this.plannedSteps(manifest, { ...request, seeds: [...seedsToDraw] });
+    const plan = this.plan(manifest, { ...request, seeds: [...seedsToDraw] });
     const className = manifest.classes.names[request.classIndex] ?? `class ${request.classIndex}`;
     const count = request.seeds.length;
-    return {
+    const entry: NewQueueEntry = {
       kind,
       payload,
       label: `${manifest.name} · ${className} · scale ${request.scale} · ${request.sampler} ${request.steps} · ${count} image${count === 1 ? '' : 's'}`,
@@ -192,12 +211,13 @@ export class RunOperations implements JobKind {
       runId: payload.finishesRunId,
       totalSamples: count,
     };
+    return { entry, payload, plan };
   }
 
-  /** Respaced steps per batch; a request the model cannot run is refused with the planner's sentence. */
-  private plannedSteps(manifest: ModelManifest, request: RunRequest): number {
+  /** What the request means for the model; a request the model cannot run is refused with the planner's sentence. */
+  private plan(manifest: ModelManifest, request: RunRequest): RunPlan {
     try {
-      return planRun(manifest, request).diffusion.timestepMap.length;
+      return planRun(manifest, request);
     } catch (error) {
       throw new UserFacingError((error as Error).message);
     }

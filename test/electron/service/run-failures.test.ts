@@ -9,6 +9,7 @@ import path from 'node:path';
 import type { RunEvent } from '../../../common/contract/studio-api';
 import type { ModelManifest } from '../../../common/models/manifest';
 import { modelSha256 } from '../../../common/models/model-identity';
+import { planRun } from '../../../common/models/run-plan';
 import { galleryFile, openGallery, type Gallery } from '../../../electron/gallery';
 import { createEngine, type Engine } from '../../../electron/inference';
 import { readManifest } from '../../../electron/inference/model-folder';
@@ -37,13 +38,14 @@ afterEach(async () => {
 
 let nextJobId = 1;
 function job(overrides: Partial<RunJob> = {}): RunJob {
+  const runRequest = overrides.request ?? request({ seeds: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12], batchSize: 1 });
   return {
     jobId: nextJobId++,
     sweepId: null,
-    request: request({ seeds: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12], batchSize: 1 }),
+    request: runRequest,
     finishesRunId: null,
     recordTrajectory: false,
-    stepsPerBatch: 10,
+    plan: planRun(overrides.manifest ?? manifest, runRequest),
     manifest,
     modelDir: LINEAR_MODEL,
     samplesBefore: 0,
