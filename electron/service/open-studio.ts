@@ -15,21 +15,25 @@ import { ModelCatalog } from './model-catalog';
 import { findModelFolders } from './model-folders';
 import { RunOperations } from './run-operations';
 
-export interface StudioSetup {
-  /** Folder of the gallery database (created when missing). */
-  dataDir: string;
+/** The engine's part of the setup: all that a command needing no gallery (metrics) opens. */
+export interface EngineSetup {
   /** Each entry is a model folder (with manifest.json) or a folder of model folders. */
   modelDirs: readonly string[];
   /** onnxruntime intra-op threads; 0 lets onnxruntime choose. */
   threads?: number;
   /** Which UNet graph runs (default "auto": float16 on GPU providers when the model has it). */
   unetPrecision?: UnetPrecision;
-  /** Recorded with every run; package.json's version unless the host knows its own. */
-  appVersion?: string;
   /** The built inference worker, where the host bundles one. */
   workerEntry?: URL;
   /** The metrics' linear-algebra graph files, where the host ships them elsewhere than the source folder. */
   linalgGraphsDir?: string;
+}
+
+export interface StudioSetup extends EngineSetup {
+  /** Folder of the gallery database (created when missing). */
+  dataDir: string;
+  /** Recorded with every run; package.json's version unless the host knows its own. */
+  appVersion?: string;
   /**
    * Take over what a closed or dead studio left in the queue and carry it on (default true).
    * One-shot commands leave it for the studio, and run only what they queue themselves.
@@ -60,14 +64,19 @@ function operationsOf<M extends InvokeMethod>(owner: Pick<StudioHandlers, M>, me
   return bound as Pick<StudioHandlers, M>;
 }
 
-export function openStudio(setup: StudioSetup): Studio {
-  const engine: Engine = createEngine({
+/** The inference engine over the model folders, opened the way the studio opens it. */
+export function openEngine(setup: EngineSetup): Engine {
+  return createEngine({
     modelFolders: findModelFolders(setup.modelDirs),
     threads: setup.threads ?? 0,
     unetPrecision: setup.unetPrecision ?? 'auto',
     ...(setup.workerEntry ? { workerEntry: setup.workerEntry } : {}),
     ...(setup.linalgGraphsDir ? { linalgGraphsDir: setup.linalgGraphsDir } : {}),
   });
+}
+
+export function openStudio(setup: StudioSetup): Studio {
+  const engine = openEngine(setup);
   let gallery: Gallery;
   try {
     gallery = openGallery(galleryFile(setup.dataDir));

@@ -3,7 +3,7 @@
  * recall and (with logits) the Inception Score of a generated set, printed as one JSON object.
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { createEngine } from '../../inference';
+import { openEngine } from '../../service/open-studio';
 import { DEFAULT_NEIGHBOURHOOD } from '../../metrics/precision-recall';
 import { DEFAULT_INCEPTION_SPLITS } from '../../metrics/quality-metrics';
 
@@ -41,7 +41,7 @@ export async function computeMetricsReport(options: MetricsCommandOptions): Prom
     throw new Error('Give --reference-mu and --reference-sigma together, or neither (the statistics are then estimated from --reference).');
   }
   // The matrix products and factorisations run in the inference worker, which owns the graphs.
-  const engine = createEngine(options.threads ? { threads: options.threads } : {});
+  const engine = openEngine({ modelDirs: [], threads: options.threads });
   try {
     const metrics = await engine.qualityMetrics({
       features: options.features,
