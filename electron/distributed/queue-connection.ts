@@ -4,6 +4,7 @@
  * options; the password never appears in a message.
  */
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { Redis, type RedisOptions } from 'ioredis';
 
 export interface QueueTlsFiles {
@@ -54,7 +55,8 @@ export function queueAddress(url: string, tls: QueueTlsFiles = {}): QueueAddress
   if (parsed.password !== '') options.password = decodeURIComponent(parsed.password);
   if (usesTls) {
     options.tls = {
-      servername: options.host,
+      // SNI carries host names only; an address is checked against the certificate's IP entries.
+      ...(isIP(options.host!) === 0 ? { servername: options.host } : {}),
       ...(tls.caFile ? { ca: readFileSync(tls.caFile) } : {}),
       ...(tls.certFile ? { cert: readFileSync(tls.certFile) } : {}),
       ...(tls.keyFile ? { key: readFileSync(tls.keyFile) } : {}),

@@ -166,7 +166,10 @@ export async function startShardedEvaluation(input: EvaluationSpecInput, options
       removeOnFail: { age: 7 * 24 * 3600 },
       ...(options.priority !== undefined ? { priority: options.priority } : {}),
     };
-    await queue.addBulk(planned.map((shard) => ({ name: 'shard', data: shard.job, opts: { ...jobOptions, jobId: shard.jobId } })));
+    await queue.addBulk(planned.map((shard) => ({ name: 'shard', data: shard.job, opts: { ...jobOptions, jobId: shard.jobId } }))).catch((error: unknown) => {
+      const problem = connectionProblem(error, address.display);
+      throw problem === null ? error : new Error(problem, { cause: error });
+    });
     return followEvaluation({ spec, evaluationId, planned, queue, connection, scorer, jobOptions, address: address.display, pollIntervalMs: options.pollIntervalMs ?? 250 });
   } catch (error) {
     await queue?.close().catch(() => undefined);

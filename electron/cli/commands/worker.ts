@@ -9,7 +9,7 @@
 import { Command, Option } from 'commander';
 import { ProviderName } from '../../../common/contract/run-request';
 import { queueAddress } from '../../distributed/queue-connection';
-import { DEFAULT_LOCK_DURATION_MS, startShardWorker, type ShardWorkerEvent } from '../../distributed/shard-worker';
+import { DEFAULT_LOCK_DURATION_MS, startShardWorker, type ShardWorker, type ShardWorkerEvent } from '../../distributed/shard-worker';
 import { createEngine, type UnetPrecision } from '../../inference';
 import { findModelFolders } from '../../service/model-folders';
 import { unetPrecisionOption, wholeNumber } from '../option-parsers';
@@ -47,7 +47,22 @@ export async function runWorkerCommand(options: WorkerCommandOptions): Promise<v
   const address = queueAddress(options.queue, tls);
   const engine = createEngine({ modelFolders: findModelFolders([options.models]), threads: options.threads, unetPrecision: options.unetPrecision });
   const log = (line: string) => process.stdout.write(`${line}\n`);
-  let worker;
+  // Listening before the worker starts: it may take a shard the moment it connects.
+  let worker: ShardWorker | null = null;
+  let stopRequested = false;
+  let wake = () => {};
+  const stopped = new Promise<void>((resolve) => (wake = resolve));
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopRequested) {
+      log(`${signal}: stopping now; the shard in hand goes to another worker once its lock lapses`);
+      process.exit(1);
+    }
+    stopRequested = true;
+    log(`${signal}: finishing the shard in hand, then stopping (again to stop at once)`);
+    if (worker) void worker.close().then(wake, wake);
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
   try {
     worker = await startShardWorker({
       queueUrl: options.queue,
@@ -58,24 +73,15 @@ export async function runWorkerCommand(options: WorkerCommandOptions): Promise<v
       ...(options.name ? { name: options.name } : {}),
       onEvent: (event) => log(describe(event)),
     });
-  } catch (error) {
+    log(`worker ${worker.name} ready on ${address.display} with models: ${worker.modelIds.join(', ')}`);
+    if (stopRequested) void worker.close().then(wake, wake);
+    await stopped;
+    log(`worker ${worker.name} stopped`);
+  } finally {
+    process.off('SIGTERM', stop);
+    process.off('SIGINT', stop);
     await engine.close();
-    throw error;
   }
-  const models = (await engine.listModels()).map((model) => model.id).join(', ') || 'none';
-  log(`worker ${worker.name} ready on ${address.display} with models: ${models}`);
-  let signals = 0;
-  await new Promise<void>((resolve) => {
-    const stop = (signal: NodeJS.Signals) => {
-      signals++;
-      log(signals === 1 ? `${signal}: finishing the shard in hand, then stopping (again to stop at once)` : `${signal}: stopping now; the shard in hand goes to another worker`);
-      void worker.close(signals > 1).then(resolve, resolve);
-    };
-    process.on('SIGTERM', stop);
-    process.on('SIGINT', stop);
-  });
-  await engine.close();
-  log(`worker ${worker.name} stopped`);
 }
 
 export function workerCommand(): Command {

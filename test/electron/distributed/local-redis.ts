@@ -13,8 +13,18 @@ import { Redis } from 'ioredis';
 export const REDIS_SERVER = '/usr/bin/redis-server';
 export const redisAvailable = existsSync(REDIS_SERVER);
 
+export interface LocalRedisOptions {
+  persistent?: boolean;
+  /** Also listen for TLS on `tlsPort`, with this certificate and key (PEM files). */
+  tls?: { certFile: string; keyFile: string; caFile: string };
+  /** ACL rules, one user each: "gds on >secret ~bull:* …". */
+  users?: string[];
+}
+
 export interface LocalRedis {
   port: number;
+  /** The TLS port, when started with `tls`. */
+  tlsPort: number | null;
   password: string;
   url: string;
   start(): Promise<void>;
@@ -46,8 +56,9 @@ async function answers(port: number, password: string): Promise<boolean> {
   }
 }
 
-export async function localRedis(options: { persistent?: boolean } = {}): Promise<LocalRedis> {
+export async function localRedis(options: LocalRedisOptions = {}): Promise<LocalRedis> {
   const port = await freePort();
+  const tlsPort = options.tls ? await freePort() : null;
   const password = `test-${Math.random().toString(36).slice(2)}`;
   const dir = mkdtempSync(join(tmpdir(), 'gds-redis-'));
   let server: ChildProcess | null = null;
@@ -58,9 +69,14 @@ export async function localRedis(options: { persistent?: boolean } = {}): Promis
     '--dir', dir,
     '--save', '',
     ...(options.persistent ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no']),
+    ...(options.tls
+      ? ['--tls-port', String(tlsPort), '--tls-cert-file', options.tls.certFile, '--tls-key-file', options.tls.keyFile, '--tls-ca-cert-file', options.tls.caFile, '--tls-auth-clients', 'no']
+      : []),
+    ...(options.users ?? []).flatMap((rules) => ['--user', ...rules.split(' ')]),
   ];
   const redis: LocalRedis = {
     port,
+    tlsPort,
     password,
     url: `redis://:${password}@127.0.0.1:${port}`,
     async start() {

@@ -169,6 +169,23 @@ describe.skipIf(!redisAvailable)(suiteName, () => {
     expect(outcome.workers.map((tally) => [tally.worker, tally.samples])).toEqual([['survivor', 300]]);
   }, 60_000);
 
+  it('a worker sent SIGTERM mid-shard finishes that shard, then exits cleanly', async () => {
+    const server = await redis();
+    const evaluation = await sharded(slowSpec, server, { shardSize: 150 });
+    const leaving = worker(server, 'leaving');
+    const [, shardId] = await leaving.waitFor(/shard (\S+): drawing/);
+    leaving.child.kill('SIGTERM');
+    expect(await leaving.exited).toBe(0);
+    expect(leaving.output()).toContain(`shard ${shardId}: done`);
+    expect(leaving.output()).toMatch(/worker leaving stopped\n$/);
+    worker(server, 'staying');
+    const outcome = await evaluation.done;
+
+    expect(outcome.results).toEqual(reference.get(slowSpec));
+    expect(outcome.shards.find((shard) => shard.shardId === shardId)?.worker).toBe('leaving');
+    expect(outcome.workers.map((tally) => [tally.worker, tally.samples]).sort()).toEqual([['leaving', 150], ['staying', 150]]);
+  }, 60_000);
+
   it('redis-server SIGKILLed mid-evaluation and restarted on its folder: the evaluation completes with the same figures', async () => {
     const server = await redis({ persistent: true });
     const workers = [worker(server, 'alpha'), worker(server, 'beta')];
