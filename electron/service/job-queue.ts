@@ -43,7 +43,23 @@ export class JobQueue {
   /** Endings the gallery could not record yet (disk full, locked): shown as they are, written when it can. */
   private readonly unrecorded = new Map<number, JobOutcome>();
 
-  constructor(private readonly entries: QueueRepository) {}
+  /**
+   * `explain` turns a failed write of the gallery (disk full, locked) into the sentence the
+   * user reads; the queue is then as it was.
+   */
+  constructor(
+    private readonly entries: QueueRepository,
+    private readonly explain: (error: unknown) => unknown = (error) => error,
+  ) {}
+
+  /** A change the user asked for, written to the gallery, or refused with the gallery's sentence. */
+  private write<T>(change: () => T): T {
+    try {
+      return change();
+    } catch (error) {
+      throw this.explain(error);
+    }
+  }
 
   register(kinds: readonly QueueEntryKind[], kind: JobKind): void {
     for (const name of kinds) this.kinds.set(name, kind);
@@ -60,7 +76,7 @@ export class JobQueue {
   add(entries: readonly NewQueueEntry[], room: { kinds: readonly QueueEntryKind[]; limit: number; what: string }): StoredQueueEntry[] {
     const waiting = this.entries.waiting().filter((entry) => room.kinds.includes(entry.kind)).length;
     checkQueueRoom(waiting, entries.length, room.limit, room.what);
-    const added = this.entries.add(entries);
+    const added = this.write(() => this.entries.add(entries));
     this.schedule();
     return added;
   }
@@ -75,12 +91,12 @@ export class JobQueue {
   }
 
   pause(): QueueView {
-    this.entries.setPaused(true);
+    this.write(() => this.entries.setPaused(true));
     return this.view();
   }
 
   resume(): QueueView {
-    this.entries.setPaused(false);
+    this.write(() => this.entries.setPaused(false));
     this.schedule();
     return this.view();
   }
@@ -90,7 +106,7 @@ export class JobQueue {
     const index = order.indexOf(jobId);
     if (index < 0) throw new UserFacingError(this.notWaiting(jobId, 'moved'));
     const target = to === 'up' ? index - 1 : to === 'down' ? index + 1 : to;
-    this.entries.move(jobId, target);
+    this.write(() => this.entries.move(jobId, target));
     return this.view();
   }
 
@@ -108,7 +124,7 @@ export class JobQueue {
     }
     const entry = this.entries.get(jobId);
     if (entry === undefined || !this.entries.holds(jobId) || (entry.status !== 'queued' && entry.status !== 'paused')) return false;
-    this.entries.finish(jobId, 'cancelled');
+    this.write(() => this.entries.finish(jobId, 'cancelled'));
     this.kindOf(entry).cancelledWhileWaiting(entry);
     return true;
   }
@@ -119,7 +135,7 @@ export class JobQueue {
     if (entry === undefined) throw new UserFacingError(`Job ${jobId} is not in the queue; it may have been removed already.`);
     if (entry.status === 'running') throw new UserFacingError(`Job ${jobId} is running; cancel it first, then remove it.`);
     this.cancel(jobId);
-    this.entries.remove(jobId);
+    this.write(() => this.entries.remove(jobId));
     this.progress.delete(jobId);
     return this.view();
   }

@@ -90,7 +90,7 @@ export function openStudio(setup: StudioSetup): Studio {
     for (const listener of listeners) listener(event);
   };
   const catalog = new ModelCatalog(engine, gallery);
-  const queue = new JobQueue(gallery.queue);
+  const queue = new JobQueue(gallery.queue, (error) => gallery.explainStorageFailure(error));
   const runs = new RunOperations({ engine, gallery, catalog, queue, appVersion, emit });
   const evaluations = new EvaluationOperations({ engine, gallery, catalog, queue, appVersion, ...setup.evaluation });
   const galleryOperations = new GalleryOperations(gallery, catalog);

@@ -6,7 +6,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { QueueEntry } from '../../../common/contract/queue';
 import type { RunEvent } from '../../../common/contract/studio-api';
+import { resolve } from 'node:path';
+import { galleryFile } from '../../../electron/gallery';
 import { invokeOperation } from '../../../electron/service/invoke';
+import { startChild } from '../faults/child-process';
 import { openStudio, removeFolder, request, type StudioFixture } from './studio-fixture';
 
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -187,5 +190,22 @@ describe('the job queue', () => {
     await expect(invokeOperation(studio.service, 'queue:move', { jobId: 1, to: 'sideways' })).rejects.toThrow(/The request for queue:move is not valid/);
     await expect(invokeOperation(studio.service, 'queue:remove', { jobId: 0 })).rejects.toThrow(/The request for queue:remove is not valid/);
     expect(await invokeOperation(studio.service, 'queue:list', undefined)).toEqual({ paused: false, entries: [] });
+  });
+
+  it('refuses to queue while another program holds the gallery locked, saying so, and queues once it lets go', async () => {
+    const studio = studioIn();
+    await studio.service.listQueue();
+    const holder = startChild(resolve('test/electron/faults/lock-holder.ts'), [galleryFile(studio.dataDir), '0']);
+    cleanups.push(() => void holder.process.kill('SIGKILL'));
+    await holder.line((line) => line === 'ready');
+    holder.tell('lock');
+    await holder.line((line) => line === 'locked');
+    await expect(studio.service.startRun({ request: request(), recordTrajectory: false })).rejects.toThrow(/The gallery .*gallery\.sqlite is locked/);
+    await expect(studio.service.pauseQueue()).rejects.toThrow(/is locked/);
+    holder.process.kill('SIGKILL');
+    await holder.exited;
+    expect((await studio.service.listQueue()).entries).toEqual([]);
+    const { jobId } = await studio.service.startRun({ request: request(), recordTrajectory: false });
+    expect((await studio.finished(jobId)).at(-1)).toMatchObject({ type: 'finished', status: 'completed' });
   });
 });
