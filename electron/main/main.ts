@@ -1,5 +1,5 @@
 /**
- * The Electron main process: one instance, one hardened window, and the StudioService behind
+ * The Electron main process: one instance, one hardened window, and the studio (openStudio) behind
  * IPC. Everything the page may do goes through the contract's channels, checked here.
  */
 import { join } from 'node:path';
@@ -10,7 +10,7 @@ import { contentSecurityPolicy } from './content-security-policy';
 import { registerStudioIpc } from './ipc-registration';
 import { forwardRunEvents } from './run-event-forwarding';
 import { createStudioWindow } from './studio-window';
-import { openStudioService } from './studio-host';
+import { openStudioInUserData } from './studio-host';
 import { denyNavigationEverywhere, lockDownSession } from './web-contents-policy';
 
 const devServerUrl = typeof MAIN_WINDOW_VITE_DEV_SERVER_URL === 'string' ? MAIN_WINDOW_VITE_DEV_SERVER_URL : undefined;
@@ -25,7 +25,7 @@ function rendererDir(): string {
 async function start(): Promise<void> {
   lockDownSession(session.defaultSession, appUrl, policy);
   serveAppPages(rendererDir(), policy);
-  const service = openStudioService();
+  const service = openStudioInUserData();
   serveGalleryImages((ref) => service.readImage(ref));
   registerStudioIpc(service, appUrl, log);
 

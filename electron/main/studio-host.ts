@@ -14,7 +14,7 @@ function appLocation(): AppLocation {
  * shipped with the app plus any converted model dropped into the user-data `models` folder,
  * the inference worker built beside the main bundle, and the metrics' graphs shipped beside app.asar.
  */
-export function openStudioService(): Studio {
+export function openStudioInUserData(): Studio {
   const dataDir = app.getPath('userData');
   const convertedModels = join(dataDir, 'models');
   mkdirSync(convertedModels, { recursive: true });

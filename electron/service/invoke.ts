@@ -1,5 +1,5 @@
 /**
- * The one path from an untrusted message to a StudioService call, shared by Electron IPC and
+ * The one path from an untrusted message to a studio operation, shared by Electron IPC and
  * the `serve` bridge: the channel must be known, the payload must match the contract's schema,
  * and the answer is checked against the response schema before it leaves the process.
  */
