@@ -215,6 +215,14 @@ def test_each_cross_field_rule_is_enforced(path: tuple[str, ...], value: Any, co
     assert complaint in consistency_errors(manifest)
 
 
+def test_rescaled_timesteps_need_a_thousand_steps() -> None:
+    manifest = with_value(valid_manifest(), ("diffusion", "rescale_timesteps"), True)
+    assert consistency_errors(manifest) == []
+    manifest["diffusion"]["steps"] = 4000
+    assert schema_errors(manifest) == []
+    assert consistency_errors(manifest) == ["diffusion.rescale_timesteps needs diffusion.steps 1000 (got 4000)"]
+
+
 def test_a_conditional_mode_needs_a_class_conditional_unet() -> None:
     manifest = with_value(valid_manifest(), ("unet", "class_cond"), False)
     manifest["unet"]["inputs"]["y"] = None

@@ -239,6 +239,10 @@ def consistency_errors(manifest: dict[str, Any]) -> list[str]:
     null_class = classes["null_class"]
     if null_class is not None and null_class < classes["count"]:
         errors.append(f"classes.null_class {null_class} is one of the real classes 0..{classes['count'] - 1}")
+    diffusion = manifest["diffusion"]
+    if diffusion["rescale_timesteps"] and diffusion["steps"] != 1000:
+        # The graphs take whole-number t; t·1000/T is a fraction unless T = 1000.
+        errors.append(f"diffusion.rescale_timesteps needs diffusion.steps 1000 (got {diffusion['steps']})")
     unet = manifest["unet"]
     if (unet["inputs"]["y"] is not None) != unet["class_cond"]:
         errors.append("unet.inputs.y must be named exactly when unet.class_cond is true")
