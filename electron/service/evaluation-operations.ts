@@ -78,8 +78,9 @@ export class EvaluationOperations implements JobKind {
   /** Queues an interrupted, cancelled or failed evaluation again; finished samples and scales are kept. */
   async resumeEvaluation(evaluationId: number): Promise<EvaluationRecord> {
     const record = this.getEvaluation(evaluationId);
-    if (this.entryOf(evaluationId) !== undefined) throw new UserFacingError(`Evaluation ${evaluationId} is already running or queued.`);
+    // A completed evaluation's queue entry may still be on its way out; completion decides.
     if (record.status === 'completed') throw new UserFacingError(`Evaluation ${evaluationId} is complete; there is nothing to resume.`);
+    if (this.entryOf(evaluationId) !== undefined) throw new UserFacingError(`Evaluation ${evaluationId} is already running or queued.`);
     this.enqueue(record);
     return record;
   }
