@@ -123,6 +123,9 @@ interface WorkerTally {
   seconds: number;
 }
 
+/** How long a cancelled or failed evaluation waits to take its shards off the queue. */
+const WITHDRAW_WAIT_MS = 5000;
+
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 function parsedSpec(input: EvaluationSpecInput): EvaluationSpec {
@@ -246,6 +249,7 @@ function followEvaluation(context: FollowContext): ShardedEvaluation {
     const state = await queue.getJobState(shard.planned.jobId);
     const job = (await queue.getJob(shard.planned.jobId)) as Job<ShardJob, unknown> | undefined;
     if (state === 'unknown' || !job) {
+      if (cancelled) return;
       // Lost with a Redis that kept no data: put it back.
       await queue.add('shard', shard.planned.job, { ...context.jobOptions, jobId: shard.planned.jobId });
       shard.view = { ...shard.view, status: 'waiting', doneSamples: 0 };
@@ -283,6 +287,13 @@ function followEvaluation(context: FollowContext): ShardedEvaluation {
     shard.view = { ...shard.view, status: retrying ? 'retrying' : state === 'active' ? 'active' : 'waiting', doneSamples: 0, error: job.failedReason || shard.view.error };
   }
 
+  /** Takes the shards not collected yet off the queue; one a worker holds stays and its result ages out. */
+  async function withdraw(): Promise<void> {
+    const removals = Promise.all(shards.filter((shard) => !shard.collected).map((shard) => queue.remove(shard.planned.jobId).catch(() => 0)));
+    // With Redis away the removals would wait for it; the shards then simply age out.
+    await Promise.race([removals, sleep(WITHDRAW_WAIT_MS)]);
+  }
+
   async function follow(): Promise<ShardedEvaluationOutcome> {
     while (!cancelled && shards.some((shard) => !shard.collected)) {
       try {
@@ -318,8 +329,9 @@ function followEvaluation(context: FollowContext): ShardedEvaluation {
   context.connection.on('ready', onReady);
 
   const done = follow()
-    .catch((error: unknown) => {
+    .catch(async (error: unknown) => {
       phase = cancelled ? 'cancelled' : 'failed';
+      await withdraw();
       emit();
       throw error;
     })
@@ -346,7 +358,6 @@ function followEvaluation(context: FollowContext): ShardedEvaluation {
     },
     async cancel() {
       if (cancelled || phase !== 'sampling') return;
-      for (const shard of shards) if (!shard.collected) await queue.remove(shard.planned.jobId).catch(() => 0);
       cancelled = true;
       await done.catch(() => undefined);
     },

@@ -56,6 +56,17 @@ function tempDir(prefix: string): string {
   return dir;
 }
 
+/** A copy of the model whose manifest names other UNet weights (sha256 ffff…) under the same id. */
+function otherWeightsFolder(): string {
+  const folder = join(tempDir('gds-other-'), 'evaluated-8px');
+  cpSync(MODEL, folder, { recursive: true });
+  const manifestFile = join(folder, 'manifest.json');
+  const manifest = JSON.parse(readFileSync(manifestFile, 'utf8')) as { files: Record<string, string> };
+  manifest.files['unet.onnx'] = 'f'.repeat(64);
+  writeFileSync(manifestFile, JSON.stringify(manifest));
+  return folder;
+}
+
 async function redis(options: { persistent?: boolean } = {}): Promise<LocalRedis> {
   const server = await localRedis(options);
   cleanups.push(() => server.stop());
@@ -208,14 +219,7 @@ describe.skipIf(!redisAvailable)(suiteName, () => {
 
   it('a worker holding other weights under the same model id refuses with a sentence, and another worker takes the shards', async () => {
     const server = await redis();
-    const otherWeights = join(tempDir('gds-other-'), 'evaluated-8px');
-    cpSync(MODEL, otherWeights, { recursive: true });
-    const manifestFile = join(otherWeights, 'manifest.json');
-    const manifest = JSON.parse(readFileSync(manifestFile, 'utf8')) as { files: Record<string, string> };
-    manifest.files['unet.onnx'] = 'f'.repeat(64);
-    writeFileSync(manifestFile, JSON.stringify(manifest));
-
-    const impostor = worker(server, 'impostor', otherWeights);
+    const impostor = worker(server, 'impostor', otherWeightsFolder());
     await impostor.waitFor(/ready on/);
     const evaluation = await sharded(quickSpec, server);
     const [refusal] = await impostor.waitFor(/refused: .*/);
@@ -228,6 +232,31 @@ describe.skipIf(!redisAvailable)(suiteName, () => {
     expect(outcome.results).toEqual(reference.get(quickSpec));
     expect(outcome.workers.map((tally) => tally.worker)).toEqual(['holder']);
   }, 90_000);
+
+  it("a shard refused on every try fails the evaluation with the worker's refusal, and nothing of it is left waiting", async () => {
+    const server = await redis();
+    const impostor = worker(server, 'impostor', otherWeightsFolder());
+    await impostor.waitFor(/ready on/);
+    // One shard, so its second try comes right after the worker's pause that follows the first refusal.
+    const evaluation = await sharded({ ...quickSpec, scales: [0] }, server, { attempts: 2, shardSize: 12 });
+    await expect(evaluation.done).rejects.toThrow(/^Shard \S+ failed on all of its 2 tries; the last said: Worker impostor has model "evaluated-8px" with UNet sha256 ffffffffffff…/);
+    expect(evaluation.view().phase).toBe('failed');
+    const queue = new Queue(shardQueueName('evaluated-8px'), { connection: { host: '127.0.0.1', port: server.port, password: server.password } });
+    cleanups.push(() => queue.close());
+    expect(await queue.getJobCounts('waiting', 'delayed', 'prioritized')).toEqual({ waiting: 0, delayed: 0, prioritized: 0 });
+  }, 60_000);
+
+  it('a cancelled evaluation takes its shards off the queue and says it was cancelled', async () => {
+    const server = await redis();
+    const evaluation = await sharded(quickSpec, server);
+    const queue = new Queue(shardQueueName('evaluated-8px'), { connection: { host: '127.0.0.1', port: server.port, password: server.password } });
+    cleanups.push(() => queue.close());
+    expect(await queue.getJobCounts('waiting')).toEqual({ waiting: 6 });
+    await evaluation.cancel();
+    await expect(evaluation.done).rejects.toThrow(`Evaluation ${evaluation.evaluationId} was cancelled.`);
+    expect(evaluation.view().phase).toBe('cancelled');
+    expect(await queue.getJobCounts('waiting')).toEqual({ waiting: 0 });
+  }, 30_000);
 
   it('a wrong password is a sentence, for a worker (which exits) and for the coordinator', async () => {
     const server = await redis();
