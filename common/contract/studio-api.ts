@@ -243,6 +243,7 @@ export const studioOperations = {
   listModelProblems: operation('listModelProblems', NoRequest, z.array(ModelFolderProblem)),
   loadModel: operation('loadModel', LoadModelRequest, LoadedModel),
   startRun: operation('startRun', StartRunRequest, RunHandle),
+  /** Cancels any queue entry by its job id: a run, a sweep cell, a finish-run or an evaluation. */
   cancelRun: operation('cancelRun', RunHandle, z.object({ cancelled: z.boolean() })),
   finishRun: operation('finishRun', FinishRunRequest, RunHandle),
   startSweep: operation('startSweep', SweepRequest, SweepHandle),

@@ -149,7 +149,9 @@ export class JobQueue {
       }
       const next = this.entries.waiting().find((entry) => entry.status === 'queued' && this.entries.holds(entry.id));
       if (next === undefined) return;
-      await new Promise((resolve) => setImmediate(resolve));
+      // The next entry starts on the next turn, or once the gallery can be written again.
+      this.schedule();
+      await new Promise((resolve) => setTimeout(resolve, 10));
     }
   }
 

@@ -61,11 +61,10 @@ export class QueueState {
     return this.act(() => this.api.removeQueueEntry({ jobId }));
   }
 
-  async cancel(jobId: number): Promise<void> {
-    const entry = this.entries.find((candidate) => candidate.jobId === jobId);
-    await this.act(async () => {
-      if (entry?.kind === 'evaluation' && entry.evaluationId !== null) await this.api.cancelEvaluation({ evaluationId: entry.evaluationId });
-      else await this.api.cancelRun({ jobId });
+  /** Cancels a running or waiting entry of any kind (a run, a sweep cell, an evaluation). */
+  cancel(jobId: number): Promise<void> {
+    return this.act(async () => {
+      await this.api.cancelRun({ jobId });
       return this.api.listQueue();
     });
   }

@@ -86,4 +86,19 @@ describe('an evaluation in the queue', () => {
     expect(resumed.results[0]).toEqual(stopped.results[0]);
     expect(second.queue.view().entries.map((entry) => [entry.kind, entry.status])).toEqual([['evaluation', 'completed']]);
   });
+
+  it('is cancelled by its job id like a run, before it starts, and then reads as cancelled', async () => {
+    const studio = studioIn(dataFolder());
+    await studio.pauseQueue();
+    const record = await studio.startEvaluation(spec);
+    const [entry] = studio.queue.view().entries;
+    expect(await studio.cancelRun({ jobId: entry!.jobId })).toEqual({ cancelled: true });
+    expect(studio.evaluations.getEvaluation(record.id).status).toBe('cancelled');
+    expect(studio.queue.view().entries.map((queued) => queued.status)).toEqual(['cancelled']);
+    // Resumed, it is queued again as a new entry.
+    await studio.resumeQueue();
+    await studio.resumeEvaluation({ evaluationId: record.id });
+    await studio.queue.whenIdle();
+    expect(studio.evaluations.getEvaluation(record.id).status).toBe('completed');
+  });
 });
