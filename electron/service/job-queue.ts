@@ -1,7 +1,7 @@
 /**
  * The studio's one job queue. Entries live in the gallery (QueueRepository), so what was
- * queued or running when the process died carries on when a studio opens the folder again;
- * one entry runs at a time, in the order the user left them. What an entry does is up to
+ * queued or running when a studio closed carries on when one opens the folder again (after a
+ * crash, once the queue is resumed); one entry runs at a time, in the order the user left them. What an entry does is up to
  * the owner of its kind (runs, evaluations), registered as an executor.
  */
 import type { QueueEntry, QueueEntryKind, QueueView } from '../../common/contract/queue';
