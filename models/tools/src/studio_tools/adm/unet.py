@@ -139,6 +139,9 @@ class UNetModel(nn.Module):
         self.out_channels = out_channels
         self.num_classes = num_classes
         self.model_channels = model_channels
+        # The precision of the input, middle and output blocks (the reference's `dtype` with
+        # use_fp16); None runs them in the input's. The embeddings and the output head keep theirs.
+        self.trunk_dtype: torch.dtype | None = None
         attention_levels = _attention_set(attention_resolutions)
         if num_heads_upsample == -1:
             num_heads_upsample = num_heads
@@ -195,7 +198,7 @@ class UNetModel(nn.Module):
         if self.num_classes is not None:
             emb = emb + self.label_emb(y)
         skips = []
-        h = x
+        h = x if self.trunk_dtype is None else x.type(self.trunk_dtype)
         for module in self.input_blocks:
             h = module(h, emb)
             skips.append(h)

@@ -100,24 +100,25 @@ class _UNetGraph(nn.Module):
 
 
 class _HalfPrecisionUNet(nn.Module):
-    """The UNet with float16 convolutions and float32 inputs and output.
+    """The UNet with float16 convolutions in its trunk and float32 inputs and output.
 
-    As in the release's fp16 training, only the convolutions of the trunk run in half
-    precision: the time and label embeddings, group norm statistics and attention
-    softmax stay float32 (the modules cast around them).
+    As the release's ``convert_to_fp16``: only the convolutions of the input, middle and
+    output blocks run in half precision; the time and label embeddings, group norm
+    statistics, attention softmax and the output head (norm, SiLU, last convolution) stay
+    float32.
     """
 
-    def __init__(self, unet: nn.Module):
+    def __init__(self, unet: UNetModel):
         super().__init__()
         self.unet = copy.deepcopy(unet)
-        for module in self.unet.modules():
-            if isinstance(module, (nn.Conv1d, nn.Conv2d, nn.Conv3d)):
-                module.half()
+        for trunk in (self.unet.input_blocks, self.unet.middle_block, self.unet.output_blocks):
+            for module in trunk.modules():
+                if isinstance(module, (nn.Conv1d, nn.Conv2d, nn.Conv3d)):
+                    module.half()
+        self.unet.trunk_dtype = torch.float16
 
     def forward(self, x: torch.Tensor, t: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
-        h = x.half()
-        out = self.unet(h, t) if y is None else self.unet(h, t, y)
-        return out.float()
+        return self.unet(x, t) if y is None else self.unet(x, t, y)
 
 
 def _unet_signature(unet: nn.Module) -> tuple[int, int, int | None]:
@@ -140,6 +141,8 @@ def export_unet_fp16(unet: nn.Module, path: Path, *, batch: int = 2) -> Exported
     size, channels, num_classes = _unet_signature(unet)
     example = _example_inputs(size, channels, batch, num_classes)
     inputs = ("x", "t") if num_classes is None else ("x", "t", "y")
+    if not isinstance(unet, UNetModel):
+        raise TypeError(f"the float16 export takes an ADM UNetModel, got {type(unet).__name__}")
     half = _HalfPrecisionUNet(unet).eval()
     return _save(half, example, path, inputs, ("out",), _parameter_bytes(half))
 
