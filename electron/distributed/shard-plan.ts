@@ -4,6 +4,7 @@
  * class classes[i mod #classes]), and each seed's noise is its own, so a shard draws the same
  * images on whichever machine takes it.
  */
+import { MAX_BATCH_SIZE, MAX_SEEDS_PER_RUN } from '../../common/contract/bounds';
 import type { EvaluationSpec } from '../../common/contract/gallery';
 import type { ShardJob } from './shard-contract';
 
@@ -28,7 +29,17 @@ export interface PlannedShard {
 
 export function planShards(spec: EvaluationSpec, options: ShardPlanOptions): PlannedShard[] {
   const shardSize = options.shardSize ?? DEFAULT_SHARD_SIZE;
-  if (!Number.isInteger(shardSize) || shardSize < 1) throw new Error(`A shard needs at least one seed; got a shard size of ${shardSize}.`);
+  if (!Number.isInteger(shardSize) || shardSize < 1 || shardSize > MAX_SEEDS_PER_RUN) {
+    throw new Error(`A shard holds from 1 to ${MAX_SEEDS_PER_RUN} seeds; got a shard size of ${shardSize}.`);
+  }
+  const batchSize = options.batchSize ?? 16;
+  if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > MAX_BATCH_SIZE) {
+    throw new Error(`The batch size must be a whole number from 1 to ${MAX_BATCH_SIZE}; got ${batchSize}.`);
+  }
+  // BullMQ job ids may not hold ':' and the id names every shard; keep it to plain characters.
+  if (!/^[A-Za-z0-9_-]{1,100}$/.test(options.evaluationId)) {
+    throw new Error(`An evaluation id is 1 to 100 letters, digits, '-' or '_'; got "${options.evaluationId.slice(0, 120)}".`);
+  }
   const shards: PlannedShard[] = [];
   for (const [scaleIndex, scale] of spec.scales.entries()) {
     for (let first = 0; first < spec.samplesPerScale; first += shardSize) {
@@ -49,7 +60,7 @@ export function planShards(spec: EvaluationSpec, options: ShardPlanOptions): Pla
           scale,
           seeds,
           classes: seeds.map((seed) => spec.classes[seed % spec.classes.length]!),
-          batchSize: options.batchSize ?? 16,
+          batchSize,
           returnImages: options.returnImages ?? false,
         },
       });

@@ -7,7 +7,7 @@
  * any shard a restart without persistence lost.
  */
 import { randomUUID } from 'node:crypto';
-import { Queue, type Job } from 'bullmq';
+import { Queue, type Job, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { describeProblems } from '../../common/contract/bounds';
 import { EvaluationSpec, type EvaluationResult, type EvaluationSpecInput } from '../../common/contract/gallery';
@@ -161,7 +161,7 @@ export async function startShardedEvaluation(input: EvaluationSpecInput, options
       returnImages: options.returnImages ?? false,
     });
     const attempts = options.attempts ?? DEFAULT_SHARD_ATTEMPTS;
-    const jobOptions = {
+    const jobOptions: JobsOptions & { attempts: number } = {
       attempts,
       backoff: { type: 'exponential', delay: 250 },
       // Collected results are removed by the coordinator; these only bound what an abandoned evaluation leaves.
@@ -188,7 +188,7 @@ interface FollowContext {
   queue: Queue;
   connection: Redis;
   scorer: FigureScorer;
-  jobOptions: { attempts: number };
+  jobOptions: JobsOptions & { attempts: number };
   address: string;
   pollIntervalMs: number;
 }

@@ -1,14 +1,18 @@
 /**
  * The pieces of a sharded evaluation that need no Redis: the queue address, the shard plan,
- * the shard contract, and the collection of results by (scale, seed).
+ * the shard contract, the collection of results by (scale, seed), and the refusals a sharded
+ * evaluation gives before it reaches the queue.
  */
-import { describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
 import { EvaluationSpec, type EvaluationSpecInput } from '../../../common/contract/gallery';
 import { float32FromBase64, float32ToBase64 } from '../../../electron/distributed/float32-base64';
 import { connectionProblem, queueAddress } from '../../../electron/distributed/queue-connection';
 import { ShardJob, type ShardResult } from '../../../electron/distributed/shard-contract';
+import { startShardedEvaluation } from '../../../electron/distributed/sharded-evaluation';
 import { planShards } from '../../../electron/distributed/shard-plan';
 import { ShardResults } from '../../../electron/distributed/shard-results';
+import { createEngine } from '../../../electron/inference';
 import { seedsByClass } from '../../../electron/service/evaluation-job';
 
 const spec = EvaluationSpec.parse({
@@ -74,8 +78,11 @@ describe('shard plan', () => {
     for (const shard of shards) expect(shard.job.classes).toEqual(shard.job.seeds.map((seed) => classOfSeed.get(seed)));
   });
 
-  it('refuses an empty shard size', () => {
-    expect(() => planShards(spec, { evaluationId: 'e1', modelSha256: SHA, shardSize: 0 })).toThrow(/at least one seed/);
+  it('refuses a shard size, batch size or evaluation id the queue or the engine could not take', () => {
+    expect(() => planShards(spec, { evaluationId: 'e1', modelSha256: SHA, shardSize: 0 })).toThrow('A shard holds from 1 to 1024 seeds; got a shard size of 0.');
+    expect(() => planShards(spec, { evaluationId: 'e1', modelSha256: SHA, shardSize: 1025 })).toThrow('A shard holds from 1 to 1024 seeds; got a shard size of 1025.');
+    expect(() => planShards(spec, { evaluationId: 'e1', modelSha256: SHA, batchSize: 300 })).toThrow('The batch size must be a whole number from 1 to 256; got 300.');
+    expect(() => planShards(spec, { evaluationId: 'table:1', modelSha256: SHA })).toThrow(/An evaluation id is 1 to 100 letters, digits, '-' or '_'; got "table:1"/);
   });
 
   it('the contract refuses a shard whose seeds and classes do not pair up, or a malformed fingerprint', () => {
@@ -142,5 +149,29 @@ describe('float32 as base64', () => {
     const shifted = Buffer.concat([Buffer.alloc(1), Buffer.from(text, 'base64')]).subarray(1).toString('base64');
     expect(float32FromBase64(shifted, values.length, 'values')).toEqual(values);
     expect(() => float32FromBase64(text, 5, 'features of shard x')).toThrow('The features of shard x hold 24 bytes where 5 float32 values (20 bytes) were expected.');
+  });
+});
+
+describe('starting a sharded evaluation', () => {
+  const model = join(import.meta.dirname, '..', 'metrics', 'models', 'evaluated-8px');
+  const input: EvaluationSpecInput = { ...spec };
+  // Nothing here reaches Redis or the engine's worker: every refusal comes first.
+  const engine = createEngine({ modelFolders: [model], threads: 1 });
+  afterAll(() => engine.close());
+  const start = (changes: Partial<EvaluationSpecInput>, queueUrl = 'redis://127.0.0.1:1') => startShardedEvaluation({ ...input, ...changes }, { queueUrl, engine, modelDir: model });
+
+  it('refuses settings that fail the contract, or too few samples for precision and recall', async () => {
+    await expect(start({ classes: [] })).rejects.toThrow(/^The evaluation settings are not valid: .*an evaluation needs at least one class/);
+    await expect(start({ samplesPerScale: 3 })).rejects.toThrow('An evaluation needs at least 4 samples per scale');
+  });
+
+  it('refuses a model folder holding another model, and classes the model does not have', async () => {
+    await expect(start({ modelId: 'imagenet-64' })).rejects.toThrow(/holds "evaluated-8px", not "imagenet-64"; give the folder of the model the evaluation names/);
+    await expect(start({ classes: [0, 7] })).rejects.toThrow(/cannot run/);
+  });
+
+  it('refuses a queue address that is not one, and says when Redis is not there', async () => {
+    await expect(start({}, 'http://127.0.0.1:6379')).rejects.toThrow(/must start with redis:\/\/ or rediss:\/\//);
+    await expect(start({}, 'redis://127.0.0.1:1')).rejects.toThrow(/^Could not reach Redis at redis:\/\/127\.0\.0\.1:1\/0 \(.*ECONNREFUSED.*\)\. Check that redis-server runs there/);
   });
 });
