@@ -98,9 +98,10 @@ export async function startShardWorker(options: ShardWorkerOptions): Promise<Sha
       throw new Error(reason);
     }
     const shard = parsed.data;
-    let dir: string;
+    let evaluator: EvaluatorNetwork;
     try {
-      dir = await modelDirFor(shard);
+      // Loading verifies every file of the folder against its sha256, so damaged weights are refused here too.
+      evaluator = await evaluatorFor(await modelDirFor(shard), shard.modelId);
     } catch (error) {
       emit({ type: 'refused', shardId: shard.shardId, reason: (error as Error).message });
       await stepBack(shard.modelId);
@@ -115,7 +116,6 @@ export async function startShardWorker(options: ShardWorkerOptions): Promise<Sha
     };
     report(0);
     try {
-      const evaluator = await evaluatorFor(dir, shard.modelId);
       const drawn = await drawShard(options.engine, evaluator, shard, { provider, ...(signal ? { signal } : {}), onSample: report });
       const seconds = (performance.now() - started) / 1000;
       emit({ type: 'completed', shardId: shard.shardId, samples: shard.seeds.length, seconds });

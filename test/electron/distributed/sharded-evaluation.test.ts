@@ -4,13 +4,14 @@
  * same seeds, and survives what a cluster meets: a worker killed mid-shard, Redis killed and
  * restarted, a worker holding other weights, and a wrong password.
  */
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { EvaluationResult, EvaluationSpecInput } from '../../../common/contract/gallery';
 import { Queue } from 'bullmq';
 import { shardQueueName } from '../../../electron/distributed/shard-contract';
+import { startShardWorker } from '../../../electron/distributed/shard-worker';
 import { startShardedEvaluation, type ShardedEvaluation, type ShardedEvaluationOptions, type ShardedEvaluationProgress } from '../../../electron/distributed/sharded-evaluation';
 import { createEngine, type Engine } from '../../../electron/inference';
 import { openStudio } from '../../../electron/service/open-studio';
@@ -232,6 +233,29 @@ describe.skipIf(!redisAvailable)(suiteName, () => {
     expect(outcome.results).toEqual(reference.get(quickSpec));
     expect(outcome.workers.map((tally) => tally.worker)).toEqual(['holder']);
   }, 90_000);
+
+  it('a worker whose weight file was changed refuses with the model folder\'s sentence, and another worker takes the shards', async () => {
+    const server = await redis();
+    const damaged = join(tempDir('gds-damaged-'), 'evaluated-8px');
+    cpSync(MODEL, damaged, { recursive: true });
+    appendFileSync(join(damaged, 'unet.onnx'), Buffer.from([0]));
+    const refusals: string[] = [];
+    const damagedEngine = createEngine({ modelFolders: [damaged], threads: 1 });
+    cleanups.push(() => damagedEngine.close());
+    const damagedWorker = await startShardWorker({ queueUrl: server.url, engine: damagedEngine, name: 'damaged', provider: 'cpu', lockDurationMs: LOCK_MS, onEvent: (event) => event.type === 'refused' && refusals.push(event.reason) });
+    cleanups.push(() => damagedWorker.close());
+    const evaluation = await sharded(quickSpec, server);
+    await progressWhere(evaluation, (progress) => progress.shards.some((shard) => shard.error !== null));
+    expect(refusals[0]).toMatch(/^The file unet\.onnx in .* is damaged or was changed: its sha256 is [0-9a-f]{64} but the manifest expects e17cc300.*\. Copy the model again\.$/);
+
+    const holderEngine = createEngine({ modelFolders: [MODEL], threads: 1 });
+    cleanups.push(() => holderEngine.close());
+    const holder = await startShardWorker({ queueUrl: server.url, engine: holderEngine, name: 'holder', provider: 'cpu', lockDurationMs: LOCK_MS });
+    cleanups.push(() => holder.close());
+    const outcome = await evaluation.done;
+    expect(outcome.results).toEqual(reference.get(quickSpec));
+    expect(outcome.workers.map((tally) => tally.worker)).toEqual(['holder']);
+  }, 60_000);
 
   it("a shard refused on every try fails the evaluation with the worker's refusal, and nothing of it is left waiting", async () => {
     const server = await redis();
