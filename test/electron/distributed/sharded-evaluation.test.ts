@@ -134,14 +134,21 @@ describe.skipIf(!redisAvailable)(suiteName, () => {
     reference.set(slowSpec, await singleMachine(slowSpec));
   }, 120_000);
 
-  it('two worker processes give the single-machine figures exactly, every seed once', async () => {
+  it('two worker processes give the single-machine figures exactly, every seed once, and the images when asked', async () => {
     const server = await redis();
     const workers = [worker(server, 'alpha'), worker(server, 'beta')];
     await Promise.all(workers.map((process) => process.waitFor(/ready on/)));
-    const evaluation = await sharded(quickSpec, server);
+    const evaluation = await sharded(quickSpec, server, { returnImages: true });
     const outcome = await evaluation.done;
 
     expect(outcome.results).toEqual(reference.get(quickSpec));
+    // The images, asked for here, are the engine's own for those seeds (seed 5 has class classes[5 mod 2] = 2).
+    const drawn = await engine.sample(
+      { modelId: 'evaluated-8px', classIndex: 2, mode: quickSpec.mode, scale: 4, sampler: 'ddim', steps: 'ddim5', eta: 0, clipDenoised: true, seeds: [5], batchSize: 1, provider: 'cpu' },
+      { previewEvery: 0 },
+    );
+    expect(evaluation.pixels(4, 5)).toEqual(drawn.samples[0]!.pixels);
+    expect(evaluation.pixels(4, 12)).toBeNull();
     expect(outcome.duplicateSeeds).toBe(0);
     // 2 scales × 12 seeds in shards of 4.
     expect(outcome.shards).toHaveLength(6);
