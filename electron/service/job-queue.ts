@@ -134,6 +134,10 @@ export class JobQueue {
     const entry = this.entries.get(jobId);
     if (entry === undefined) throw new UserFacingError(`Job ${jobId} is not in the queue; it may have been removed already.`);
     if (entry.status === 'running') throw new UserFacingError(`Job ${jobId} is running; cancel it first, then remove it.`);
+    const waiting = entry.status === 'queued' || entry.status === 'paused';
+    if (waiting && !this.entries.holds(jobId)) {
+      throw new UserFacingError(`Job ${jobId} waits in the queue of another studio open on this data folder; remove it there.`);
+    }
     this.cancel(jobId);
     this.write(() => this.entries.remove(jobId));
     this.progress.delete(jobId);

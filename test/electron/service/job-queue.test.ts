@@ -208,4 +208,17 @@ describe('the job queue', () => {
     const { jobId } = await studio.service.startRun({ request: request(), recordTrajectory: false });
     expect((await studio.finished(jobId)).at(-1)).toMatchObject({ type: 'finished', status: 'completed' });
   });
+
+  it("leaves another studio's waiting entries on the same folder alone: they are listed, and only their own studio removes them", async () => {
+    const first = studioIn();
+    await first.service.pauseQueue();
+    const [jobId] = await queueRuns(first, 1);
+    const second = studioIn(first.dataDir);
+    expect((await second.service.listQueue()).entries.map((entry) => [entry.jobId, entry.status])).toEqual([[jobId, 'paused']]);
+    await expect(second.service.removeQueueEntry({ jobId: jobId! })).rejects.toThrow(
+      `Job ${jobId} waits in the queue of another studio open on this data folder; remove it there.`,
+    );
+    expect(await second.service.cancelRun({ jobId: jobId! })).toEqual({ cancelled: false });
+    expect((await first.service.removeQueueEntry({ jobId: jobId! })).entries).toEqual([]);
+  });
 });
