@@ -7,7 +7,7 @@ import { allocateStepBuffers, assertFinite, evaluateStep, stepRecord } from './r
 import { elementsOf, type Sampler, type SamplerInput, type SamplerStep } from './sampler';
 
 export const ddimSample: Sampler = async function* ddimSample(input: SamplerInput): AsyncGenerator<SamplerStep, void, void> {
-  const { diffusion, shape, guidance, noise, eta } = input;
+  const { diffusion, shape, noise, eta } = input;
   if (!(eta >= 0 && eta <= 1)) throw new Error(`η must be between 0 and 1, got ${eta}.`);
   const buffers = allocateStepBuffers(shape);
   let xt: Float32Array = new Float32Array(elementsOf(shape));
@@ -22,8 +22,8 @@ export const ddimSample: Sampler = async function* ddimSample(input: SamplerInpu
     const sqrtRecipm1AlphaBar = diffusion.sqrtRecipm1AlphasCumprod[index] as number;
 
     // 2. condition_score: ε = (√(1/ᾱₜ)·xₜ − x̂₀)/√(1/ᾱₜ−1); ε' = ε − √(1−ᾱₜ)·s·∇ₓ log p(y|xₜ); x̂₀ from ε'
-    if (evaluated.guided !== null && guidance !== null) {
-      conditionScore(buffers.predX0, xt, evaluated.guided.grad, guidance.scale, { alphaBar, sqrtRecipAlphaBar, sqrtRecipm1AlphaBar });
+    if (evaluated.guided !== null) {
+      conditionScore(buffers.predX0, xt, evaluated.guided.grad, evaluated.guidanceScale, { alphaBar, sqrtRecipAlphaBar, sqrtRecipm1AlphaBar });
     }
 
     // 3. σₜ = η·√((1−ᾱₜ₋₁)/(1−ᾱₜ))·√(1−ᾱₜ/ᾱₜ₋₁)

@@ -7,7 +7,7 @@ import { allocateStepBuffers, assertFinite, evaluateStep, stepRecord } from './r
 import { elementsOf, type Sampler, type SamplerInput, type SamplerStep } from './sampler';
 
 export const ddpmSample: Sampler = async function* ddpmSample(input: SamplerInput): AsyncGenerator<SamplerStep, void, void> {
-  const { shape, guidance, noise } = input;
+  const { shape, noise } = input;
   const buffers = allocateStepBuffers(shape);
   let xt: Float32Array = new Float32Array(elementsOf(shape));
   noise.initial(xt);
@@ -16,8 +16,8 @@ export const ddpmSample: Sampler = async function* ddpmSample(input: SamplerInpu
     const evaluated = await evaluateStep(input, xt, step, buffers);
 
     // 2. condition_mean: μ' = μ + σ²·s·∇ₓ log p(y|xₜ)
-    if (evaluated.guided !== null && guidance !== null) {
-      conditionMean(buffers.mean, buffers.logVariance, evaluated.guided.grad, guidance.scale);
+    if (evaluated.guided !== null) {
+      conditionMean(buffers.mean, buffers.logVariance, evaluated.guided.grad, evaluated.guidanceScale);
     }
 
     // 3. z ~ N(0, I), none at the last step (t = 0)

@@ -33,6 +33,16 @@ export function conditionScore(predX0: Float32Array, xt: Float32Array, grad: Flo
 }
 
 /**
+ * Classifier guidance on ε itself, before x̂₀ is formed (DPM-Solver's guidance_type="classifier"):
+ * ε' = ε − √(1−ᾱₜ)·s·∇ₓ log p(y|xₜ), written over `eps`. The same score shift as conditionScore,
+ * without the round trip through a clipped x̂₀.
+ */
+export function conditionEps(eps: Float32Array, grad: Float32Array, scale: number, alphaBar: number): void {
+  const gradientWeight = Math.sqrt(1 - alphaBar) * scale;
+  for (let i = 0; i < eps.length; i++) eps[i] = (eps[i] as number) - gradientWeight * (grad[i] as number);
+}
+
+/**
  * softmax(logits)[y] for each sample, computed stably: logits [B, K], labels [B].
  */
 export function classProbabilities(logits: Float32Array, labels: ArrayLike<number>, classCount: number): Float32Array {

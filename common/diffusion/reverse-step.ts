@@ -2,6 +2,7 @@
  * Shared pieces of a reverse step: p(xₜ₋₁|xₜ)'s mean and variance from the model output
  * (p_mean_variance), the classifier gradient, and the divergence check.
  */
+import { scaleAt } from './guidance-schedule';
 import type { SpacedDiffusion } from './respace';
 import { SamplingDivergedError, elementsOf, type BatchShape, type ClassifierGradient, type Guidance, type SamplerInput, type SamplerStep, type VarianceType } from './sampler';
 
@@ -119,12 +120,16 @@ export interface EvaluatedStep {
   index: number;
   /** Original timestep index kᵢ fed to the networks. */
   t: number;
+  /** The classifier's gradient at xₜ; null when unguided or when the schedule gives s = 0 here. */
   guided: (ClassifierGradient & { gradNorm: Float32Array }) | null;
+  /** s at this step from the guidance schedule (0 when unguided). */
+  guidanceScale: number;
 }
 
 /**
  * The part every sampler shares: ε_θ(xₜ, t) (and v) → x̂₀, μ̃ and log σ² in `buffers`, then the
- * classifier gradient at xₜ for guided runs. Checks the abort signal after each network call.
+ * classifier gradient at xₜ for guided steps (those where the schedule's s is not 0). Checks the
+ * abort signal after each network call.
  */
 export async function evaluateStep(input: SamplerInput, xt: Float32Array, step: number, buffers: StepBuffers): Promise<EvaluatedStep> {
   const { diffusion, shape, guidance, signal } = input;
@@ -134,9 +139,10 @@ export async function evaluateStep(input: SamplerInput, xt: Float32Array, step: 
   const modelOutput = await input.denoise(xt, t);
   signal?.throwIfAborted();
   pMeanVariance(diffusion, index, shape, xt, modelOutput, input.variance, input.clipDenoised, buffers);
-  const guided = guidance === null ? null : await classifierGradient(guidance, xt, t, shape);
+  const guidanceScale = guidance === null ? 0 : scaleAt(guidance.schedule ?? { kind: 'constant' }, guidance.scale, t, diffusion.originalSteps);
+  const guided = guidance === null || guidanceScale === 0 ? null : await classifierGradient(guidance, xt, t, shape);
   signal?.throwIfAborted();
-  return { index, t, guided };
+  return { index, t, guided, guidanceScale };
 }
 
 /** The yielded record of a finished step. */

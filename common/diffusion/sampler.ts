@@ -3,6 +3,7 @@
  * optional classifier gradient) as functions and yields after every step, so the caller decides
  * about previews, trajectories and cancellation.
  */
+import type { GuidanceSchedule } from './guidance-schedule';
 import type { NoiseSource } from './rng';
 import type { SpacedDiffusion } from './respace';
 
@@ -19,6 +20,12 @@ export interface BatchShape {
  */
 export type DenoiseFn = (xt: Float32Array, t: number) => Promise<Float32Array>;
 
+/**
+ * The UNet with the class labels given per call (one per sample of `xt`, which may hold any
+ * batch size): what classifier-free guidance needs to run y and the null class in one call.
+ */
+export type DenoiseWithLabelsFn = (xt: Float32Array, t: number, labels: readonly number[]) => Promise<Float32Array>;
+
 export interface ClassifierGradient {
   /** ∇ₓ log p(y|xₜ) per element [B, C, H, W], not yet multiplied by the guidance scale. */
   grad: Float32Array;
@@ -33,6 +40,8 @@ export interface Guidance {
   gradient: ClassifierGradientFn;
   /** s in ∇ₓ log p(y|xₜ)·s. */
   scale: number;
+  /** How s changes over the steps; constant when absent. Where it gives 0 the classifier is not run. */
+  schedule?: GuidanceSchedule;
 }
 
 /** How σ²ₜ of the reverse step is chosen. */
