@@ -1,13 +1,15 @@
 /**
  * `npm run serve -- --port N --data DIR [--models DIR...]`: the studio without Electron. Serves the
- * built renderer and the StudioApi on 127.0.0.1, guarded by a random token printed once.
+ * built renderer and the StudioApi on 127.0.0.1, guarded by a token kept in the data folder (so a
+ * restart keeps open pages' addresses valid) unless `--token` gives one; `--rotate-token` makes a new one.
  */
 import { Command, InvalidArgumentError } from 'commander';
 import { unetPrecisionOption } from '../cli/option-parsers';
 import type { UnetPrecision } from '../inference';
 import { openStudio } from '../service/open-studio';
-import { accessTokenArgument, minimumTokenLength, randomAccessToken } from './access-token';
+import { accessTokenArgument, minimumTokenLength } from './access-token';
 import { startBridge } from './bridge-server';
+import { loadOrCreateToken, tokenFilePath } from './stored-token';
 import { ensureRendererBuilt } from './renderer-bundle';
 
 function portNumber(text: string): number {
@@ -30,16 +32,23 @@ const program = new Command()
   .option('--models <dirs...>', 'model folders, or folders of model folders', ['models'])
   .option('--threads <n>', 'onnxruntime CPU threads (0: automatic)', threadCount, 0)
   .addOption(unetPrecisionOption())
-  .option('--token <token>', `use this token instead of a random one (at least ${minimumTokenLength} base64url characters)`, accessTokenArgument)
+  .option('--token <token>', `use this token instead of the stored one (at least ${minimumTokenLength} base64url characters)`, accessTokenArgument)
+  .option('--rotate-token', 'replace the token stored in the data folder with a new random one (old addresses stop working)', false)
   .showHelpAfterError();
+
+function storedToken(dataDir: string, rotate: boolean, log: (line: string) => void): string {
+  const { token, created } = loadOrCreateToken(dataDir, rotate);
+  if (created) log(`A new access token is stored in ${tokenFilePath(dataDir)} (owner only); addresses printed before stop working.`);
+  return token;
+}
 
 async function main(): Promise<void> {
   program.parse();
-  const options = program.opts<{ data: string; port: number; models: string[]; threads: number; unetPrecision: UnetPrecision; token?: string }>();
+  const options = program.opts<{ data: string; port: number; models: string[]; threads: number; unetPrecision: UnetPrecision; token?: string; rotateToken: boolean }>();
   const log = (line: string) => process.stderr.write(`${line}\n`);
   const rendererDir = await ensureRendererBuilt(log);
   const service = openStudio({ dataDir: options.data, modelDirs: options.models, threads: options.threads, unetPrecision: options.unetPrecision });
-  const token = options.token ?? randomAccessToken();
+  const token = options.token ?? storedToken(options.data, options.rotateToken, log);
   const bridge = await startBridge({ service, rendererDir, token, port: options.port, log });
   process.stdout.write(`Studio ready at ${bridge.url}\n`);
 
