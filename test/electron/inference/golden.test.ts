@@ -3,28 +3,33 @@
  * 1e-4 (relative to the step's magnitude when it exceeds 1, as unclipped random networks grow
  * large), and x̂₀ within 1e-4·√(1/ᾱₜ). Two sets: the model tooling's fixtures (test/fixtures) and reference
  * trajectories of the generated linear-8px test model (models/make_reference_trajectories.py).
+ * A case may add classifier-free guidance (`cfg_scale`, between its classes and the null class)
+ * and a guidance schedule (`guidance_schedule`); DPM-Solver++(2M) cases have sampler "dpmpp2m".
  */
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { GuidanceMode, RunRequest, SamplerName } from '../../../common/contract/run-request';
+import type { GuidanceMode, RunRequest } from '../../../common/contract/run-request';
+import { classifierFreeDenoiser } from '../../../common/diffusion/classifier-free';
+import type { GuidanceSchedule } from '../../../common/diffusion/guidance-schedule';
 import { spacedDiffusion } from '../../../common/diffusion/respace';
 import { replayedNoise } from '../../../common/diffusion/rng';
 import type { NoiseScheduleName } from '../../../common/diffusion/schedule';
-import { samplers } from '../../../common/diffusion/samplers';
+import type { DenoiseFn, DenoiseWithLabelsFn } from '../../../common/diffusion/sampler';
+import { samplers, type SamplerKind } from '../../../common/diffusion/samplers';
 import type { ModelManifest } from '../../../common/models/manifest';
 import { decodeNpyFloat32 } from '../../../common/npy';
 import { createEngine } from '../../../electron/inference';
 import { loadModel, releaseModel, type LoadedModel } from '../../../electron/inference/loaded-model';
-import { classifierGradient, emptyTimings, unetDenoiser } from '../../../electron/inference/networks';
+import { classifierGradient, emptyTimings, unetDenoiser, type RuntimeTimings } from '../../../electron/inference/networks';
 import { LINEAR_MODEL } from './test-models';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const TOLERANCE = 1e-4;
 
 interface GoldenCase {
-  sampler: SamplerName;
+  sampler: SamplerKind;
   steps: string;
   eta: number;
   scale: number;
@@ -34,6 +39,10 @@ interface GoldenCase {
   clip_denoised: boolean;
   classes: number[];
   timestep_map: number[];
+  /** w of classifier-free guidance; absent in cases without it. */
+  cfg_scale?: number;
+  /** Absent: constant. */
+  guidance_schedule?: GuidanceSchedule;
 }
 
 interface GoldenArrays {
@@ -76,6 +85,20 @@ function stepError(actual: Float32Array, expected: Float32Array): number {
   return Number.isNaN(worst) ? Number.POSITIVE_INFINITY : worst / magnitude;
 }
 
+/** The UNet graph with labels per call, one bound denoiser per label list (the doubled CFG batch has its own). */
+function labelledUnet(session: LoadedModel['unet']['session'], manifest: ModelManifest, timings: RuntimeTimings): DenoiseWithLabelsFn {
+  const bound = new Map<string, DenoiseFn>();
+  return async (xt, t, labels) => {
+    const key = labels.join(',');
+    let denoise = bound.get(key);
+    if (denoise === undefined) {
+      denoise = unetDenoiser(session, manifest, { batch: labels.length, channels: manifest.image.channels, size: manifest.image.size }, labels, timings);
+      bound.set(key, denoise);
+    }
+    return denoise(xt, t);
+  };
+}
+
 function caseNames(golden: string): string[] {
   return existsSync(golden) ? readdirSync(golden).filter((name) => existsSync(path.join(golden, name, 'case.json'))).sort() : [];
 }
@@ -111,12 +134,28 @@ for (const suite of suites) {
       const guidance =
         spec.mode === 'conditional' || classifier === null
           ? null
-          : { gradient: classifierGradient(classifier.session, manifest, geometry, spec.classes, timings), scale: spec.scale };
+          : {
+              gradient: classifierGradient(classifier.session, manifest, geometry, spec.classes, timings),
+              scale: spec.scale,
+              ...(spec.guidance_schedule === undefined ? {} : { schedule: spec.guidance_schedule }),
+            };
+      const shape = { batch, channels: geometry.channels, height: geometry.size, width: geometry.size };
+      const denoise =
+        spec.cfg_scale === undefined
+          ? unetDenoiser(model.unet.session, manifest, geometry, unetLabels, timings)
+          : classifierFreeDenoiser({
+              denoise: labelledUnet(model.unet.session, manifest, timings),
+              labels: spec.classes,
+              nullClass,
+              weight: spec.cfg_scale,
+              shape,
+              learnedSigma: manifest.diffusion.learn_sigma,
+            });
       const errors: { step: number; xt: number; predX0: number }[] = [];
       for await (const step of samplers[spec.sampler]({
         diffusion,
-        shape: { batch, channels: geometry.channels, height: geometry.size, width: geometry.size },
-        denoise: unetDenoiser(model.unet.session, manifest, geometry, unetLabels, timings),
+        shape,
+        denoise,
         variance: manifest.diffusion.learn_sigma ? 'learned-range' : 'fixed-large',
         guidance,
         clipDenoised: spec.clip_denoised,
@@ -145,7 +184,8 @@ for (const suite of suites) {
       // A case the engine can express: the manifest's schedule and T, one class for the whole batch.
       const name = cases.find((candidate) => {
         const { spec } = readCase(path.join(suite.golden, candidate));
-        return spec.schedule === manifest.diffusion.noise_schedule && spec.T === manifest.diffusion.steps && spec.classes.every((c) => c === spec.classes[0]);
+        const requestCanSayIt = (spec.sampler === 'ddpm' || spec.sampler === 'ddim') && spec.cfg_scale === undefined && spec.guidance_schedule === undefined;
+        return requestCanSayIt && spec.schedule === manifest.diffusion.noise_schedule && spec.T === manifest.diffusion.steps && spec.classes.every((c) => c === spec.classes[0]);
       });
       expect(name, 'no golden case uses the manifest schedule with one class').toBeDefined();
       const { spec, arrays } = readCase(path.join(suite.golden, name as string));
@@ -156,7 +196,7 @@ for (const suite of suites) {
           classIndex: spec.classes[0] as number,
           mode: spec.mode,
           scale: spec.scale,
-          sampler: spec.sampler,
+          sampler: spec.sampler as RunRequest['sampler'],
           steps: spec.steps,
           eta: spec.eta,
           clipDenoised: spec.clip_denoised,

@@ -6,31 +6,41 @@ from .gaussian_diffusion import GaussianDiffusion, PosteriorMeanVariance, Revers
 from .likelihood import approx_standard_normal_cdf, discretized_gaussian_log_likelihood, normal_kl
 from .respace import respace_betas, space_timesteps
 from .sampling import (
+    CONSTANT_GUIDANCE,
     GUIDANCE_MODES,
+    GuidanceSchedule,
     SampleStep,
+    classifier_free_denoise,
+    condition_eps,
     condition_mean,
     condition_score,
     ddim_step,
     ddpm_step,
+    dpmpp2m_sample,
     guided_functions,
     sample,
 )
 from .schedule import SCHEDULE_NAMES, betas_for_alpha_bar, get_named_beta_schedule
 
 __all__ = [
+    "CONSTANT_GUIDANCE",
     "GUIDANCE_MODES",
     "GaussianDiffusion",
+    "GuidanceSchedule",
     "PosteriorMeanVariance",
     "ReverseStep",
     "SCHEDULE_NAMES",
     "SampleStep",
     "approx_standard_normal_cdf",
     "betas_for_alpha_bar",
+    "classifier_free_denoise",
+    "condition_eps",
     "condition_mean",
     "condition_score",
     "ddim_step",
     "ddpm_step",
     "discretized_gaussian_log_likelihood",
+    "dpmpp2m_sample",
     "extract",
     "get_named_beta_schedule",
     "guided_functions",
