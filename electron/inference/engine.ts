@@ -10,7 +10,7 @@ import type { ModelManifest } from '../../common/models/manifest';
 import type { QualityMetrics } from '../metrics/quality-metrics';
 import { remoteEvaluator, type EvaluatorNetwork, type WorkerCall } from './evaluator-network';
 import { sourceLinalgGraphsDir } from './linalg-graph-files';
-import { modelFolderCandidates, readManifest } from './model-folder';
+import { readManifest } from './model-folder';
 import { checkReplayNoise } from './replay-noise';
 import type { SessionCensus } from './sessions';
 import type { Engine, EngineOptions, LoadedModelInfo, ModelScan, ModelSummary, RunResult, SampleOptions, SampleResult } from './types';
@@ -146,7 +146,7 @@ export function createEngine(options: EngineOptions = {}): Engine {
   }
 
   async function scanModels(): Promise<ModelScan> {
-    const folders = [...(options.modelsDir ? await modelFolderCandidates(options.modelsDir) : []), ...(options.modelFolders ?? [])];
+    const folders = options.modelFolders ?? [];
     const scan: ModelScan = { models: [], problems: [] };
     for (const folder of folders) {
       const dir = path.resolve(folder);

@@ -1,7 +1,7 @@
 /**
  * Inference engine: the only code that talks to onnxruntime-node (sessions.ts, inside the worker).
  *
- *   const engine = createEngine({ modelsDir: 'models', threads: 2 });
+ *   const engine = createEngine({ modelFolders: findModelFolders(['models']), threads: 2 });
  *   const models = await engine.listModels();               // ModelSummary[] (manifest included)
  *   const info = await engine.loadModel('fashion-mnist');    // verifies sha256, opens sessions; info.provider, info.fallbacks
  *   const result = await engine.sample(runRequest, {         // RunRequest from common/contract/run-request

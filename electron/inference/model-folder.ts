@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { lstat, readFile, readdir, realpath } from 'node:fs/promises';
+import { lstat, readFile, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { ModelManifest } from '../../common/models/manifest';
 import { externalDataLocationProblem, externalDataReferences, type ExternalDataReference } from './onnx-external-data';
@@ -119,17 +119,4 @@ export async function openModelFolder(folder: string): Promise<ModelFolder> {
     }
   }
   return { dir, manifest, file: (name) => path.join(dir, name) };
-}
-
-/** Sub-folders of `modelsDir` that hold a manifest.json. */
-export async function modelFolderCandidates(modelsDir: string): Promise<string[]> {
-  const entries = await readdir(modelsDir, { withFileTypes: true }).catch(() => []);
-  const folders: string[] = [];
-  for (const entry of entries) {
-    if (!entry.isDirectory()) continue;
-    const candidate = path.join(modelsDir, entry.name);
-    const hasManifest = await lstat(path.join(candidate, 'manifest.json')).then((stats) => stats.isFile(), () => false);
-    if (hasManifest) folders.push(candidate);
-  }
-  return folders.sort();
 }

@@ -12,9 +12,7 @@ import type { QualityMetricFiles } from './worker-protocol';
 export type { ConcreteProvider, ProviderAttempt, RuntimeTimings };
 
 export interface EngineOptions {
-  /** Folder whose sub-folders are model folders (each with a manifest.json). */
-  modelsDir?: string;
-  /** Extra model folders anywhere on disk (e.g. given on the command line). */
+  /** The model folders, in order (`findModelFolders` expands folders of model folders); an id seen twice keeps the first. */
   modelFolders?: string[];
   /** onnxruntime intra-op CPU threads; 0 (default) lets onnxruntime choose. */
   threads?: number;
@@ -155,7 +153,7 @@ export interface ModelScan {
 }
 
 export interface Engine {
-  /** Model folders found in `modelsDir` and `modelFolders` (manifests validated, files not hashed). */
+  /** The `modelFolders` whose manifests are valid (files not hashed yet), and the others with why. */
   listModels(): Promise<ModelSummary[]>;
   /** The same models, and the folders left out: an unreadable manifest, or an id another folder already has. */
   scanModels(): Promise<ModelScan>;

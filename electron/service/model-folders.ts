@@ -1,8 +1,16 @@
 /** The one place model folders are found: a folder with manifest.json, or a folder of such folders. */
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 
-/** Expands folders of model folders into model folders, in the order given; a missing folder is an error. */
+function isFile(file: string): boolean {
+  try {
+    return lstatSync(file).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** Expands folders of model folders into model folders, in the order given (sub-folders by name); a missing folder is an error. */
 export function findModelFolders(modelDirs: readonly string[]): string[] {
   const folders: string[] = [];
   for (const dir of modelDirs) {
@@ -12,9 +20,10 @@ export function findModelFolders(modelDirs: readonly string[]): string[] {
       folders.push(resolved);
       continue;
     }
-    for (const entry of readdirSync(resolved, { withFileTypes: true })) {
+    const entries = readdirSync(resolved, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    for (const entry of entries) {
       const candidate = path.join(resolved, entry.name);
-      if (entry.isDirectory() && existsSync(path.join(candidate, 'manifest.json'))) folders.push(candidate);
+      if (entry.isDirectory() && isFile(path.join(candidate, 'manifest.json'))) folders.push(candidate);
     }
   }
   return folders;

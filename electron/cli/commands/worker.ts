@@ -10,8 +10,8 @@ import { Command, Option } from 'commander';
 import { ProviderName } from '../../../common/contract/run-request';
 import { queueAddress } from '../../distributed/queue-connection';
 import { DEFAULT_LOCK_DURATION_MS, startShardWorker, type ShardWorker, type ShardWorkerEvent } from '../../distributed/shard-worker';
-import { createEngine, type UnetPrecision } from '../../inference';
-import { findModelFolders } from '../../service/model-folders';
+import type { UnetPrecision } from '../../inference';
+import { openEngine } from '../../service/open-studio';
 import { unetPrecisionOption, wholeNumber } from '../option-parsers';
 
 export interface WorkerCommandOptions {
@@ -45,7 +45,7 @@ function describe(event: ShardWorkerEvent): string {
 export async function runWorkerCommand(options: WorkerCommandOptions): Promise<void> {
   const tls = { ...(options.tlsCa ? { caFile: options.tlsCa } : {}), ...(options.tlsCert ? { certFile: options.tlsCert } : {}), ...(options.tlsKey ? { keyFile: options.tlsKey } : {}) };
   const address = queueAddress(options.queue, tls);
-  const engine = createEngine({ modelFolders: findModelFolders([options.models]), threads: options.threads, unetPrecision: options.unetPrecision });
+  const engine = openEngine({ modelDirs: [options.models], threads: options.threads, unetPrecision: options.unetPrecision });
   const log = (line: string) => process.stdout.write(`${line}\n`);
   // Listening before the worker starts: it may take a shard the moment it connects.
   let worker: ShardWorker | null = null;

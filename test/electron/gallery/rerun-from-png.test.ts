@@ -11,8 +11,9 @@ import { newSampleFrom, openGallery } from '../../../electron/gallery';
 import { decodePng } from '../../../electron/png/image';
 import { request, TEST_MODELS_DIR } from '../inference/test-models';
 import { temporaryFolder } from './gallery-fixtures';
+import { findModelFolders } from '../../../electron/service/model-folders';
 
-const engine = createEngine({ modelsDir: TEST_MODELS_DIR, threads: 1 });
+const engine = createEngine({ modelFolders: findModelFolders([TEST_MODELS_DIR]), threads: 1 });
 const folder = temporaryFolder();
 afterAll(async () => {
   await engine.close();

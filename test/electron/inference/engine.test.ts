@@ -7,8 +7,9 @@ import { createEngine, type ProgressEvent } from '../../../electron/inference';
 import { loadModel } from '../../../electron/inference/loaded-model';
 import { openModelFolder } from '../../../electron/inference/model-folder';
 import { LINEAR_MODEL, TEST_MODELS_DIR, copyModel, request } from './test-models';
+import { findModelFolders } from '../../../electron/service/model-folders';
 
-const engine = createEngine({ modelsDir: TEST_MODELS_DIR, threads: 1 });
+const engine = createEngine({ modelFolders: findModelFolders([TEST_MODELS_DIR]), threads: 1 });
 afterAll(() => engine.close());
 
 const sha256 = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
@@ -30,7 +31,7 @@ describe('engine with a real ONNX model folder', () => {
       await mkdir(path.join(modelsDir, 'c-broken'));
       await writeFile(path.join(modelsDir, 'c-broken', 'manifest.json'), '{"format": 1, "id": ');
       await mkdir(path.join(modelsDir, 'd-not-a-model'));
-      const scanning = createEngine({ modelsDir, threads: 1 });
+      const scanning = createEngine({ modelFolders: findModelFolders([modelsDir]), threads: 1 });
       try {
         const scan = await scanning.scanModels();
         expect(scan.models.map((model) => [model.id, path.basename(model.dir)])).toEqual([['linear-8px', 'a-linear']]);

@@ -1,8 +1,9 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { createEngine, type ProgressEvent } from '../../../electron/inference';
 import { TEST_MODELS_DIR, request } from './test-models';
+import { findModelFolders } from '../../../electron/service/model-folders';
 
-const engine = createEngine({ modelsDir: TEST_MODELS_DIR, threads: 1 });
+const engine = createEngine({ modelFolders: findModelFolders([TEST_MODELS_DIR]), threads: 1 });
 afterAll(() => engine.close());
 
 /** [batch, step] of each progress event that carried previews. */
