@@ -5,8 +5,11 @@
  *
  * Time steps: the respaced timesteps the run's spacing keeps ("ddimN" or "N"), walked from the
  * noisiest down, which is DPM-Solver's "time_uniform" on the discrete model. The first step is
- * first order (no earlier x̂₀ yet); the last one goes to σ = 0, where λ is infinite and the
- * first-order step lands exactly on x̂₀ ("lower_order_final"), as DDIM's last step does.
+ * first order (no earlier x̂₀ yet). So is the step that lands on the smallest kept timestep
+ * ("lower_order_final"): λ jumps most there, r = h_prev/h is small and the second-order
+ * extrapolation of x̂₀ overshoots (on Gaussian data it inflates the variance by half at 20 steps).
+ * The last step then goes to σ = 0, where λ is infinite and the first-order step lands exactly on
+ * x̂₀, as DDIM's last step does (DPM-Solver's denoise_to_zero).
  *
  * Classifier guidance goes through the score, as DPM-Solver's guidance_type="classifier":
  * ε' = ε − √(1−ᾱₜ)·s·∇ₓ log p(y|xₜ) before x̂₀ is formed; x̂₀ is then clipped to [−1, 1] when asked
@@ -56,8 +59,8 @@ export const dpmSolverPlusPlus2mSample: Sampler = async function* dpmSolverPlusP
     const dataWeight = isLast ? 1 : -alphaNext * Math.expm1(-h);
 
     // 5. D = (1 + 1/(2r))·x̂₀ − 1/(2r)·x̂₀_prev with r = h_prev/h (second order), or D = x̂₀
-    //    at the first step and at the last (first order)
-    const secondOrder = previousLambda !== null && !isLast;
+    //    at the first step and the last two (first order)
+    const secondOrder = previousLambda !== null && index > 1;
     const halfRecipR = secondOrder ? h / (2 * (lambda - (previousLambda as number))) : 0;
 
     // 6. x_next = (σ_next/σₜ)·xₜ − α_next·(e^{−h} − 1)·D

@@ -89,12 +89,68 @@ export interface NoiseSource {
   step(target: Float32Array, step: number): void;
 }
 
-/** Stream 0 is x_T; stream k + 1 is the noise of sampling step k. */
-export function seededNoise(seeds: readonly number[]): NoiseSource {
+/**
+ * Spherical interpolation of two noise vectors, written into `from`: t = 0 leaves `from`,
+ * t = 1 gives `to`. For two independent standard normal vectors of many elements the angle Ω
+ * between them is close to π/2, so the weights sin((1−t)Ω)/sin Ω and sin(tΩ)/sin Ω have
+ * squares summing to about 1 and the result is standard normal again, where a straight
+ * blend would shrink its variance (to 1/2 at t = 0.5) and give a washed-out image.
+ */
+export function slerpInto(from: Float32Array, to: Float32Array, t: number): void {
+  if (from.length !== to.length) throw new Error(`Cannot interpolate noise of ${from.length} values toward noise of ${to.length}.`);
+  let dot = 0;
+  let fromNorm = 0;
+  let toNorm = 0;
+  for (let i = 0; i < from.length; i++) {
+    const a = from[i] as number;
+    const b = to[i] as number;
+    dot += a * b;
+    fromNorm += a * a;
+    toNorm += b * b;
+  }
+  const cosine = dot / Math.sqrt(fromNorm * toNorm);
+  let fromWeight = 1 - t;
+  let toWeight = t;
+  // Nearly parallel vectors: sin Ω ≈ 0, and the straight blend is the same curve.
+  if (Number.isFinite(cosine) && Math.abs(cosine) < 0.9995) {
+    const omega = Math.acos(cosine);
+    const sinOmega = Math.sin(omega);
+    fromWeight = Math.sin((1 - t) * omega) / sinOmega;
+    toWeight = Math.sin(t * omega) / sinOmega;
+  }
+  for (let i = 0; i < from.length; i++) from[i] = fromWeight * (from[i] as number) + toWeight * (to[i] as number);
+}
+
+/** A run's variation (see `variationOf` in the contract): the subseed and how far toward its noise. */
+export interface NoiseVariation {
+  subseed: number;
+  strength: number;
+}
+
+/**
+ * Stream 0 is x_T; stream k + 1 is the noise of sampling step k. With a variation, every
+ * stream of every sample is slerped toward the same stream of the subseed: x_T as A1111 does,
+ * and the step noise too, so a small strength gives a nearby image under DDPM (whose fresh
+ * noise each step would otherwise come from the seed alone and pull the image far away) and
+ * strength 1 gives exactly the subseed's image under every sampler.
+ */
+export function seededNoise(seeds: readonly number[], variation: NoiseVariation | null = null): NoiseSource {
   const fill = (target: Float32Array, stream: number): void => {
     const perSample = target.length / seeds.length;
     if (!Number.isInteger(perSample)) throw new Error(`A noise buffer of ${target.length} values cannot be split among ${seeds.length} seeds.`);
-    seeds.forEach((seed, sample) => fillGaussian(target.subarray(sample * perSample, (sample + 1) * perSample), seed, stream));
+    const subseedNoise = variation === null ? null : new Float32Array(perSample);
+    if (subseedNoise !== null && variation !== null) fillGaussian(subseedNoise, variation.subseed, stream);
+    seeds.forEach((seed, sample) => {
+      const own = target.subarray(sample * perSample, (sample + 1) * perSample);
+      if (variation === null || subseedNoise === null || variation.strength === 0) {
+        fillGaussian(own, seed, stream);
+      } else if (variation.strength === 1) {
+        own.set(subseedNoise);
+      } else {
+        fillGaussian(own, seed, stream);
+        slerpInto(own, subseedNoise, variation.strength);
+      }
+    });
   };
   return {
     initial: (target) => fill(target, 0),

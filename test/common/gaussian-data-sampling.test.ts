@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { ddimSample } from '../../common/diffusion/ddim';
 import { ddpmSample } from '../../common/diffusion/ddpm';
+import { dpmSolverPlusPlus2mSample } from '../../common/diffusion/dpm-solver';
 import { spacedDiffusion } from '../../common/diffusion/respace';
 import { seededNoise } from '../../common/diffusion/rng';
 import type { BatchShape, DenoiseFn, Guidance, Sampler, SamplerInput, VarianceType } from '../../common/diffusion/sampler';
@@ -69,6 +70,7 @@ describe('samplers with the exact denoiser of Gaussian data', () => {
     ['DDPM, 250 respaced steps', ddpmSample, { steps: '250' }],
     ['DDIM, 250 steps, η = 0', ddimSample, { steps: 'ddim250' }],
     ['DDIM, 250 steps, η = 1', ddimSample, { steps: 'ddim250', eta: 1 }],
+    ['DPM-Solver++(2M), 100 steps', dpmSolverPlusPlus2mSample, { steps: 'ddim100' }],
   ] as const)('%s gives mean m and variance s²', async (_name, sampler, options) => {
     const { mean, variance } = moments(await finalSample(sampler, options));
     // 8192 samples: the standard error of the mean is 0.0055 and of the variance about 0.004;
@@ -87,13 +89,13 @@ describe('samplers with the exact denoiser of Gaussian data', () => {
     expect(moments(learnedLarge).mean).toBeCloseTo(moments(large).mean, 2);
   });
 
-  it('moves samples towards a class under guidance (DDPM and DDIM)', async () => {
+  it('moves samples towards a class under guidance (DDPM, DDIM and DPM-Solver++)', async () => {
     // log p(y|x) = −(x − 1)²/2 per element pulls every value towards 1.
     const guidance: Guidance = {
       scale: 2,
       gradient: async (xt) => ({ grad: xt.map((x) => 1 - x), classProbability: new Float32Array(batch).fill(0.5) }),
     };
-    for (const [sampler, steps] of [[ddpmSample, '100'], [ddimSample, 'ddim50']] as const) {
+    for (const [sampler, steps] of [[ddpmSample, '100'], [ddimSample, 'ddim50'], [dpmSolverPlusPlus2mSample, 'ddim20']] as const) {
       const plain = moments(await finalSample(sampler, { steps }));
       const guided = moments(await finalSample(sampler, { steps, guidance }));
       expect(guided.mean).toBeGreaterThan(plain.mean + 0.1);

@@ -215,8 +215,10 @@ def dpmpp2m_sample(
 ) -> Iterator[SampleStep]:
     """DPM-Solver++(2M) (Lu et al. 2022, Algorithm 2) over the kept timesteps, x̂₀ form.
 
-    αₜ = √ᾱₜ, σₜ = √(1−ᾱₜ), λₜ = log(αₜ/σₜ). First order at the first step and at the
-    last, which goes to σ = 0 and lands on x̂₀; second order (multistep) in between.
+    αₜ = √ᾱₜ, σₜ = √(1−ᾱₜ), λₜ = log(αₜ/σₜ). First order at the first step, at the step
+    onto the smallest kept timestep (lower_order_final: λ jumps most there and the
+    extrapolation overshoots) and at the last, which goes to σ = 0 and lands on x̂₀
+    (denoise_to_zero); second order (multistep) in between.
     """
     x = x_T
     batch = x_T.shape[0]
@@ -243,9 +245,9 @@ def dpmpp2m_sample(
                 x = pred_xstart
             else:
                 h = 0.5 * math.log(alpha_bar_next / (1.0 - alpha_bar_next)) - lam
-                # 5. D = (1 + 1/(2r))·x̂₀ − 1/(2r)·x̂₀_prev, r = h_prev/h; D = x̂₀ at the first step.
+                # 5. D = (1 + 1/(2r))·x̂₀ − 1/(2r)·x̂₀_prev, r = h_prev/h; D = x̂₀ at the first and last steps.
                 d = pred_xstart
-                if previous is not None:
+                if previous is not None and index > 1:
                     half_recip_r = h / (2.0 * (lam - previous[0]))
                     d = (1.0 + half_recip_r) * pred_xstart - half_recip_r * previous[1]
                 # 6. x_next = (σ_next/σₜ)·xₜ − α_next·(e^{−h} − 1)·D.
