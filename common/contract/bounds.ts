@@ -18,6 +18,8 @@ export const MAX_EVALUATION_SAMPLES_PER_SCALE = 50_000;
 export const MAX_EVALUATION_SCALES = 32;
 /** Classes one evaluation may cycle through (ImageNet has 1000); the model's own count is checked on arrival. */
 export const MAX_EVALUATION_CLASSES = 1000;
+/** Largest guidance scale the page offers: far past where samples stop improving (the paper's best are at 1 to 10). */
+export const MAX_GUIDANCE_SCALE = 100;
 /** Largest class index any request may name; a manifest may declare at most this many classes. */
 export const MAX_CLASS_COUNT = 100_000;
 

@@ -40,13 +40,36 @@ export function buildClassIndex(names: readonly string[], synonyms: readonly (re
   };
 }
 
-/** Rank: exact name, name prefix, word prefix in the name, synonym match, substring of the name. */
-function rankOf(text: string, query: string): number {
+/**
+ * The query without a plural ending, so "trainers" finds "trainer" and "boots" finds "boot";
+ * short words keep theirs ("bus", "gas"). English plurals only: the built-in and ImageNet names are English.
+ */
+export function singularOf(query: string): string {
+  return query
+    .split(' ')
+    .map((word) => {
+      if (word.length <= 3 || word.endsWith('ss')) return word;
+      if (/(ch|sh|x|ss)es$/.test(word)) return word.slice(0, -2);
+      if (word.endsWith('s')) return word.slice(0, -1);
+      return word;
+    })
+    .join(' ');
+}
+
+function rankOfText(text: string, query: string): number {
   if (text === query) return 0;
   if (text.startsWith(query)) return 1;
   if (text.includes(` ${query}`) || text.includes(`/${query}`)) return 2;
   if (text.includes(query)) return 4;
   return -1;
+}
+
+/** Rank: exact name, name prefix, word prefix in the name, synonym match, substring of the name; a plural query ranks as its singular. */
+function rankOf(text: string, query: string): number {
+  const rank = rankOfText(text, query);
+  if (rank >= 0) return rank;
+  const singular = singularOf(query);
+  return singular === query ? -1 : rankOfText(text, singular);
 }
 
 export function searchClasses(index: ClassIndex, rawQuery: string, limit = 200): ClassMatch[] {
@@ -102,7 +125,9 @@ export function findClass(classes: ModelManifest['classes'], query: string): num
     candidates.push({ name, index });
     for (const synonym of classes.synonyms[index] ?? []) candidates.push({ name: synonym, index });
   });
-  const exact = candidates.find((candidate) => normaliseClassText(candidate.name) === wanted);
+  const exact =
+    candidates.find((candidate) => normaliseClassText(candidate.name) === wanted) ??
+    candidates.find((candidate) => normaliseClassText(candidate.name) === singularOf(wanted));
   if (exact) return exact.index;
   const ranked = candidates
     .map((candidate) => ({ ...candidate, distance: distance(normaliseClassText(candidate.name), wanted) }))

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { buildClassIndex, findClass, searchClasses } from '../../common/models/class-search';
+import { buildClassIndex, findClass, searchClasses, singularOf } from '../../common/models/class-search';
 
 const imagenet = JSON.parse(
   readFileSync(new URL('../../models/tools/src/studio_tools/data/imagenet_classes.json', import.meta.url), 'utf8'),
@@ -62,5 +62,37 @@ describe('class search', () => {
     const started = performance.now();
     for (const query of ['g', 'go', 'gol', 'gold', 'golde', 'golden']) searchClasses(imagenetIndex, query);
     process.stdout.write(`six keystrokes over 1000 ImageNet classes: ${(performance.now() - started).toFixed(2)} ms\n`);
+  });
+});
+
+describe('class search by meaning and plural', () => {
+  const builtIn = JSON.parse(readFileSync(new URL('../../models/fashion-mnist/manifest.json', import.meta.url), 'utf8')) as {
+    classes: { names: string[]; synonyms: string[][]; count: number };
+  };
+  const builtInIndex = buildClassIndex(builtIn.classes.names, builtIn.classes.synonyms);
+
+  it('finds every footwear class of the built-in model for "shoe" and "shoes"', () => {
+    expect(names('shoe', builtInIndex).sort()).toEqual(['Ankle boot', 'Sandal', 'Sneaker']);
+    expect(names('shoes', builtInIndex).sort()).toEqual(['Ankle boot', 'Sandal', 'Sneaker']);
+    expect(names('footwear', builtInIndex).sort()).toEqual(['Ankle boot', 'Sandal', 'Sneaker']);
+  });
+
+  it('finds a class by the plural of a synonym', () => {
+    const [match] = searchClasses(fashion, 'trainers');
+    expect(match?.entry.name).toBe('Sneaker');
+    expect(match?.via).toBe('trainer');
+    expect(names('boots')[0]).toBe('Ankle boot');
+  });
+
+  it('resolves a plural on the command line too', () => {
+    expect(findClass(builtIn.classes, 'trainers')).toBe(7);
+    expect(findClass(builtIn.classes, 'dresses')).toBe(3);
+  });
+
+  it('keeps short words and double s as they are', () => {
+    expect(singularOf('bus')).toBe('bus');
+    expect(singularOf('dress')).toBe('dress');
+    expect(singularOf('dresses')).toBe('dress');
+    expect(singularOf('running shoes')).toBe('running shoe');
   });
 });

@@ -26,6 +26,8 @@ export interface StudioConnection {
   imageUrl(ref: ImageRef): string;
   /** Called when the link to the service drops (the `serve` process stopped). */
   onDisconnect(listener: () => void): Unsubscribe;
+  /** Called when the link is back (the `serve` process started again on the same data folder). */
+  onReconnect(listener: () => void): Unsubscribe;
 }
 
 interface PendingCall {
@@ -38,25 +40,34 @@ function connectElectron(studio: StudioApi): StudioConnection {
     api: studio,
     imageUrl: (ref) => `${imageProtocolScheme}://images/${imagePath(ref)}`,
     onDisconnect: () => () => undefined,
+    onReconnect: () => () => undefined,
   };
+}
+
+/** How long the page waits between tries to reach a `serve` that went away. */
+const RECONNECT_DELAY_MS = 1000;
+
+function openSocket(url: string): Promise<WebSocket> {
+  const socket = new WebSocket(url);
+  return new Promise<WebSocket>((resolve, reject) => {
+    socket.addEventListener('open', () => resolve(socket), { once: true });
+    socket.addEventListener('error', () => reject(new Error('The studio refused the connection: the token may be stale. Open the address that `npm run serve` printed last.')), { once: true });
+  });
 }
 
 async function connectWebSocket(location: Location): Promise<StudioConnection> {
   const token = new URLSearchParams(location.search).get('token');
   if (!token) throw new Error('This address has no token. Open the exact address that `npm run serve` printed.');
   const protocol = location.protocol === 'https:' ? 'wss:' : 'ws:';
-  const socket = new WebSocket(`${protocol}//${location.host}${bridgeSocketPath}?token=${encodeURIComponent(token)}`);
+  const socketUrl = `${protocol}//${location.host}${bridgeSocketPath}?token=${encodeURIComponent(token)}`;
   const pending = new Map<number, PendingCall>();
   const runListeners = new Set<(event: RunEvent) => void>();
   const disconnectListeners = new Set<() => void>();
+  const reconnectListeners = new Set<() => void>();
   let nextId = 1;
+  let socket = await openSocket(socketUrl);
 
-  await new Promise<void>((resolve, reject) => {
-    socket.addEventListener('open', () => resolve(), { once: true });
-    socket.addEventListener('error', () => reject(new Error('The studio refused the connection: the token may be stale. Open the address that `npm run serve` printed last.')), { once: true });
-  });
-
-  socket.addEventListener('message', (message: MessageEvent<string>) => {
+  function onMessage(message: MessageEvent<string>): void {
     const frame = BridgeServerFrame.parse(JSON.parse(message.data));
     if ('event' in frame) {
       if (frame.event !== eventChannels.runEvent) return;
@@ -69,20 +80,39 @@ async function connectWebSocket(location: Location): Promise<StudioConnection> {
     pending.delete(frame.id);
     if (frame.ok) call.resolve(frame.result);
     else call.reject(new Error(frame.error));
-  });
+  }
 
-  socket.addEventListener('close', () => {
-    for (const call of pending.values()) call.reject(new Error('The connection to the studio was lost. Restart `npm run serve` and reload.'));
-    pending.clear();
-    for (const listener of disconnectListeners) listener();
-  });
+  /** A restarted `serve` keeps its token, so the page tries the same address until it answers again. */
+  function reconnectLater(): void {
+    setTimeout(() => {
+      openSocket(socketUrl).then(
+        (reopened) => {
+          attach(reopened);
+          for (const listener of reconnectListeners) listener();
+        },
+        () => reconnectLater(),
+      );
+    }, RECONNECT_DELAY_MS);
+  }
+
+  function attach(opened: WebSocket): void {
+    socket = opened;
+    opened.addEventListener('message', onMessage);
+    opened.addEventListener('close', () => {
+      for (const call of pending.values()) call.reject(new Error('The connection to the studio was lost; the page reconnects when `npm run serve` runs again.'));
+      pending.clear();
+      for (const listener of disconnectListeners) listener();
+      reconnectLater();
+    });
+  }
+  attach(socket);
 
   function invoke(method: InvokeMethod, payload: unknown): Promise<unknown> {
     const operation = studioOperations[method];
     const id = nextId++;
     return new Promise<unknown>((resolve, reject) => {
       if (socket.readyState !== WebSocket.OPEN) {
-        reject(new Error('The connection to the studio was lost. Restart `npm run serve` and reload.'));
+        reject(new Error('The connection to the studio was lost; the page reconnects when `npm run serve` runs again.'));
         return;
       }
       pending.set(id, { resolve: (value) => resolve(operation.response.parse(value)), reject });
@@ -107,6 +137,10 @@ async function connectWebSocket(location: Location): Promise<StudioConnection> {
     onDisconnect(listener) {
       disconnectListeners.add(listener);
       return () => disconnectListeners.delete(listener);
+    },
+    onReconnect(listener) {
+      reconnectListeners.add(listener);
+      return () => reconnectListeners.delete(listener);
     },
   };
 }

@@ -2,8 +2,10 @@
 import type { SampleRecord } from '../../../common/contract/gallery';
 import type { PreviewImage, RunEvent, StudioApi } from '../../../common/contract/studio-api';
 import type { RunRequest } from '../../../common/contract/run-request';
+import type { QueueEntry } from '../../../common/contract/queue';
 
-export type RunPhase = 'idle' | 'starting' | 'running' | 'cancelling' | 'completed' | 'cancelled' | 'failed';
+/** `interrupted`: the studio stopped while the run went, so it ended neither by a cancel nor by a failure. */
+export type RunPhase = 'idle' | 'starting' | 'running' | 'cancelling' | 'completed' | 'cancelled' | 'failed' | 'interrupted';
 
 export class RunState {
   phase = $state<RunPhase>('idle');
@@ -88,6 +90,28 @@ export class RunState {
     if (!this.busy || this.jobId === null) return;
     this.phase = 'cancelling';
     await this.api.cancelRun({ jobId: this.jobId });
+  }
+
+  /**
+   * After the service restarted: the run followed is read back from the queue, which keeps it
+   * across restarts. Still waiting or going, it is followed again; ended, the view says how.
+   */
+  restore(entries: readonly QueueEntry[]): void {
+    if (!this.busy || this.jobId === null) return;
+    const entry = entries.find((candidate) => candidate.jobId === this.jobId);
+    if (!entry) {
+      this.phase = 'interrupted';
+      this.message = 'The studio stopped while this run was going; its finished samples are in the gallery, and Finish run in their details draws the rest.';
+      return;
+    }
+    if (entry.status === 'running' || entry.status === 'queued' || entry.status === 'paused') {
+      this.phase = 'running';
+      this.stepsPerSecond = 0;
+      this.message = entry.status === 'running' ? null : 'The studio restarted; this run waits in the queue and goes on from the seeds it lacks.';
+      return;
+    }
+    this.phase = entry.status;
+    this.message = entry.error;
   }
 
   /** Events of sweeps are handled by the sweep state; this follows only single runs. */

@@ -37,6 +37,19 @@ export class Studio {
       if (event.type === 'finished' && event.status === 'failed' && event.message) this.notify(event.message, 'error');
     });
     connection.onDisconnect(() => (this.disconnected = true));
+    connection.onReconnect(() => void this.reconnected());
+  }
+
+  /** The service came back (a restart keeps the token): read everything again, keep the user's settings. */
+  private async reconnected(): Promise<void> {
+    this.disconnected = false;
+    try {
+      await Promise.all([this.settings.refreshAfterReconnect(), this.gallery.reload(), this.queue.refresh()]);
+      this.run.restore(this.queue.entries);
+      this.notify('The studio is back; this page reconnected.');
+    } catch (error) {
+      this.notify((error as Error).message, 'error');
+    }
   }
 
   async initialise(): Promise<void> {
@@ -60,6 +73,11 @@ export class Studio {
 
   /** Starts a run, or queues it behind the one going: Generate never waits for the GPU. */
   async generate(): Promise<void> {
+    const problem = this.settings.generateProblem;
+    if (problem) {
+      this.notify(problem, 'error');
+      return;
+    }
     try {
       const request = this.settings.nextRequest();
       const queued = this.run.busy || this.sweep.busy;

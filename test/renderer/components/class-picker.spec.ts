@@ -20,18 +20,43 @@ describe('ClassPicker', () => {
     expect(options[0]!.textContent).toContain('trainer');
   });
 
-  it('chooses a class by click, and the first match by Enter', async () => {
+  it('chooses a class by click, and the best match as the user types', async () => {
     const onSelect = vi.fn();
     render(ClassPicker, { index, selected: 0, onSelect });
     await fireEvent.click(screen.getByText('Coat'));
     expect(onSelect).toHaveBeenLastCalledWith(4);
     const search = screen.getByLabelText('Search classes');
+    await fireEvent.input(search, { target: { value: 'dress' } });
+    expect(onSelect).toHaveBeenLastCalledWith(3);
     await fireEvent.input(search, { target: { value: 'boot' } });
+    expect(onSelect).toHaveBeenLastCalledWith(9);
     await fireEvent.keyDown(search, { key: 'Enter' });
     expect(onSelect).toHaveBeenLastCalledWith(9);
+  });
+
+  it('moves the chosen class with the arrow keys and names it as the active option', async () => {
+    const onSelect = vi.fn();
+    render(ClassPicker, { index, selected: 0, onSelect });
+    const search = screen.getByLabelText('Search classes');
     await fireEvent.keyDown(search, { key: 'ArrowDown' });
-    await fireEvent.keyDown(search, { key: 'Enter' });
-    expect(onSelect).toHaveBeenCalledTimes(3);
+    expect(onSelect).toHaveBeenLastCalledWith(1);
+    await fireEvent.keyDown(search, { key: 'ArrowDown' });
+    expect(onSelect).toHaveBeenLastCalledWith(2);
+    expect(search.getAttribute('aria-activedescendant')).toBe('class-option-2');
+    await fireEvent.keyDown(search, { key: 'ArrowUp' });
+    expect(onSelect).toHaveBeenLastCalledWith(1);
+    await fireEvent.keyDown(search, { key: 'End' });
+    expect(onSelect).toHaveBeenLastCalledWith(9);
+    await fireEvent.keyDown(search, { key: 'ArrowDown' });
+    expect(onSelect).toHaveBeenLastCalledWith(9);
+  });
+
+  it('keeps the chosen class when nothing matches what was typed', async () => {
+    const onSelect = vi.fn();
+    render(ClassPicker, { index, selected: 3, onSelect });
+    await fireEvent.input(screen.getByLabelText('Search classes'), { target: { value: 'zebra' } });
+    expect(onSelect).not.toHaveBeenCalled();
+    expect(screen.getByText(/the class stays Dress/)).toBeTruthy();
   });
 
   it('says so when nothing matches', async () => {

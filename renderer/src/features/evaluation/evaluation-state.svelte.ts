@@ -14,18 +14,25 @@ export class EvaluationState {
   readonly selected = $derived(this.evaluations.find((record) => record.id === this.selectedId) ?? null);
   readonly busy = $derived(this.evaluations.some((record) => record.status === 'running' || record.status === 'pending'));
   private timer: ReturnType<typeof setTimeout> | null = null;
+  /**
+   * Evaluations resumed from this page that the queue has not started yet: the service still
+   * reads them as cancelled or interrupted until then, and the page shows them waiting.
+   */
+  private resuming: number[] = [];
 
   constructor(private readonly api: StudioApi) {}
 
   async refresh(): Promise<void> {
-    this.evaluations = await this.api.listEvaluations();
+    this.evaluations = (await this.api.listEvaluations()).map((record) => (this.resuming.includes(record.id) ? { ...record, status: 'pending' as const } : record));
     if (this.selectedId === null || !this.evaluations.some((record) => record.id === this.selectedId)) {
       this.selectedId = this.evaluations[0]?.id ?? null;
     }
     this.follow();
   }
 
-  private replace(record: EvaluationRecord): void {
+  private replace(fetched: EvaluationRecord): void {
+    if (fetched.status !== 'cancelled' && fetched.status !== 'interrupted' && fetched.status !== 'failed') this.resuming = this.resuming.filter((id) => id !== fetched.id);
+    const record = this.resuming.includes(fetched.id) ? { ...fetched, status: 'pending' as const } : fetched;
     const others = this.evaluations.filter((existing) => existing.id !== record.id);
     this.evaluations = [record, ...others].sort((a, b) => b.id - a.id);
   }
@@ -62,11 +69,14 @@ export class EvaluationState {
 
   async resume(evaluationId: number): Promise<void> {
     this.error = null;
-    this.replace(await this.api.resumeEvaluation({ evaluationId }));
+    const record = await this.api.resumeEvaluation({ evaluationId });
+    this.resuming = [...this.resuming, evaluationId];
+    this.replace(record);
     this.follow();
   }
 
   async cancel(evaluationId: number): Promise<void> {
+    this.resuming = this.resuming.filter((id) => id !== evaluationId);
     await this.api.cancelEvaluation({ evaluationId });
   }
 
