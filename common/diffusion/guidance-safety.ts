@@ -6,6 +6,11 @@
  * saturated blobs, at any scale. The "ddimN" spacing starts at t = T − stride instead, where ᾱ
  * is orders of magnitude larger. The reference code does the same arithmetic; this is a choice
  * the studio makes for its users.
+ *
+ * DDIM forms its guided x̂₀ after the clip (condition_score works on the clipped x̂₀ and the shift
+ * stays), so clipping does not save it. DPM-Solver++ guides ε before x̂₀ is formed and clips
+ * afterwards: with clipping on, the shift is cut back to ±1 within that step and the run recovers
+ * (measured on the built-in model), so it is at risk only with clipping off.
  */
 import { spaceTimesteps, spacedDiffusion } from './respace';
 import type { NoiseScheduleName } from './schedule';
@@ -69,11 +74,22 @@ function roughly(value: number): string {
   return rounded.toLocaleString('en-US');
 }
 
+export interface GuidanceRiskOptions {
+  /** Default 'ddim'. */
+  sampler?: ScoreGuidedSampler;
+  /** Whether x̂₀ is clipped to [−1, 1] (default true); DPM-Solver++ is at risk only without. */
+  clipDenoised?: boolean;
+  minimumAlphaBar?: number;
+}
+
 /**
- * Whether score-guided sampling with `spacing` would start at a t with ᾱₜ below
- * `minimumAlphaBar`; null when it starts safely. Only guided runs need asking.
+ * Whether classifier guidance through the score with `spacing` would start at a t with ᾱₜ below
+ * the minimum and saturate; null when it is safe. Only runs with a classifier need asking.
+ * Throws the respacing's own sentence for a spacing the process cannot use.
  */
-export function ddimGuidanceRisk(process: TrainedProcess, spacing: string, sampler: ScoreGuidedSampler = 'ddim', minimumAlphaBar = MINIMUM_GUIDED_ALPHA_BAR): GuidanceStartRisk | null {
+export function ddimGuidanceRisk(process: TrainedProcess, spacing: string, options: GuidanceRiskOptions = {}): GuidanceStartRisk | null {
+  const { sampler = 'ddim', clipDenoised = true, minimumAlphaBar = MINIMUM_GUIDED_ALPHA_BAR } = options;
+  if (sampler === 'dpmpp2m' && clipDenoised) return null;
   const { t, alphaBar } = firstStep(process, spacing);
   if (alphaBar >= minimumAlphaBar) return null;
   const amplification = Math.sqrt((1 - alphaBar) / alphaBar);
