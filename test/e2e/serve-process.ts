@@ -32,11 +32,12 @@ export function e2eModelFolder(): string {
   return found;
 }
 
-export async function startServe(dataDir: string, modelFolders: string | string[], timeoutMs = 180_000): Promise<RunningServe> {
+/** `port` 0 picks a free one; a restart that keeps open pages' addresses passes the port it had. */
+export async function startServe(dataDir: string, modelFolders: string | string[], timeoutMs = 180_000, port = 0): Promise<RunningServe> {
   const startedAt = performance.now();
   const child: ChildProcess = spawn(
     process.execPath,
-    ['--import', 'tsx', path.join(repositoryRoot, 'electron/serve/main.ts'), '--port', '0', '--data', dataDir, '--models', ...[modelFolders].flat(), '--threads', '2'],
+    ['--import', 'tsx', path.join(repositoryRoot, 'electron/serve/main.ts'), '--port', String(port), '--data', dataDir, '--models', ...[modelFolders].flat(), '--threads', '2'],
     { cwd: repositoryRoot, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let output = '';
