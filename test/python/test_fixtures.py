@@ -1,6 +1,7 @@
 """The committed fixtures under test/fixtures are what studio_tools.fixtures writes, and
 the ONNX graphs there reproduce the PyTorch networks (onnxruntime vs PyTorch)."""
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from studio_tools.diffusion import space_timesteps
 from studio_tools.diffusion.torch_model import load_models, read_config
 from studio_tools.export import verify_model_folder
 from studio_tools.fixtures import GOLDEN_CASES, TINY_CONFIG, build_tiny_models, run_golden_case
+from studio_tools.fixtures.golden import case_description
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 TORCH_MODEL = FIXTURES / "tiny-model-torch"
@@ -90,6 +92,7 @@ def test_every_case_folder_describes_its_trajectory():
         description = json.loads((folder / "case.json").read_text())
         kept = space_timesteps(case.T, case.steps)
         assert description["timestep_map"] == kept
+        assert description == case_description(case, np.asarray(kept)), case.name
         steps = len(kept)
         batch = len(description["classes"])
         for name, shape in {"x_T": (batch, 1, 8, 8), "noise": (steps, batch, 1, 8, 8),
@@ -143,6 +146,23 @@ def test_goldens_regenerate(index, case, committed_models):
         distance = step_error(committed, unrounded[name])
         bound = max(ROUNDING_MARGIN * rounding, 1e-6)
         assert distance <= bound, (case.name, name, distance, bound)
+
+
+FEATURE_CASES = [
+    (index, case) for index, case in enumerate(GOLDEN_CASES)
+    if case.cfg_scale is not None or case.guidance_schedule is not None
+]
+
+
+@pytest.mark.parametrize("index, case", FEATURE_CASES, ids=[c.name for _, c in FEATURE_CASES])
+def test_goldens_of_cfg_and_schedules_tell_them_apart(index, case, committed_models):
+    """Without its classifier-free weight or its schedule, a case's trajectory leaves the 1e-4 bound
+    of the engine's golden test by far, so an engine ignoring them fails that test."""
+    unet, classifier = committed_models
+    plain = dataclasses.replace(case, cfg_scale=None, guidance_schedule=None)
+    with_feature = np.load(GOLDEN / case.name / "xt.npy")
+    without = run_golden_case(index, plain, unet, classifier)["xt"]
+    assert step_error(without, with_feature) > 1e-2
 
 
 def test_reference_benchmark_prints_one_json_line(capsys):
