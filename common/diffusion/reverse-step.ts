@@ -120,7 +120,7 @@ export interface EvaluatedStep {
   index: number;
   /** Original timestep index kᵢ fed to the networks. */
   t: number;
-  /** The classifier's gradient at xₜ; null when unguided or when the schedule gives s = 0 here. */
+  /** The classifier's gradient at xₜ; null when unguided or when the schedule turns s into 0 here. */
   guided: (ClassifierGradient & { gradNorm: Float32Array }) | null;
   /** s at this step from the guidance schedule (0 when unguided). */
   guidanceScale: number;
@@ -140,7 +140,10 @@ export async function evaluateStep(input: SamplerInput, xt: Float32Array, step: 
   signal?.throwIfAborted();
   pMeanVariance(diffusion, index, shape, xt, modelOutput, input.variance, input.clipDenoised, buffers);
   const guidanceScale = guidance === null ? 0 : scaleAt(guidance.schedule ?? { kind: 'constant' }, guidance.scale, t, diffusion.originalSteps);
-  const guided = guidance === null || guidanceScale === 0 ? null : await classifierGradient(guidance, xt, t, shape);
+  // Where the schedule turns the run's scale into 0 the classifier is not run at all (what the
+  // interval saves); a run at scale 0 throughout still asks it for p(y|xₜ), the sample's confidence.
+  const skipped = guidance === null || (guidanceScale === 0 && guidance.scale !== 0);
+  const guided = skipped ? null : await classifierGradient(guidance, xt, t, shape);
   signal?.throwIfAborted();
   return { index, t, guided, guidanceScale };
 }

@@ -40,7 +40,10 @@ export interface Guidance {
   gradient: ClassifierGradientFn;
   /** s in ∇ₓ log p(y|xₜ)·s. */
   scale: number;
-  /** How s changes over the steps; constant when absent. Where it gives 0 the classifier is not run. */
+  /**
+   * How s changes over the steps; constant when absent. Where it turns s into 0 the classifier is
+   * not run (no classProbability for that step); a run with s = 0 throughout still runs it.
+   */
   schedule?: GuidanceSchedule;
 }
 

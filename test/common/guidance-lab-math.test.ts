@@ -251,3 +251,14 @@ describe('guidance schedules', () => {
     expect(checkGuidanceSchedule({ kind: 'interval', tLo: 0, tHi: 999 }, 1000)).toEqual({ kind: 'interval', tLo: 0, tHi: 999 });
   });
 });
+
+describe('a run at scale 0', () => {
+  it('still asks the classifier for p(y|xₜ) at every step, the sample’s confidence, and is not steered', async () => {
+    const asked: number[] = [];
+    const guidance: Guidance = { scale: 0, gradient: async (xt, t) => { asked.push(t); return { grad: xt.map((x) => 1 - x), classProbability: new Float32Array(shape.batch).fill(0.5) }; } };
+    const guided = await run(dpmSolverPlusPlus2mSample, { steps: 'ddim10', guidance });
+    const plain = await run(dpmSolverPlusPlus2mSample, { steps: 'ddim10' });
+    expect(asked).toHaveLength(10);
+    expect(guided.final).toEqual(plain.final);
+  });
+});
