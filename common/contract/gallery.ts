@@ -100,6 +100,8 @@ const TagText = boundedText('a tag', TEXT_LIMITS.tag).trim().min(1, { error: 'a 
 /** Filters for the gallery grid; every field narrows the result, absent fields do not. */
 export const SampleQuery = z.object({
   modelId: ModelId.optional(),
+  /** Leaves out the samples evaluations drew, which can outnumber everything else by far. */
+  hideEvaluations: z.boolean().optional(),
   classIndex: ClassIndex.optional(),
   scaleMin: z.number().finite().optional(),
   scaleMax: z.number().finite().optional(),
@@ -110,6 +112,8 @@ export const SampleQuery = z.object({
   notesText: boundedText('the notes search text', TEXT_LIMITS.notesSearch).min(1).optional(),
   runId: Id.optional(),
   /** Keyset cursor: the `nextCursor` of the previous page. */
+  /** How many samples match the filters, on every page (paging itself aside). */
+  matching: z.number().int().nonnegative(),
   before: Id.optional(),
   limit: z.number().int().min(1).max(500).default(60),
 });

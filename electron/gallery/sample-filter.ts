@@ -31,6 +31,7 @@ export function sampleFilterSql(query: Omit<ParsedSampleQuery, 'limit'>, options
   }
   // instr() rather than LIKE so that % and _ typed by the user are plain text.
   if (query.notesText !== undefined) add('instr(lower(s.notes), lower(@notesText)) > 0', 'notesText', query.notesText);
+  if (query.hideEvaluations === true) clauses.push('NOT EXISTS (SELECT 1 FROM runs r WHERE r.id = s.run_id AND r.evaluation_id IS NOT NULL)');
   if (options.keyset && query.before !== undefined) add('s.id < @before', 'before', query.before);
   return { where: clauses.length > 0 ? `WHERE ${clauses.join(' AND ')}` : '', params };
 }

@@ -218,7 +218,9 @@ export class SamplesRepository {
     const rows = this.pageStatement(sql).all({ ...filter.params, pageSize: parsed.limit + 1 }) as SampleRow[];
     const items = rows.slice(0, parsed.limit).map(toSampleRecord);
     const last = items[items.length - 1];
-    return { items, nextCursor: rows.length > parsed.limit && last !== undefined ? last.id : null };
+    const counted = sampleFilterSql({ ...parsed, before: undefined }, { keyset: false });
+    const { matching } = this.pageStatement(`SELECT count(*) AS matching FROM samples s ${counted.where}`).get(counted.params) as { matching: number };
+    return { items, nextCursor: rows.length > parsed.limit && last !== undefined ? last.id : null, matching };
   }
 
   /** How many samples each class has under the same filters (the class filter itself and paging are ignored). */

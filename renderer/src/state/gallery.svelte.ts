@@ -9,6 +9,9 @@ export interface GalleryFilters {
   scaleMax: number | null;
   favorite: boolean;
   tag: string | null;
+  /** Text to find in the notes, any case. */
+  notesText: string;
+  hideEvaluations: boolean;
 }
 
 const pageSize = 200;
@@ -20,6 +23,8 @@ export const noFilters: GalleryFilters = {
   scaleMax: null,
   favorite: false,
   tag: null,
+  notesText: '',
+  hideEvaluations: false,
 };
 
 export function queryOf(filters: GalleryFilters): SampleQuery {
@@ -30,6 +35,8 @@ export function queryOf(filters: GalleryFilters): SampleQuery {
   if (filters.scaleMax !== null) query.scaleMax = filters.scaleMax;
   if (filters.favorite) query.favorite = true;
   if (filters.tag !== null) query.tag = filters.tag;
+  if (filters.notesText.trim() !== '') query.notesText = filters.notesText.trim();
+  if (filters.hideEvaluations) query.hideEvaluations = true;
   return query;
 }
 
@@ -41,7 +48,8 @@ export function matchesFilters(sample: SampleRecord, filters: GalleryFilters): b
     (filters.scaleMin === null || sample.scale >= filters.scaleMin) &&
     (filters.scaleMax === null || sample.scale <= filters.scaleMax) &&
     (!filters.favorite || sample.favorite) &&
-    (filters.tag === null || sample.tags.includes(filters.tag))
+    (filters.tag === null || sample.tags.includes(filters.tag)) &&
+    (filters.notesText.trim() === '' || sample.notes.toLowerCase().includes(filters.notesText.trim().toLowerCase()))
   );
 }
 
@@ -49,6 +57,8 @@ export class GalleryState {
   filters = $state<GalleryFilters>({ ...noFilters });
   items = $state.raw<SampleRecord[]>([]);
   nextCursor = $state<number | null>(null);
+  /** Samples matching the filters, all pages together. */
+  matching = $state(0);
   loading = $state(false);
   facets = $state.raw<GalleryFacets>({ total: 0, models: [], classes: [], tags: [] });
   selectedId = $state<number | null>(null);
@@ -68,6 +78,7 @@ export class GalleryState {
       if (generation !== this.generation) return;
       this.items = page.items;
       this.nextCursor = page.nextCursor;
+      this.matching = page.matching;
       this.facets = facets;
       this.error = null;
     } catch (error) {
@@ -106,6 +117,7 @@ export class GalleryState {
     this.facets = { ...this.facets, total: this.facets.total + 1 };
     if (!matchesFilters(sample, this.filters) || this.items.some((item) => item.id === sample.id)) return;
     this.items = [sample, ...this.items];
+    this.matching += 1;
   }
 
   async open(sampleId: number): Promise<void> {
