@@ -9,7 +9,7 @@
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import type { EvaluationSpecInput } from '../common/contract/gallery';
+import type { EvaluationSpecInput } from '../common/contract/evaluation';
 import { startShardedEvaluation } from '../electron/distributed/sharded-evaluation';
 import { createEngine } from '../electron/inference';
 import { readManifest } from '../electron/inference/model-folder';

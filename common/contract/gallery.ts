@@ -1,15 +1,6 @@
 import { z } from 'zod';
-import {
-  allDistinct,
-  boundedList,
-  boundedText,
-  boundedWholeNumber,
-  MAX_EVALUATION_CLASSES,
-  MAX_EVALUATION_SAMPLES_PER_SCALE,
-  MAX_EVALUATION_SCALES,
-  TEXT_LIMITS,
-} from './bounds';
-import { ClassIndex, GuidanceMode, ModelId, ProviderName, RecordedRunRequest, RunRequest, SamplerName, StepsText } from './run-request';
+import { boundedText, TEXT_LIMITS } from './bounds';
+import { ClassIndex, GuidanceMode, ModelId, ProviderName, RecordedRunRequest, RunRequest, SamplerName } from './run-request';
 
 /** Milliseconds since the Unix epoch. */
 const Timestamp = z.number().int().nonnegative();
@@ -149,45 +140,3 @@ export const PresetRecord = z.object({
   updatedAt: Timestamp,
 });
 export type PresetRecord = z.infer<typeof PresetRecord>;
-
-export const EvaluationStatus = z.enum(['pending', 'running', 'completed', 'cancelled', 'failed', 'interrupted']);
-export type EvaluationStatus = z.infer<typeof EvaluationStatus>;
-
-export const EvaluationSpec = z.object({
-  modelId: ModelId,
-  classes: boundedList(ClassIndex, MAX_EVALUATION_CLASSES, (max, got) => `an evaluation cycles through at most ${max} classes (got ${got}); evaluate fewer classes at a time`)
-    .min(1, { error: 'an evaluation needs at least one class' })
-    .refine(allDistinct, { error: 'each class may appear only once in an evaluation; remove the repeated ones' }),
-  scales: boundedList(z.number().finite().nonnegative(), MAX_EVALUATION_SCALES, (max, got) => `an evaluation scores at most ${max} guidance scales (got ${got}); split it into several evaluations`)
-    .min(1, { error: 'an evaluation needs at least one guidance scale' })
-    .refine(allDistinct, { error: 'each guidance scale may appear only once in an evaluation; remove the repeated ones' }),
-  mode: GuidanceMode,
-  sampler: SamplerName,
-  steps: StepsText,
-  eta: z.number().finite().min(0).max(1).default(0),
-  samplesPerScale: boundedWholeNumber('the samples per scale', 1, MAX_EVALUATION_SAMPLES_PER_SCALE, '; FID is usually quoted at 50,000'),
-});
-export type EvaluationSpec = z.infer<typeof EvaluationSpec>;
-export type EvaluationSpecInput = z.input<typeof EvaluationSpec>;
-
-export const EvaluationResult = z.object({
-  scale: z.number(),
-  sampleCount: z.number().int().nonnegative(),
-  fid: z.number().nullable(),
-  inceptionScore: z.number().nullable(),
-  precision: z.number().nullable(),
-  recall: z.number().nullable(),
-  classAccuracy: z.number().nullable(),
-});
-export type EvaluationResult = z.infer<typeof EvaluationResult>;
-
-export const EvaluationRecord = z.object({
-  id: Id,
-  spec: EvaluationSpec,
-  status: EvaluationStatus,
-  error: z.string().nullable(),
-  createdAt: Timestamp,
-  endedAt: Timestamp.nullable(),
-  results: z.array(EvaluationResult),
-});
-export type EvaluationRecord = z.infer<typeof EvaluationRecord>;

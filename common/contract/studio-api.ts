@@ -8,12 +8,10 @@ import { boundedList, formatCount, MAX_SWEEP_SCALES } from './bounds';
 import { MAX_RECIPE_PNG_BYTES, base64Length } from './bridge-protocol';
 import { GuidanceMode, ModelId, ProviderName, RecordedRunRequest, RunRequest, SamplerName } from './run-request';
 import { eventChannels, invokeChannels, type InvokeMethod } from './channels';
-import { EvaluationRef, EvaluationView } from './evaluation';
+import { EvaluationRecord, EvaluationRef, EvaluationSpec, EvaluationView } from './evaluation';
 import { QueueEntryRef, QueueMove, QueueView } from './queue';
 import {
   ClassCount,
-  EvaluationRecord,
-  EvaluationSpec,
   PresetRecord,
   SampleDetail,
   SampleEdit,

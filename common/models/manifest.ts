@@ -80,9 +80,16 @@ export const ModelManifest = z.object({
     .object({
       file: LocalFile,
       input: GraphName,
-      outputs: z.object({ features: GraphName, logits: GraphName }),
-      /** Statistics of the real data: feature mean [D], covariance [D,D] (float64) and features [N,D] (float32). */
-      reference: z.object({ mu: LocalFile, sigma: LocalFile, features: LocalFile }),
+      /**
+       * `spatial`: an output of spatial features [N, S] (the reference evaluator's first 7
+       * channels of mixed_6/conv, flattened), for sFID; evaluators without one have no sFID.
+       */
+      outputs: z.object({ features: GraphName, logits: GraphName, spatial: GraphName.optional() }),
+      /**
+       * Statistics of the real data: feature mean [D], covariance [D,D] (float64) and features
+       * [N,D] (float32); with a spatial output, the spatial features' mean and covariance too.
+       */
+      reference: z.object({ mu: LocalFile, sigma: LocalFile, features: LocalFile, spatial_mu: LocalFile.optional(), spatial_sigma: LocalFile.optional() }),
     })
     .nullable(),
   defaults: z.object({

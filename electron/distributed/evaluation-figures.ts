@@ -8,20 +8,22 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { EvaluationResult } from '../../common/contract/gallery';
+import type { EvaluationResult, EvaluationSpec } from '../../common/contract/evaluation';
 import type { ModelManifest } from '../../common/models/manifest';
 import { encodeNpy } from '../../common/npy';
 import type { Engine } from '../inference';
 import { openModelFolder } from '../inference/model-folder';
 import { classAccuracy } from '../metrics/image-scores';
+import { readFeatureMatrix } from '../metrics/npy-files';
+import { evaluationProvenance } from '../service/evaluation-provenance';
 import { DEFAULT_NEIGHBOURHOOD } from '../metrics/precision-recall';
-import { DEFAULT_INCEPTION_SPLITS } from '../metrics/quality-metrics';
+import { INCEPTION_SPLIT_SIZE } from '../metrics/inception-score';
 import type { MergedOutputs } from './shard-results';
 
 export interface FigureScorer {
   /** The verified manifest of the coordinator's model folder. */
   readonly manifest: ModelManifest;
-  score(scale: number, outputs: MergedOutputs): Promise<EvaluationResult>;
+  score(spec: EvaluationSpec, scale: number, outputs: MergedOutputs): Promise<EvaluationResult>;
 }
 
 /** Verifies the model folder (every file against its sha256) and scores through `engine`. */
@@ -30,9 +32,11 @@ export async function openFigureScorer(engine: Engine, modelDir: string): Promis
   const { evaluator } = folder.manifest;
   if (evaluator === null) throw new Error(`The model in ${folder.dir} has no evaluator network, so its evaluation cannot be scored. Export one into its folder.`);
   const classCount = folder.manifest.classes.count;
+  let referenceCount: number | null = null;
   return {
     manifest: folder.manifest,
-    async score(scale, outputs) {
+    async score(spec, scale, outputs) {
+      referenceCount ??= (await readFeatureMatrix(folder.file(evaluator.reference.features))).count;
       const dir = await mkdtemp(path.join(tmpdir(), 'gds-shard-scores-'));
       try {
         const features = path.join(dir, 'features.npy');
@@ -46,16 +50,21 @@ export async function openFigureScorer(engine: Engine, modelDir: string): Promis
           referenceMu: folder.file(evaluator.reference.mu),
           referenceSigma: folder.file(evaluator.reference.sigma),
           neighbourhood: DEFAULT_NEIGHBOURHOOD,
-          splits: DEFAULT_INCEPTION_SPLITS,
+          splitSize: INCEPTION_SPLIT_SIZE,
         });
         return {
           scale,
           sampleCount: metrics.sampleCount,
           fid: metrics.fid,
-          inceptionScore: metrics.inceptionScore?.mean ?? null,
+          sfid: metrics.sfid,
+          inceptionScore: metrics.inceptionScore?.score ?? null,
+          inceptionSplitSizes: metrics.inceptionScore?.splitSizes ?? null,
           precision: metrics.precision,
           recall: metrics.recall,
+          density: metrics.density,
+          coverage: metrics.coverage,
           classAccuracy: classAccuracy(outputs.logits, outputs.classIndices, classCount),
+          provenance: evaluationProvenance(spec, folder.manifest, metrics.sampleCount, referenceCount),
         };
       } finally {
         await rm(dir, { recursive: true, force: true });

@@ -5,7 +5,7 @@
  * that can reach the queue can write them.
  */
 import { z } from 'zod';
-import { EvaluationSpec } from '../../common/contract/gallery';
+import { EvaluationSpec } from '../../common/contract/evaluation';
 import { MAX_BATCH_SIZE, MAX_SEEDS_PER_RUN } from '../../common/contract/bounds';
 import { ClassIndex, Seed } from '../../common/contract/run-request';
 

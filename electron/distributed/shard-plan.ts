@@ -1,11 +1,11 @@
 /**
  * An evaluation cut into shards: each guidance scale's seeds in consecutive ranges. Seeds and
  * classes are fixed by position as in the single-machine evaluation (sample i has seed i and
- * class classes[i mod #classes]), and each seed's noise is its own, so a shard draws the same
+ * class classes[i mod #classes], seeds shifted by the spec's seed offset), and each seed's noise is its own, so a shard draws the same
  * images on whichever machine takes it.
  */
 import { MAX_BATCH_SIZE, MAX_SEEDS_PER_RUN } from '../../common/contract/bounds';
-import type { EvaluationSpec } from '../../common/contract/gallery';
+import type { EvaluationSpec } from '../../common/contract/evaluation';
 import type { ShardJob } from './shard-contract';
 
 export const DEFAULT_SHARD_SIZE = 128;
@@ -43,8 +43,9 @@ export function planShards(spec: EvaluationSpec, options: ShardPlanOptions): Pla
   const shards: PlannedShard[] = [];
   for (const [scaleIndex, scale] of spec.scales.entries()) {
     for (let first = 0; first < spec.samplesPerScale; first += shardSize) {
-      const seeds = Array.from({ length: Math.min(shardSize, spec.samplesPerScale - first) }, (_, offset) => first + offset);
-      const shardId = `${options.evaluationId}-scale${scaleIndex}-seeds${first}`;
+      const positions = Array.from({ length: Math.min(shardSize, spec.samplesPerScale - first) }, (_, offset) => first + offset);
+      const seeds = positions.map((position) => spec.seedOffset + position);
+      const shardId = `${options.evaluationId}-scale${scaleIndex}-seeds${spec.seedOffset + first}`;
       shards.push({
         scaleIndex,
         jobId: shardId,
@@ -59,7 +60,7 @@ export function planShards(spec: EvaluationSpec, options: ShardPlanOptions): Pla
           eta: spec.eta,
           scale,
           seeds,
-          classes: seeds.map((seed) => spec.classes[seed % spec.classes.length]!),
+          classes: positions.map((position) => spec.classes[position % spec.classes.length]!),
           batchSize,
           returnImages: options.returnImages ?? false,
         },

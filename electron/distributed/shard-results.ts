@@ -1,10 +1,11 @@
 /**
  * The evaluator's outputs of an evaluation as shards bring them in, kept by (scale, seed): a
  * shard that two workers both finished, or a result that arrives again after a Redis restart,
- * adds nothing the second time. Merged in the single-machine evaluation's order (class by
- * class as the spec lists them, seeds ascending within each), so the figures match it exactly.
+ * adds nothing the second time. Merged in drawing order (sample i, with seed seedOffset + i and
+ * class classes[i mod #classes], in row i), as the single-machine evaluation scores them, so the
+ * figures match it exactly and the Inception Score's splits follow the order samples were drawn.
  */
-import type { EvaluationSpec } from '../../common/contract/gallery';
+import type { EvaluationSpec } from '../../common/contract/evaluation';
 import type { FeatureMatrix } from '../metrics/dense-matrix';
 import { float32FromBase64 } from './float32-base64';
 import type { ShardJob, ShardResult } from './shard-contract';
@@ -75,18 +76,12 @@ export class ShardResults {
     return this.byScale[scaleIndex]!.get(seed)?.pixels ?? null;
   }
 
-  /** Every seed of the scale, in the single-machine evaluation's order; throws if one is missing. */
+  /** Every seed of the scale, in drawing order; throws if one is missing. */
   merged(scaleIndex: number): MergedOutputs {
     const held = this.byScale[scaleIndex]!;
-    const { classes, samplesPerScale } = this.spec;
-    const seeds: number[] = [];
-    const classIndices: number[] = [];
-    for (const [classPosition, classIndex] of classes.entries()) {
-      for (let seed = classPosition; seed < samplesPerScale; seed += classes.length) {
-        seeds.push(seed);
-        classIndices.push(classIndex);
-      }
-    }
+    const { classes, samplesPerScale, seedOffset } = this.spec;
+    const seeds = Array.from({ length: samplesPerScale }, (_, position) => seedOffset + position);
+    const classIndices = seeds.map((_, position) => classes[position % classes.length]!);
     const missing = seeds.filter((seed) => !held.has(seed)).sort((a, b) => a - b);
     if (missing.length > 0) throw new Error(`Scale ${this.spec.scales[scaleIndex]} still lacks ${missing.length} seeds (first: ${missing[0]}).`);
     const dimensions = this.dimensions!;

@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { Queue, type Job, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { describeProblems } from '../../common/contract/bounds';
-import { EvaluationSpec, type EvaluationResult, type EvaluationSpecInput } from '../../common/contract/gallery';
+import { EvaluationSpec, type EvaluationResult, type EvaluationSpecInput } from '../../common/contract/evaluation';
 import { modelSha256 } from '../../common/models/model-identity';
 import type { Engine } from '../inference';
 import { DEFAULT_NEIGHBOURHOOD } from '../metrics/precision-recall';
@@ -311,7 +311,7 @@ function followEvaluation(context: FollowContext): ShardedEvaluation {
     phase = 'scoring';
     emit();
     const figures: EvaluationResult[] = [];
-    for (const [scaleIndex, scale] of spec.scales.entries()) figures.push(await scorer.score(scale, results.merged(scaleIndex)));
+    for (const [scaleIndex, scale] of spec.scales.entries()) figures.push(await scorer.score(spec, scale, results.merged(scaleIndex)));
     phase = 'completed';
     emit();
     return { evaluationId, spec, results: figures, shards: view().shards, workers: workerViews(), duplicateSeeds };

@@ -1,11 +1,13 @@
 import type Database from 'better-sqlite3';
 import {
+  EvaluationProvenance,
   type EvaluationRecord,
   EvaluationResult,
+  type EvaluationResultInput,
   EvaluationSpec,
   type EvaluationSpecInput,
   type EvaluationStatus,
-} from '../../common/contract/gallery';
+} from '../../common/contract/evaluation';
 import { GalleryError } from './gallery-error';
 import { ownerIsGone } from './owner-process';
 
@@ -22,10 +24,23 @@ interface ResultRow {
   scale: number;
   sampleCount: number;
   fid: number | null;
+  sfid: number | null;
   inceptionScore: number | null;
+  inceptionSplitSizes: string | null;
   precision: number | null;
   recall: number | null;
+  density: number | null;
+  coverage: number | null;
   classAccuracy: number | null;
+  provenance: string | null;
+}
+
+function resultOfRow(row: ResultRow): EvaluationResult {
+  return EvaluationResult.parse({
+    ...row,
+    inceptionSplitSizes: row.inceptionSplitSizes === null ? null : JSON.parse(row.inceptionSplitSizes),
+    provenance: row.provenance === null ? null : EvaluationProvenance.parse(JSON.parse(row.provenance)),
+  });
 }
 
 /**
@@ -53,16 +68,20 @@ export class EvaluationsRepository {
     this.getStatement = db.prepare<[number], EvaluationRow>('SELECT * FROM evaluations WHERE id = ?');
     this.listStatement = db.prepare<[], EvaluationRow>('SELECT * FROM evaluations ORDER BY id DESC');
     this.resultsStatement = db.prepare<[number], ResultRow>(
-      `SELECT scale, sample_count AS sampleCount, fid, inception_score AS inceptionScore, precision, recall,
-              class_accuracy AS classAccuracy
+      `SELECT scale, sample_count AS sampleCount, fid, sfid, inception_score AS inceptionScore,
+              inception_split_sizes AS inceptionSplitSizes, precision, recall, density, coverage,
+              class_accuracy AS classAccuracy, provenance
        FROM evaluation_results WHERE evaluation_id = ? ORDER BY scale`,
     );
     this.saveResultStatement = db.prepare(
-      `INSERT INTO evaluation_results (evaluation_id, scale, sample_count, fid, inception_score, precision, recall, class_accuracy)
-       VALUES (@evaluationId, @scale, @sampleCount, @fid, @inceptionScore, @precision, @recall, @classAccuracy)
+      `INSERT INTO evaluation_results (evaluation_id, scale, sample_count, fid, sfid, inception_score, inception_split_sizes,
+                                       precision, recall, density, coverage, class_accuracy, provenance)
+       VALUES (@evaluationId, @scale, @sampleCount, @fid, @sfid, @inceptionScore, @inceptionSplitSizes,
+               @precision, @recall, @density, @coverage, @classAccuracy, @provenance)
        ON CONFLICT (evaluation_id, scale) DO UPDATE SET sample_count = excluded.sample_count, fid = excluded.fid,
-         inception_score = excluded.inception_score, precision = excluded.precision, recall = excluded.recall,
-         class_accuracy = excluded.class_accuracy`,
+         sfid = excluded.sfid, inception_score = excluded.inception_score, inception_split_sizes = excluded.inception_split_sizes,
+         precision = excluded.precision, recall = excluded.recall, density = excluded.density, coverage = excluded.coverage,
+         class_accuracy = excluded.class_accuracy, provenance = excluded.provenance`,
     );
     this.seedsStatement = db.prepare<[number, number, number], { seed: number; sampleId: number }>(
       `SELECT s.seed, min(s.id) AS sampleId FROM samples s JOIN runs r ON r.id = s.run_id
@@ -87,8 +106,14 @@ export class EvaluationsRepository {
   }
 
   /** Stores (or replaces) the metrics of one guidance scale. */
-  saveResult(evaluationId: number, result: EvaluationResult): EvaluationRecord {
-    this.saveResultStatement.run({ evaluationId, ...EvaluationResult.parse(result) });
+  saveResult(evaluationId: number, result: EvaluationResultInput): EvaluationRecord {
+    const checked = EvaluationResult.parse(result);
+    this.saveResultStatement.run({
+      evaluationId,
+      ...checked,
+      inceptionSplitSizes: checked.inceptionSplitSizes === null ? null : JSON.stringify(checked.inceptionSplitSizes),
+      provenance: checked.provenance === null ? null : JSON.stringify(checked.provenance),
+    });
     return this.require(evaluationId);
   }
 
@@ -112,7 +137,7 @@ export class EvaluationsRepository {
       error: row.error,
       createdAt: row.created_at,
       endedAt: row.ended_at,
-      results: this.resultsStatement.all(row.id),
+      results: this.resultsStatement.all(row.id).map(resultOfRow),
     };
   }
 

@@ -176,6 +176,19 @@ export const migrations: readonly Migration[] = [
       INSERT INTO queue_state (id, paused) VALUES (1, 0);
     `,
   },
+  {
+    version: 6,
+    description: "each evaluation figure's companions: sFID, the Inception Score's splits, density and coverage, and what it was measured on",
+    sql: `
+      ALTER TABLE evaluation_results ADD COLUMN sfid REAL;
+      -- JSON array of the samples in each split, in drawing order; NULL for figures made with ten equal splits before.
+      ALTER TABLE evaluation_results ADD COLUMN inception_split_sizes TEXT;
+      ALTER TABLE evaluation_results ADD COLUMN density REAL;
+      ALTER TABLE evaluation_results ADD COLUMN coverage REAL;
+      -- JSON: seeds, sampler settings, sha256 of the evaluator and the reference batch's files.
+      ALTER TABLE evaluation_results ADD COLUMN provenance TEXT;
+    `,
+  },
 ];
 
 export const LATEST_VERSION = migrations.length;

@@ -100,6 +100,6 @@ export class ScoringJobs {
     const statistics =
       files.referenceMu && files.referenceSigma ? { mu: await readVector(files.referenceMu), sigma: await readSquareMatrix(files.referenceSigma) } : undefined;
     const reference = await prepareReference(referenceFeatures, this.kernels, statistics, files.neighbourhood);
-    return qualityMetrics(features, logits, reference, this.kernels, { splits: files.splits });
+    return qualityMetrics(features, logits, reference, this.kernels, { splitSize: files.splitSize });
   }
 }

@@ -25,7 +25,8 @@ export interface QualityMetricFiles {
   referenceMu?: string;
   referenceSigma?: string;
   neighbourhood: number;
-  splits: number;
+  /** Samples per Inception Score split, in the rows' order. */
+  splitSize: number;
 }
 
 /** What the main thread knows of an evaluator opened in the worker. */

@@ -1,15 +1,17 @@
 /**
- * The figures of one set of generated images, from the evaluator's features and logits: FID,
- * precision and recall against the model's reference data, the Inception Score, and the class
- * accuracy against the requested classes.
+ * The figures of one set of generated images, from the evaluator's features and logits: FID
+ * (and sFID where there are spatial features), precision, recall, density and coverage against
+ * the model's reference data, the Inception Score, and the class accuracy against the requested
+ * classes. The images must come in drawing order, which the Inception Score's splits follow.
  */
-import type { EvaluationResult } from '../../common/contract/gallery';
+import type { EvaluationResult } from '../../common/contract/evaluation';
 import type { FeatureMatrix } from './dense-matrix';
 import type { MatrixKernels } from './matrix-kernels';
 import { readFeatureMatrix, readSquareMatrix, readVector } from './npy-files';
 import { prepareReference, qualityMetrics, type ReferenceData } from './quality-metrics';
 
-export type ImageScores = Omit<EvaluationResult, 'scale'>;
+/** What the images alone give; the evaluation adds the scale and what the figures were measured on. */
+export type ImageScores = Omit<EvaluationResult, 'scale' | 'provenance'>;
 
 /** Absolute paths of the reference statistics of the real data. */
 export interface ReferenceFiles {
@@ -37,20 +39,27 @@ export async function readReference(files: ReferenceFiles, kernels: MatrixKernel
 }
 
 export async function scoreOutputs(
-  outputs: { features: FeatureMatrix; logits: FeatureMatrix },
+  outputs: { features: FeatureMatrix; logits: FeatureMatrix; spatial?: FeatureMatrix },
   classIndices: Int32Array,
   classCount: number,
   reference: ReferenceData,
   kernels: MatrixKernels,
   signal?: AbortSignal,
 ): Promise<ImageScores> {
-  const metrics = await qualityMetrics(outputs.features, outputs.logits, reference, kernels, signal ? { signal } : {});
+  const metrics = await qualityMetrics(outputs.features, outputs.logits, reference, kernels, {
+    ...(signal ? { signal } : {}),
+    ...(outputs.spatial ? { spatial: outputs.spatial } : {}),
+  });
   return {
     sampleCount: metrics.sampleCount,
     fid: metrics.fid,
-    inceptionScore: metrics.inceptionScore?.mean ?? null,
+    sfid: metrics.sfid,
+    inceptionScore: metrics.inceptionScore?.score ?? null,
+    inceptionSplitSizes: metrics.inceptionScore?.splitSizes ?? null,
     precision: metrics.precision,
     recall: metrics.recall,
+    density: metrics.density,
+    coverage: metrics.coverage,
     classAccuracy: classAccuracy(outputs.logits, classIndices, classCount),
   };
 }

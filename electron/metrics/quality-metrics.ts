@@ -1,33 +1,39 @@
 /**
- * All four quality figures of a generated set against a model's reference data, the way the
+ * All the quality figures of a generated set against a model's reference data, the way the
  * command line and the evaluation job use them: the reference's statistics and k-NN radii are
  * prepared once and reused for every guidance scale.
  */
 import type { FeatureMatrix } from './dense-matrix';
 import { featureStatistics, frechetDistance, type GaussianStatistics } from './frechet-distance';
-import { inceptionScore, type InceptionScore } from './inception-score';
+import { INCEPTION_SPLIT_SIZE, inceptionScore, type InceptionScore } from './inception-score';
 import type { MatrixKernels } from './matrix-kernels';
-import { DEFAULT_NEIGHBOURHOOD, manifoldRadii, precisionRecallOfManifolds, type ManifoldSet } from './precision-recall';
-
-export const DEFAULT_INCEPTION_SPLITS = 10;
+import { DEFAULT_NEIGHBOURHOOD, manifoldFigures, manifoldRadii, referenceManifold, type ReferenceManifold } from './precision-recall';
 
 export interface ReferenceData {
   statistics: GaussianStatistics;
-  manifold: ManifoldSet;
+  /** Statistics of the evaluator's spatial features, for sFID; null when it has none. */
+  spatialStatistics: GaussianStatistics | null;
+  manifold: ReferenceManifold;
   neighbourhood: number;
 }
 
 export interface QualityMetrics {
   sampleCount: number;
   fid: number;
+  /** FID on the spatial features; null when the evaluator or the reference has none. */
+  sfid: number | null;
   precision: number;
   recall: number;
+  density: number;
+  coverage: number;
   inceptionScore: InceptionScore | null;
 }
 
 export interface MetricOptions {
-  /** Parts the Inception Score is averaged over (fewer when there are fewer samples). */
-  splits?: number;
+  /** Samples per Inception Score split, in drawing order. */
+  splitSize?: number;
+  /** The generated set's spatial features, row for row with its features. */
+  spatial?: FeatureMatrix;
   /** Stops the FID's factorisation and eigenvalues between their steps. */
   signal?: AbortSignal;
 }
@@ -41,17 +47,20 @@ export async function prepareReference(
   kernels: MatrixKernels,
   statistics?: GaussianStatistics,
   neighbourhood = DEFAULT_NEIGHBOURHOOD,
+  spatialStatistics: GaussianStatistics | null = null,
 ): Promise<ReferenceData> {
   if (statistics && statistics.mu.length !== features.dimension) {
     throw new Error(`The reference mean has ${statistics.mu.length} values but the reference features have ${features.dimension} dimensions; they must come from the same evaluator.`);
   }
   return {
     statistics: statistics ?? (await featureStatistics(features, kernels)),
-    manifold: { features, radii: await manifoldRadii(features, kernels, neighbourhood) },
+    spatialStatistics,
+    manifold: await referenceManifold(features, kernels, neighbourhood),
     neighbourhood,
   };
 }
 
+/** `logits` in drawing order: the Inception Score's splits follow the rows. */
 export async function qualityMetrics(
   generated: FeatureMatrix,
   logits: FeatureMatrix | null,
@@ -65,15 +74,22 @@ export async function qualityMetrics(
   if (logits && logits.count !== generated.count) {
     throw new Error(`There are ${logits.count} rows of logits for ${generated.count} feature rows; both must come from the same images.`);
   }
+  const { spatial } = options;
+  if (spatial && spatial.count !== generated.count) {
+    throw new Error(`There are ${spatial.count} rows of spatial features for ${generated.count} feature rows; both must come from the same images.`);
+  }
   const fid = await frechetDistance(await featureStatistics(generated, kernels), reference.statistics, kernels, options.signal);
+  const sfid =
+    spatial && reference.spatialStatistics
+      ? await frechetDistance(await featureStatistics(spatial, kernels), reference.spatialStatistics, kernels, options.signal)
+      : null;
   const generatedManifold = { features: generated, radii: await manifoldRadii(generated, kernels, reference.neighbourhood) };
-  const { precision, recall } = await precisionRecallOfManifolds(reference.manifold, generatedManifold, kernels);
-  const splits = Math.min(options.splits ?? DEFAULT_INCEPTION_SPLITS, generated.count);
+  const figures = await manifoldFigures(reference.manifold, generatedManifold, kernels);
   return {
     sampleCount: generated.count,
     fid,
-    precision,
-    recall,
-    inceptionScore: logits ? inceptionScore(logits, splits) : null,
+    sfid,
+    ...figures,
+    inceptionScore: logits ? inceptionScore(logits, options.splitSize ?? INCEPTION_SPLIT_SIZE) : null,
   };
 }

@@ -1,5 +1,5 @@
 /** What an evaluation job reports while it runs. */
-import type { EvaluationResult, EvaluationSpec } from '../../common/contract/gallery';
+import type { EvaluationResult, EvaluationSpec } from '../../common/contract/evaluation';
 
 export type EvaluationEvent =
   | { type: 'started'; evaluationId: number; spec: EvaluationSpec; totalSamples: number }

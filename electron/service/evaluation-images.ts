@@ -13,8 +13,8 @@ export interface EvaluationImages {
   classIndices: Int32Array;
 }
 
-/** Gallery samples of one evaluation at one scale and class, one per seed. */
-export function evaluationSampleIds(gallery: Gallery, evaluationId: number, modelId: string, scale: number, classIndex: number): number[] {
+/** Gallery samples of one evaluation at one scale and class, one per seed (the first made), by seed. */
+export function evaluationSampleIds(gallery: Gallery, evaluationId: number, modelId: string, scale: number, classIndex: number): { seed: number; sampleId: number }[] {
   const evaluationOfRun = new Map<number, number | null>();
   const bySeed = new Map<number, number>();
   let before: number | undefined;
@@ -29,7 +29,7 @@ export function evaluationSampleIds(gallery: Gallery, evaluationId: number, mode
     if (page.nextCursor === null) break;
     before = page.nextCursor;
   }
-  return [...bySeed.entries()].sort(([a], [b]) => a - b).map(([, id]) => id);
+  return [...bySeed.entries()].sort(([a], [b]) => a - b).map(([seed, sampleId]) => ({ seed, sampleId }));
 }
 
 /** The stored PNGs of `sampleIds`, for the worker to decode into model space (x = pixel / 127.5 − 1). */

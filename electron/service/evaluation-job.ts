@@ -2,11 +2,13 @@
  * One evaluation from start (or resumption) to end: for every guidance scale, sample what is
  * still missing into the gallery (runs tied to the evaluation), then score the scale's stored
  * images with the model's evaluator against its reference statistics and store the figures.
- * Seeds are fixed by position (sample i has seed i and class classes[i mod #classes]), so the
- * same seeds run at every scale and a resumed evaluation knows exactly what it still lacks.
+ * Seeds are fixed by position (sample i has seed seedOffset + i and class classes[i mod
+ * #classes]), so the same seeds run at every scale and a resumed evaluation knows exactly what
+ * it still lacks. Scoring takes the samples in that drawing order, never sorted by class: the
+ * Inception Score's splits of 5,000 must each hold the classes as they were drawn.
  */
 import { MAX_BATCH_SIZE, MAX_SEEDS_PER_RUN } from '../../common/contract/bounds';
-import type { EvaluationResult, EvaluationSpec } from '../../common/contract/gallery';
+import type { EvaluationResult, EvaluationSpec } from '../../common/contract/evaluation';
 import type { ProviderName, RunRequest } from '../../common/contract/run-request';
 import { NOISE_ALGORITHM } from '../../common/diffusion/rng';
 import { newSampleFrom, type Gallery } from '../gallery';
@@ -15,6 +17,7 @@ import type { EvaluatorNetwork, ReferenceSummary } from '../inference/evaluator-
 import type { EvaluationEvent } from './evaluation-events';
 import { stoppedOnRequest, type JobOutcome } from './job-outcome';
 import { evaluationSampleIds, readEvaluationImages } from './evaluation-images';
+import { evaluationProvenance } from './evaluation-provenance';
 import { loadReference, scoreImages } from './evaluation-scoring';
 
 export interface EvaluationJobContext {
@@ -31,10 +34,10 @@ export interface EvaluationJobContext {
   batchSize?: number;
 }
 
-/** Seeds of each class: sample i has seed i and class classes[i mod #classes]. */
+/** Seeds of each class: sample i has seed seedOffset + i and class classes[i mod #classes]. */
 export function seedsByClass(spec: EvaluationSpec): Map<number, number[]> {
   const plan = new Map<number, number[]>(spec.classes.map((classIndex) => [classIndex, []]));
-  for (let i = 0; i < spec.samplesPerScale; i++) plan.get(spec.classes[i % spec.classes.length]!)!.push(i);
+  for (let i = 0; i < spec.samplesPerScale; i++) plan.get(spec.classes[i % spec.classes.length]!)!.push(spec.seedOffset + i);
   return plan;
 }
 
@@ -106,17 +109,14 @@ export async function executeEvaluation(evaluationId: number, context: Evaluatio
       if (stored && stored.sampleCount === spec.samplesPerScale) continue;
       signal.throwIfAborted();
       context.emit({ type: 'progress', evaluationId, phase: 'scoring', scale, scaleIndex, doneSamples: done, totalSamples: total });
-      const ids: number[] = [];
-      const classes: number[] = [];
-      for (const classIndex of spec.classes) {
-        const classIds = evaluationSampleIds(gallery, evaluationId, spec.modelId, scale, classIndex);
-        ids.push(...classIds);
-        classes.push(...classIds.map(() => classIndex));
-      }
+      const drawn = spec.classes
+        .flatMap((classIndex) => evaluationSampleIds(gallery, evaluationId, spec.modelId, scale, classIndex).map((sample) => ({ ...sample, classIndex })))
+        .sort((a, b) => a.seed - b.seed);
       const { size, channels } = manifest.image;
-      const images = readEvaluationImages(gallery, ids, classes, channels, size);
+      const images = readEvaluationImages(gallery, drawn.map((sample) => sample.sampleId), drawn.map((sample) => sample.classIndex), channels, size);
       reference ??= await loadReference(evaluator, signal);
-      const result: EvaluationResult = { scale, ...(await scoreImages(evaluator, images.images, images.classIndices, reference, signal)) };
+      const scores = await scoreImages(evaluator, images.images, images.classIndices, reference, signal);
+      const result: EvaluationResult = { scale, ...scores, provenance: evaluationProvenance(spec, manifest, scores.sampleCount, reference.count) };
       gallery.evaluations.saveResult(evaluationId, result);
       context.emit({ type: 'result', evaluationId, result });
     }

@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { describeProblems } from '../../common/contract/bounds';
 import type { EvaluationProgress, EvaluationView } from '../../common/contract/evaluation';
-import { EvaluationSpec, type EvaluationRecord, type EvaluationSpecInput } from '../../common/contract/gallery';
+import { EvaluationSpec, type EvaluationRecord, type EvaluationSpecInput } from '../../common/contract/evaluation';
 import type { QueueEntryKind } from '../../common/contract/queue';
 import type { ProviderName } from '../../common/contract/run-request';
 import { modelSha256 } from '../../common/models/model-identity';

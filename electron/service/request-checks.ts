@@ -3,7 +3,8 @@
  * arrives, so a mistake is answered with a sentence before anything is recorded or queued,
  * instead of failing minutes later inside a job.
  */
-import type { EvaluationSpec, PresetSettings } from '../../common/contract/gallery';
+import type { PresetSettings } from '../../common/contract/gallery';
+import type { EvaluationSpec } from '../../common/contract/evaluation';
 import type { ModelManifest } from '../../common/models/manifest';
 import { planRun } from '../../common/models/run-plan';
 import { UserFacingError } from './user-facing-error';

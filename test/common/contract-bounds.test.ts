@@ -2,7 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import type { z } from 'zod';
 import { describeProblems, MAX_SEEDS_PER_RUN, quoteStart } from '../../common/contract/bounds';
-import { EvaluationSpec, SampleEdit, SampleQuery } from '../../common/contract/gallery';
+import { SampleEdit, SampleQuery } from '../../common/contract/gallery';
+import { EvaluationSpec } from '../../common/contract/evaluation';
 import { Recipe } from '../../common/contract/recipe';
 import { RunRequest } from '../../common/contract/run-request';
 import { base64Length, MAX_RECIPE_PNG_BYTES } from '../../common/contract/bridge-protocol';

@@ -15,7 +15,8 @@ import {
   MAX_SWEEP_SCALES,
   TEXT_LIMITS,
 } from '../../common/contract/bounds';
-import { EvaluationSpec, SampleEdit, SampleQuery } from '../../common/contract/gallery';
+import { SampleEdit, SampleQuery } from '../../common/contract/gallery';
+import { EvaluationSpec } from '../../common/contract/evaluation';
 import { Recipe } from '../../common/contract/recipe';
 import { RunRequest } from '../../common/contract/run-request';
 import { studioOperations, SweepRequest } from '../../common/contract/studio-api';

@@ -7,7 +7,7 @@
  */
 import { SingleBar } from 'cli-progress';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import type { EvaluationRecord, EvaluationSpecInput } from '../../../common/contract/gallery';
+import type { EvaluationRecord, EvaluationSpecInput } from '../../../common/contract/evaluation';
 import { GuidanceMode, ProviderName, SamplerName } from '../../../common/contract/run-request';
 import { findClass } from '../../../common/models/class-search';
 import { defaultDataDir } from '../../gallery';

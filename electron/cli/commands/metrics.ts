@@ -5,7 +5,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { openEngine } from '../../service/open-studio';
 import { DEFAULT_NEIGHBOURHOOD } from '../../metrics/precision-recall';
-import { DEFAULT_INCEPTION_SPLITS } from '../../metrics/quality-metrics';
+import { INCEPTION_SPLIT_SIZE } from '../../metrics/inception-score';
 
 export interface MetricsCommandOptions {
   features: string;
@@ -14,7 +14,7 @@ export interface MetricsCommandOptions {
   referenceMu?: string;
   referenceSigma?: string;
   k: number;
-  splits: number;
+  splitSize: number;
   threads?: number;
 }
 
@@ -24,8 +24,11 @@ export interface MetricsReport {
   fid: number;
   precision: number;
   recall: number;
+  density: number;
+  coverage: number;
   inception_score?: number;
-  inception_score_std?: number;
+  /** Samples in each Inception Score split, in the rows' order. */
+  inception_score_splits?: number[];
 }
 
 function positiveInteger(name: string) {
@@ -50,14 +53,16 @@ export async function computeMetricsReport(options: MetricsCommandOptions): Prom
       ...(options.referenceMu ? { referenceMu: options.referenceMu } : {}),
       ...(options.referenceSigma ? { referenceSigma: options.referenceSigma } : {}),
       neighbourhood: options.k,
-      splits: options.splits,
+      splitSize: options.splitSize,
     });
     return {
       samples: metrics.sampleCount,
       fid: metrics.fid,
       precision: metrics.precision,
       recall: metrics.recall,
-      ...(metrics.inceptionScore ? { inception_score: metrics.inceptionScore.mean, inception_score_std: metrics.inceptionScore.std } : {}),
+      density: metrics.density,
+      coverage: metrics.coverage,
+      ...(metrics.inceptionScore ? { inception_score: metrics.inceptionScore.score, inception_score_splits: metrics.inceptionScore.splitSizes } : {}),
     };
   } finally {
     await engine.close();
@@ -73,7 +78,7 @@ export function metricsCommand(): Command {
     .option('--reference-mu <file>', 'reference feature mean [D] .npy (float64), used for FID instead of estimating it')
     .option('--reference-sigma <file>', 'reference feature covariance [D, D] .npy (float64)')
     .addOption(new Option('--k <n>', 'neighbourhood size of the precision/recall manifolds').argParser(positiveInteger('--k')).default(DEFAULT_NEIGHBOURHOOD))
-    .addOption(new Option('--splits <n>', 'Inception Score splits').argParser(positiveInteger('--splits')).default(DEFAULT_INCEPTION_SPLITS))
+    .addOption(new Option('--split-size <n>', 'samples per Inception Score split, in the rows\' order (the reference evaluator\'s 5000)').argParser(positiveInteger('--split-size')).default(INCEPTION_SPLIT_SIZE))
     .addOption(new Option('--threads <n>', 'CPU threads for the matrix products (default: all cores)').argParser(positiveInteger('--threads')))
     .action(async (options: MetricsCommandOptions) => {
       const report = await computeMetricsReport(options);

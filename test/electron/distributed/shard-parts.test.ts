@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { EvaluationSpec, type EvaluationSpecInput } from '../../../common/contract/gallery';
+import { EvaluationSpec, type EvaluationSpecInput } from '../../../common/contract/evaluation';
 import { float32FromBase64, float32ToBase64 } from '../../../electron/distributed/float32-base64';
 import { connectionProblem, queueAddress } from '../../../electron/distributed/queue-connection';
 import { ShardJob, type ShardResult } from '../../../electron/distributed/shard-contract';
@@ -78,6 +78,15 @@ describe('shard plan', () => {
     for (const shard of shards) expect(shard.job.classes).toEqual(shard.job.seeds.map((seed) => classOfSeed.get(seed)));
   });
 
+  it('shifts the seeds by the seed offset and keeps the classes by position', () => {
+    const shifted = planShards({ ...spec, seedOffset: 1000 }, { evaluationId: 'e2', modelSha256: SHA, shardSize: 4 });
+    expect(shifted[0]!.job.seeds).toEqual([1000, 1001, 1002, 1003]);
+    expect(shifted[0]!.job.classes).toEqual(shards[0]!.job.classes);
+    const results = new ShardResults({ ...spec, seedOffset: 1000 });
+    for (const shard of shifted) results.add(shard.scaleIndex, shard.job, resultFor(shard.job), 64);
+    expect(results.merged(1).seeds).toEqual([...Array(spec.samplesPerScale).keys()].map((position) => 1000 + position));
+  });
+
   it('refuses a shard size, batch size or evaluation id the queue or the engine could not take', () => {
     expect(() => planShards(spec, { evaluationId: 'e1', modelSha256: SHA, shardSize: 0 })).toThrow('A shard holds from 1 to 1024 seeds; got a shard size of 0.');
     expect(() => planShards(spec, { evaluationId: 'e1', modelSha256: SHA, shardSize: 1025 })).toThrow('A shard holds from 1 to 1024 seeds; got a shard size of 1025.');
@@ -110,15 +119,15 @@ function resultFor(job: ShardJob, worker = 'w'): ShardResult {
 describe('shard results', () => {
   const shards = planShards(spec, { evaluationId: 'e1', modelSha256: SHA, shardSize: 4 });
 
-  it('drops seeds that arrive twice and merges in the single-machine order (class by class, seeds ascending)', () => {
+  it('drops seeds that arrive twice and merges in drawing order (seed i in row i, whichever shard came first)', () => {
     const results = new ShardResults(spec);
     for (const shard of [...shards].reverse()) expect(results.add(shard.scaleIndex, shard.job, resultFor(shard.job), 64)).toBe(shard.job.seeds.length);
     expect(results.add(shards[1]!.scaleIndex, shards[1]!.job, resultFor(shards[1]!.job, 'late'), 64)).toBe(0);
 
     const merged = results.merged(0);
-    const expectedSeeds = [...seedsByClass(spec).values()].flat();
+    const expectedSeeds = [...Array(spec.samplesPerScale).keys()];
     expect(merged.seeds).toEqual(expectedSeeds);
-    expect([...merged.classIndices]).toEqual(spec.classes.flatMap((classIndex) => seedsByClass(spec).get(classIndex)!.map(() => classIndex)));
+    expect([...merged.classIndices]).toEqual(expectedSeeds.map((seed) => spec.classes[seed % spec.classes.length]));
     expect([...merged.features.data]).toEqual(expectedSeeds.flatMap((seed) => [seed, 10 * seed]));
     expect([...merged.logits.data]).toEqual(expectedSeeds.map((seed) => seed + 0.5));
   });

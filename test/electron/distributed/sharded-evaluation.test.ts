@@ -8,7 +8,7 @@ import { appendFileSync, cpSync, mkdtempSync, readFileSync, rmSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { EvaluationResult, EvaluationSpecInput } from '../../../common/contract/gallery';
+import type { EvaluationResult, EvaluationSpecInput } from '../../../common/contract/evaluation';
 import { Queue } from 'bullmq';
 import { shardQueueName } from '../../../electron/distributed/shard-contract';
 import { startShardWorker } from '../../../electron/distributed/shard-worker';

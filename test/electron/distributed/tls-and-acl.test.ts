@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { EvaluationSpecInput } from '../../../common/contract/gallery';
+import type { EvaluationSpecInput } from '../../../common/contract/evaluation';
 import { startShardedEvaluation } from '../../../electron/distributed/sharded-evaluation';
 import { startShardWorker, type ShardWorker } from '../../../electron/distributed/shard-worker';
 import { createEngine, type Engine } from '../../../electron/inference';

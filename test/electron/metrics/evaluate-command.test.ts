@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { EvaluationRecord } from '../../../common/contract/gallery';
+import type { EvaluationRecord } from '../../../common/contract/evaluation';
 import { evaluateCommand } from '../../../electron/cli/commands/evaluate';
 
 const run = promisify(execFile);

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { EvaluationView } from '../../../common/contract/evaluation';
-import { EvaluationRecord } from '../../../common/contract/gallery';
+import { EvaluationRecord } from '../../../common/contract/evaluation';
 import { openStudio } from '../../../electron/service/open-studio';
 import { invokeOperation } from '../../../electron/service/invoke';
 

@@ -1,8 +1,10 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { EvaluationSpecInput } from '../../../common/contract/gallery';
+import type { EvaluationSpecInput } from '../../../common/contract/evaluation';
+import type { ModelManifest } from '../../../common/models/manifest';
+import { decodeNpy } from '../../../common/npy';
 import type { Gallery } from '../../../electron/gallery';
 import type { EvaluationEvent } from '../../../electron/service/evaluation-events';
 import type { EvaluationOperations } from '../../../electron/service/evaluation-operations';
@@ -87,6 +89,45 @@ describe('evaluation job', () => {
     expect(progress.at(-1)).toMatchObject({ phase: 'scoring', doneSamples: 24, totalSamples: 24 });
     expect(studio.events.filter((event) => event.type === 'result')).toHaveLength(2);
     expect(studio.events.at(-1)).toMatchObject({ type: 'finished', status: 'completed' });
+  });
+
+  it('stores each figure with its seeds, sampler settings, evaluator and reference hashes, splits, density and coverage', async () => {
+    const studio = openStudio(dataDir());
+    const record = await studio.evaluations.startEvaluation({ ...spec, scales: [4], seedOffset: 500 });
+    await studio.evaluations.whenIdle();
+    const finished = studio.evaluations.getEvaluation(record.id);
+    expect(finished.status, finished.error ?? '').toBe('completed');
+    const manifest = JSON.parse(readFileSync(join(MODELS, 'evaluated-8px', 'manifest.json'), 'utf8')) as ModelManifest;
+    const { evaluator } = manifest;
+    const [result] = finished.results;
+    expect(result!.provenance).toEqual({
+      sampleCount: 12,
+      firstSeed: 500,
+      lastSeed: 511,
+      sampler: 'ddim',
+      steps: 'ddim5',
+      eta: 0,
+      mode: 'unconditional+classifier',
+      evaluatorSha256: manifest.files[evaluator!.file],
+      referenceFeaturesSha256: manifest.files[evaluator!.reference.features],
+      referenceMuSha256: manifest.files[evaluator!.reference.mu],
+      referenceSigmaSha256: manifest.files[evaluator!.reference.sigma],
+      referenceCount: decodeNpy(new Uint8Array(readFileSync(join(MODELS, 'evaluated-8px', evaluator!.reference.features)))).shape[0],
+    });
+    // Fewer than 5,000 samples: one split, as the reference evaluator takes them.
+    expect(result!.inceptionSplitSizes).toEqual([12]);
+    // The test evaluator has no spatial output, so there is no sFID.
+    expect(result!.sfid).toBeNull();
+    expect(result!.density).toBeGreaterThanOrEqual(0);
+    expect(result!.coverage).toBeGreaterThanOrEqual(0);
+    expect(result!.coverage).toBeLessThanOrEqual(1);
+    const seeds = [...samplesByScale(studio.gallery, record.id).get(4)!.keys()].sort((a, b) => a - b);
+    expect(seeds).toEqual([...Array(12).keys()].map((position) => 500 + position));
+  });
+
+  it('refuses a seed offset that runs past the last seed, with a sentence', async () => {
+    const studio = openStudio(dataDir());
+    await expect(studio.evaluations.startEvaluation({ ...spec, seedOffset: 2 ** 32 - 5 })).rejects.toThrow(/passes the last seed \(4294967295\); lower the offset/);
   });
 
   it('resumes after a restart without redoing finished samples or scales', async () => {

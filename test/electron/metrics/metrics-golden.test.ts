@@ -6,7 +6,8 @@ import { featureStatistics, frechetDistance } from '../../../electron/metrics/fr
 import { inceptionScore } from '../../../electron/metrics/inception-score';
 import { readFeatureMatrix, readSquareMatrix, readVector } from '../../../electron/metrics/npy-files';
 import { featureRows } from '../../../electron/metrics/dense-matrix';
-import { precisionRecall } from '../../../electron/metrics/precision-recall';
+import { manifoldFigures, manifoldRadii, precisionRecall, referenceManifold } from '../../../electron/metrics/precision-recall';
+import { prepareReference, qualityMetrics } from '../../../electron/metrics/quality-metrics';
 import { symmetricEigenvalues } from '../../../electron/metrics/symmetric-eigenvalues';
 
 const fixtures = join(import.meta.dirname, 'fixtures');
@@ -23,9 +24,14 @@ const expected = JSON.parse(readFileSync(fixture('expected.json'), 'utf8')) as {
   precision: number;
   recall: number;
   k: number;
+  density: number;
+  coverage: number;
+  density_k: number;
+  sfid: number;
   inception_score: number;
-  inception_score_std: number;
-  inception_score_splits: number;
+  inception_score_split_sizes: number[];
+  inception_score_long: number;
+  inception_score_long_split_sizes: number[];
   symmetric_eigenvalues: number[];
 };
 
@@ -75,11 +81,54 @@ describe('metrics against numpy and scipy', () => {
     expect(recall).toBe(expected.recall);
   });
 
-  it('gives the Inception Score of the improved-GAN formula with splits', async () => {
+  it("gives the Inception Score of the reference evaluator's formula: one split for fewer than 5,000 samples", async () => {
     const logits = await readFeatureMatrix(fixture('generated_logits.npy'));
-    const score = inceptionScore(logits, expected.inception_score_splits);
-    expect(score.mean).toBeCloseTo(expected.inception_score, 12);
-    expect(score.std).toBeCloseTo(expected.inception_score_std, 12);
+    const score = inceptionScore(logits);
+    expect(score.score).toBeCloseTo(expected.inception_score, 12);
+    expect(score.splitSizes).toEqual(expected.inception_score_split_sizes);
+    expect(score.splitSizes).toEqual([300]);
+  });
+
+  it('cuts 11,000 samples into splits of 5,000, 5,000 and 1,000 in row order, as the evaluator does', async () => {
+    const logits = await readFeatureMatrix(fixture('long_logits.npy'));
+    const score = inceptionScore(logits);
+    expect(score.splitSizes).toEqual(expected.inception_score_long_split_sizes);
+    expect(score.splitSizes).toEqual([5000, 5000, 1000]);
+    expect(score.score).toBeCloseTo(expected.inception_score_long, 12);
+  });
+
+  it('gives exactly the density and coverage of the reference k = 5 balls (Naeem et al. 2020)', async () => {
+    const reference = await readFeatureMatrix(fixture('reference_features.npy'));
+    const generated = await readFeatureMatrix(fixture('generated_features.npy'));
+    const manifold = await referenceManifold(reference, kernels, expected.k, expected.density_k);
+    const figures = await manifoldFigures(manifold, { features: generated, radii: await manifoldRadii(generated, kernels, expected.k) }, kernels);
+    expect(figures.density).toBeCloseTo(expected.density, 14);
+    expect(figures.coverage).toBe(expected.coverage);
+    // The same pass still gives the precision and recall numpy gives.
+    expect(figures.precision).toBe(expected.precision);
+    expect(figures.recall).toBe(expected.recall);
+  });
+
+  it('gives the sFID of the spatial features when the reference has spatial statistics, and none otherwise', async () => {
+    const referenceFeatures = await readFeatureMatrix(fixture('reference_features.npy'));
+    const generated = await readFeatureMatrix(fixture('generated_features.npy'));
+    const spatialStatistics = { mu: await readVector(fixture('reference_spatial_mu.npy')), sigma: await readSquareMatrix(fixture('reference_spatial_sigma.npy')) };
+    const withSpatial = await prepareReference(referenceFeatures, kernels, await referenceStatistics(), expected.k, spatialStatistics);
+    const spatial = await readFeatureMatrix(fixture('generated_spatial.npy'));
+    const metrics = await qualityMetrics(generated, null, withSpatial, kernels, { spatial });
+    expect(Math.abs(metrics.sfid! - expected.sfid) / expected.sfid).toBeLessThan(1e-6);
+    expect(Math.abs(metrics.fid - expected.fid) / expected.fid).toBeLessThan(1e-6);
+
+    const withoutSpatial = await prepareReference(referenceFeatures, kernels, await referenceStatistics(), expected.k);
+    expect((await qualityMetrics(generated, null, withoutSpatial, kernels, { spatial })).sfid).toBeNull();
+  });
+
+  it('refuses spatial features of other images than the features', async () => {
+    const referenceFeatures = await readFeatureMatrix(fixture('reference_features.npy'));
+    const generated = await readFeatureMatrix(fixture('generated_features.npy'));
+    const reference = await prepareReference(referenceFeatures, kernels, await referenceStatistics(), expected.k);
+    const spatial = featureRows(await readFeatureMatrix(fixture('generated_spatial.npy')), 0, 10);
+    await expect(qualityMetrics(generated, null, reference, kernels, { spatial })).rejects.toThrow(/10 rows of spatial features for 300 feature rows/);
   });
 
   it('finds the eigenvalues numpy.linalg.eigvalsh finds', async () => {

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { EvaluationSpec } from '../../../common/contract/gallery';
+import type { EvaluationSpec } from '../../../common/contract/evaluation';
 import { openStudio, type Studio } from '../../../electron/service/open-studio';
 import { request } from '../inference/test-models';
 
@@ -21,6 +21,7 @@ const spec: EvaluationSpec = {
   steps: 'ddim5',
   eta: 0,
   samplesPerScale: 12,
+  seedOffset: 0,
 };
 
 const cleanups: (() => Promise<void> | void)[] = [];

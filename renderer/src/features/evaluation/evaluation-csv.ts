@@ -1,7 +1,23 @@
-/** The evaluation table as CSV (RFC 4180), one row per guidance scale. */
-import type { EvaluationRecord } from '../../../../common/contract/gallery';
+/** The evaluation table as CSV (RFC 4180), one row per guidance scale, with what each row was measured on. */
+import type { EvaluationRecord } from '../../../../common/contract/evaluation';
 
-export const CSV_COLUMNS = ['scale', 'samples', 'fid', 'inception_score', 'precision', 'recall', 'class_accuracy'] as const;
+export const CSV_COLUMNS = [
+  'scale',
+  'samples',
+  'fid',
+  'sfid',
+  'inception_score',
+  'inception_split_sizes',
+  'precision',
+  'recall',
+  'density',
+  'coverage',
+  'class_accuracy',
+  'first_seed',
+  'last_seed',
+  'evaluator_sha256',
+  'reference_sha256',
+] as const;
 
 function cell(value: number | string | null): string {
   if (value === null) return '';
@@ -12,8 +28,25 @@ function cell(value: number | string | null): string {
 export function evaluationCsv(record: EvaluationRecord): string {
   const lines = [CSV_COLUMNS.join(',')];
   for (const result of record.results) {
+    const { provenance } = result;
     lines.push(
-      [result.scale, result.sampleCount, result.fid, result.inceptionScore, result.precision, result.recall, result.classAccuracy]
+      [
+        result.scale,
+        result.sampleCount,
+        result.fid,
+        result.sfid,
+        result.inceptionScore,
+        result.inceptionSplitSizes === null ? null : result.inceptionSplitSizes.join(' '),
+        result.precision,
+        result.recall,
+        result.density,
+        result.coverage,
+        result.classAccuracy,
+        provenance?.firstSeed ?? null,
+        provenance?.lastSeed ?? null,
+        provenance?.evaluatorSha256 ?? null,
+        provenance?.referenceFeaturesSha256 ?? null,
+      ]
         .map(cell)
         .join(','),
     );

@@ -1,6 +1,6 @@
 /** The evaluation page's state: the stored evaluations, the one shown, and following a running one. */
 import type { EvaluationProgress } from '../../../../common/contract/evaluation';
-import type { EvaluationRecord, EvaluationSpecInput } from '../../../../common/contract/gallery';
+import type { EvaluationRecord, EvaluationSpecInput } from '../../../../common/contract/evaluation';
 import type { StudioApi } from '../../../../common/contract/studio-api';
 
 /** How often a running evaluation is read again. */

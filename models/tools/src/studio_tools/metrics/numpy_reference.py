@@ -3,7 +3,8 @@ metrics are checked against, and what the built-in model's quality report measur
 
 They follow the reference evaluator of guided-diffusion: ``np.cov`` statistics and
 ``scipy.linalg.sqrtm`` of Σ₁Σ₂ for FID, squared Euclidean k-NN radii for precision and
-recall (Kynkäänniemi et al. 2019), the improved-GAN formula for the Inception Score.
+recall (Kynkäänniemi et al. 2019), the evaluator's splits of 5,000 for the Inception Score,
+density and coverage after Naeem et al. 2020.
 """
 
 from __future__ import annotations
@@ -75,18 +76,34 @@ def precision_recall(
     return precision, recall
 
 
-def inception_score(logits: np.ndarray, splits: int = 10) -> tuple[float, float]:
-    """exp(E_x KL(p(y|x) ‖ p(y))) on each of `splits` parts (no more parts than samples, part i
-    spanning ⌊i·N/splits⌋ to ⌊(i+1)·N/splits⌋): mean and standard deviation over parts."""
+def inception_score(logits: np.ndarray, split_size: int = 5000) -> float:
+    """The Inception Score as guided-diffusion's ``evaluations/evaluator.py`` computes it: softmax
+    of the logits; for each run of ``split_size`` rows in the given (drawing) order, the last one
+    shorter, exp(mean over rows of KL(p(y|x) ‖ mean p(y))); the plain mean of those scores."""
     x = np.asarray(logits, dtype=np.float64)
     x = x - x.max(axis=1, keepdims=True)
-    probabilities = np.exp(x) / np.exp(x).sum(axis=1, keepdims=True)
-    n = len(probabilities)
-    splits = min(splits, n)
+    preds = np.exp(x) / np.exp(x).sum(axis=1, keepdims=True)
     scores = []
-    for part in range(splits):
-        chunk = probabilities[part * n // splits : (part + 1) * n // splits]
-        marginal = chunk.mean(axis=0, keepdims=True)
-        kl = chunk * (np.log(chunk) - np.log(marginal))
-        scores.append(np.exp(kl.sum(axis=1).mean()))
-    return float(np.mean(scores)), float(np.std(scores))
+    for i in range(0, len(preds), split_size):
+        part = preds[i : i + split_size]
+        kl = part * (np.log(part) - np.log(np.expand_dims(np.mean(part, 0), 0)))
+        kl = np.mean(np.sum(kl, 1))
+        scores.append(np.exp(kl))
+    return float(np.mean(scores))
+
+
+def inception_split_sizes(count: int, split_size: int = 5000) -> list[int]:
+    return [min(split_size, count - i) for i in range(0, count, split_size)]
+
+
+def density_coverage(reference: np.ndarray, generated: np.ndarray, k: int = 5) -> tuple[float, float]:
+    """Density and coverage (Naeem et al. 2020) with the reference's k-NN balls:
+    density = 1/(kM) Σⱼ Σᵢ 1[Yⱼ ∈ B(Xᵢ, NND_k(Xᵢ))], coverage = 1/N Σᵢ 1[∃ j: Yⱼ ∈ B(Xᵢ, NND_k(Xᵢ))]."""
+    reference_radii = radii(reference, k)
+    balls = 0
+    covered = np.zeros(len(reference), dtype=bool)
+    for _, distances in _distance_chunks(generated, reference):
+        inside = distances <= reference_radii[None, :]
+        balls += int(inside.sum())
+        covered |= inside.any(axis=0)
+    return balls / (k * len(generated)), float(covered.mean())

@@ -358,7 +358,7 @@ def main(argv: list[str] | None = None) -> int:
                                                      reference_radii=reference_radii)
                 fid = frechet_distance(*statistics(features), reference_mu, reference_sigma)
                 row = Row(sampler_key, mode, scale, len(labels), accuracy, fid, precision, recall,
-                          inception_score(logits)[0], seconds, None if drawn is None else drawn.name, drawn_with)
+                          inception_score(logits), seconds, None if drawn is None else drawn.name, drawn_with)
                 rows.append(row)
                 if args.json:
                     write_report(args.json, identity, floors, rows)
