@@ -1,12 +1,18 @@
 import { z } from 'zod';
 import { boundedText, requiredText, TEXT_LIMITS } from './bounds';
-import { ClassIndex, GuidanceMode, ModelId, ProviderName, RunRequest, SamplerName, Seed, StepsText } from './run-request';
+import { ClassIndex, GuidanceMode, ModelId, ProviderName, RunRequest, SamplerName, Seed, StepsText, variationOf } from './run-request';
 
 /** Keyword of the PNG text chunk that carries a sample's recipe. */
 export const RECIPE_PNG_KEYWORD = 'gds-recipe';
 
-/** Version of the recipe layout written into PNGs; readers accept this version and older ones. */
-export const RECIPE_FORMAT = 1;
+/**
+ * Version of the recipe layout written into PNGs; readers accept this version and older ones.
+ * 2 added the variation seed; a recipe without a variation is still written as 1, so studios
+ * that predate variations go on reading it, while one with a variation is refused by them
+ * rather than re-run without it.
+ */
+export const RECIPE_FORMAT = 2;
+const FORMAT_WITHOUT_VARIATION = 1;
 
 const Sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'must be a lowercase hex sha256');
 
@@ -32,6 +38,9 @@ export const Recipe = z.object({
   steps: StepsText,
   eta: z.number().finite().min(0).max(1),
   seed: Seed,
+  /** The variation seed and strength (format 2); absent in older recipes, which had no variation. */
+  subseed: RunRequest.shape.subseed,
+  subseedStrength: RunRequest.shape.subseedStrength,
   clipDenoised: z.boolean(),
   /** Name of the seeded noise generator, so a later algorithm change is detectable. */
   noiseAlgorithm: requiredText('the noise generator name', TEXT_LIMITS.noiseAlgorithm),
@@ -55,7 +64,14 @@ export function recipeToRunRequest(recipe: Recipe): RunRequest {
     seeds: [recipe.seed],
     batchSize: 1,
     provider: recipe.provider,
+    ...variationFields(recipe),
   });
+}
+
+/** The variation settings of a request or recipe, present only when they change the noise. */
+function variationFields(settings: Pick<RunRequest, 'subseed' | 'subseedStrength'>): Pick<RunRequest, 'subseed' | 'subseedStrength'> {
+  const variation = variationOf(settings);
+  return variation === null ? {} : { subseed: variation.subseed, subseedStrength: variation.strength };
 }
 
 /** What a recipe records beyond the run request: the sample's own seed and how it was really made. */
@@ -74,8 +90,9 @@ export interface RecipeFacts {
 
 /** The recipe of one sample of a run. */
 export function recipeFromRequest(request: RunRequest, facts: RecipeFacts): Recipe {
+  const variation = variationFields(request);
   return Recipe.parse({
-    format: RECIPE_FORMAT,
+    format: variation.subseed === undefined ? FORMAT_WITHOUT_VARIATION : RECIPE_FORMAT,
     model: {
       id: request.modelId,
       sha256: facts.modelSha256,
@@ -89,6 +106,7 @@ export function recipeFromRequest(request: RunRequest, facts: RecipeFacts): Reci
     steps: request.steps,
     eta: request.eta,
     seed: facts.seed,
+    ...variation,
     clipDenoised: request.clipDenoised,
     noiseAlgorithm: facts.noiseAlgorithm,
     provider: facts.provider,

@@ -33,6 +33,10 @@ const runSettings = {
   clipDenoised: z.boolean().default(true),
   batchSize: boundedWholeNumber('the batch size', 1, MAX_BATCH_SIZE, '; larger batches do not fit in memory').default(4),
   provider: ProviderName.default('auto'),
+  /** Variation seed: every sample's noise is moved toward this seed's noise by `subseedStrength`. */
+  subseed: Seed.optional(),
+  /** How far toward the subseed's noise, 0 (the seed's own image) to 1 (the subseed's image). */
+  subseedStrength: z.number({ error: 'the variation strength must be a number from 0 to 1' }).finite().min(0, { error: 'the variation strength must be at least 0' }).max(1, { error: 'the variation strength is at most 1 (the subseed\'s own image)' }).optional(),
 };
 
 /** Everything needed to produce (and reproduce) a batch of samples, as a request arrives. */
@@ -49,3 +53,26 @@ export type RunRequest = z.infer<typeof RunRequest>;
  * an evaluation's runs and runs recorded before the per-run bound may hold more than a request may ask.
  */
 export const RecordedRunRequest = z.object({ ...runSettings, seeds: z.array(Seed).min(1) });
+
+/** A run's variation: the subseed whose noise every sample's noise is slerped toward, and how far. */
+export interface Variation {
+  subseed: number;
+  strength: number;
+}
+
+type VariationSettings = Pick<RunRequest, 'subseed' | 'subseedStrength'>;
+
+/** The run's variation, or null when each sample's noise is its seed's own (no subseed, or strength 0). */
+export function variationOf(settings: VariationSettings): Variation | null {
+  const strength = settings.subseedStrength ?? 0;
+  if (strength === 0 || settings.subseed === undefined) return null;
+  return { subseed: settings.subseed, strength };
+}
+
+/** Why these variation settings cannot run, as a sentence, or null when they can. */
+export function variationProblem(settings: VariationSettings): string | null {
+  if ((settings.subseedStrength ?? 0) > 0 && settings.subseed === undefined) {
+    return `A variation strength of ${settings.subseedStrength} needs a variation seed (subseed) to move toward; set one, or set the strength to 0.`;
+  }
+  return null;
+}

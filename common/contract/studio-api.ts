@@ -133,6 +133,16 @@ export type SampleRef = z.infer<typeof SampleRef>;
 
 export const ExportedPng = z.object({ fileName: z.string(), png: Base64 });
 export type ExportedPng = z.infer<typeof ExportedPng>;
+/** Whole factors a sample may be exported at: 1:1, or enlarged by nearest neighbour for small models. */
+export const EXPORT_UPSCALES = [1, 4, 8] as const;
+export const ExportUpscale = z.literal(EXPORT_UPSCALES, {
+  error: `the export size must be ×${EXPORT_UPSCALES.join(', ×')}`,
+});
+export type ExportUpscale = z.infer<typeof ExportUpscale>;
+
+export const ExportPngRequest = SampleRef.extend({ upscale: ExportUpscale.default(1) });
+export type ExportPngRequest = z.input<typeof ExportPngRequest>;
+
 
 /** A PNG whose recipe is read; at most MAX_RECIPE_PNG_BYTES, so its base64 fits in one bridge message. */
 export const RecipeSource = z.object({
@@ -250,7 +260,7 @@ export const studioOperations = {
   galleryFacets: operation('galleryFacets', NoRequest, GalleryFacets),
   editSample: operation('editSample', SampleEdit, SampleRecord),
   deleteSample: operation('deleteSample', SampleRef, z.object({ deleted: z.boolean() })),
-  exportPng: operation('exportPng', SampleRef, ExportedPng),
+  exportPng: operation('exportPng', ExportPngRequest, ExportedPng),
   readRecipe: operation('readRecipe', RecipeSource, RecipeResult),
   listPresets: operation('listPresets', NoRequest, z.array(PresetRecord)),
   savePreset: operation('savePreset', SavePresetRequest, PresetRecord),

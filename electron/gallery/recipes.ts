@@ -1,10 +1,11 @@
 import { type Recipe, recipeFileName, recipeFromRequest, recipeToRunRequest } from '../../common/contract/recipe';
 import { quoteStart } from '../../common/contract/bounds';
-import type { RunRequest } from '../../common/contract/run-request';
+import { variationProblem, type RunRequest } from '../../common/contract/run-request';
 import { NOISE_ALGORITHM } from '../../common/diffusion/rng';
 import type { ModelManifest } from '../../common/models/manifest';
 import type { ModelFingerprint } from '../../common/models/model-identity';
 import { planRun } from '../../common/models/run-plan';
+import { decodePng, encodePng, upscaleNearest } from '../png/image';
 import { RecipeReadError, readRecipe, withRecipe } from '../png/recipe-chunk';
 import { GalleryError } from './gallery-error';
 import type { ModelsRepository } from './models-repository';
@@ -62,6 +63,16 @@ export function exportSample(
 }
 
 /**
+ * The exported sample enlarged `factor` times by nearest neighbour, with the same recipe, so the
+ * big file re-runs to the 1:1 image; its name says the factor. Factor 1 returns it unchanged.
+ */
+export function upscaledExport(exported: ExportedSample, factor: number): ExportedSample {
+  if (factor === 1) return exported;
+  const png = withRecipe(encodePng(upscaleNearest(decodePng(exported.png), factor)), exported.recipe);
+  return { ...exported, fileName: exported.fileName.replace(/\.png$/, `-x${factor}.png`), png };
+}
+
+/**
  * Reads a PNG's recipe and turns it into a run request for a model that is installed.
  * Throws a RecipeReadError with a sentence for the user when the file is not a PNG,
  * has no recipe, or names a model or class this studio does not have.
@@ -80,6 +91,8 @@ export function importRecipe(png: Uint8Array, findModel: ModelLookup, currentNoi
       `The recipe asks for class ${recipe.classIndex}, but model ${modelName} has only ${model.classCount} classes (0–${model.classCount - 1}); the installed model is not the one that made this image.`,
     );
   }
+  const variationMistake = variationProblem(recipe);
+  if (variationMistake !== null) throw new RecipeReadError(`The recipe in this PNG cannot be re-run: ${variationMistake}`);
   const request = recipeToRunRequest(recipe);
   if (model.manifest !== undefined) {
     try {

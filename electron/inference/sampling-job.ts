@@ -2,7 +2,7 @@
  * One run request on a loaded model: the seeds are cut into batches, each batch is sampled with
  * the chosen sampler, and progress, previews, samples and trajectories are reported as they come.
  */
-import type { RunRequest } from '../../common/contract/run-request';
+import { variationOf, type RunRequest } from '../../common/contract/run-request';
 import { toRgba, toUint8 } from '../../common/diffusion/preview';
 import { replayedNoise, seededNoise, type NoiseSource } from '../../common/diffusion/rng';
 import { samplers } from '../../common/diffusion/samplers';
@@ -147,7 +147,10 @@ export async function runSamplingJob(model: LoadedModel, request: RunRequest, op
     const geometry = { batch: runBatch, channels, size };
     const noise: NoiseSource =
       options.noise === null
-        ? seededNoise(rows.map((row) => request.seeds[row] as number))
+        ? seededNoise(
+            rows.map((row) => request.seeds[row] as number),
+            variationOf(request),
+          )
         : replayedNoise(
             gatherRows(options.noise.initial, 1, total, perSample, rows),
             options.noise.steps === null ? null : gatherRows(options.noise.steps, stepCount, total, perSample, rows),

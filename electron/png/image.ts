@@ -97,3 +97,23 @@ export function downscale(image: RgbaImage, maxSide: number): RgbaImage {
   }
   return { width, height, data };
 }
+
+/**
+ * Enlarges an image by a whole factor, each pixel becoming a `factor`×`factor` block
+ * (nearest neighbour), so a 28×28 sample stays crisp instead of blurring.
+ */
+export function upscaleNearest(image: RgbaImage, factor: number): RgbaImage {
+  if (!Number.isInteger(factor) || factor < 1) throw new Error(`Cannot upscale by ${factor}; the factor must be a whole number of at least 1.`);
+  if (factor === 1) return image;
+  const width = image.width * factor;
+  const height = image.height * factor;
+  const data = new Uint8Array(width * height * 4);
+  const source = new Uint32Array(image.data.buffer.slice(image.data.byteOffset, image.data.byteOffset + image.data.byteLength));
+  const target = new Uint32Array(data.buffer);
+  for (let y = 0; y < height; y++) {
+    const sourceRow = Math.floor(y / factor) * image.width;
+    const targetRow = y * width;
+    for (let x = 0; x < width; x++) target[targetRow + x] = source[sourceRow + Math.floor(x / factor)] as number;
+  }
+  return { width, height, data };
+}

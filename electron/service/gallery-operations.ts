@@ -1,6 +1,7 @@
 /** The gallery as the page uses it: samples, their images, PNG export and import, presets. */
 import type { ImageRef, ParsedRequestOf, ResponseOf } from '../../common/contract/studio-api';
 import type { Gallery } from '../gallery';
+import { upscaledExport } from '../gallery/recipes';
 import type { ModelCatalog } from './model-catalog';
 import { checkPresetAgainstModel } from './request-checks';
 import { UserFacingError } from './user-facing-error';
@@ -33,8 +34,8 @@ export class GalleryOperations {
     return { deleted: this.gallery.samples.delete(sampleId) };
   }
 
-  async exportPng({ sampleId }: ParsedRequestOf<'exportPng'>): Promise<ResponseOf<'exportPng'>> {
-    const exported = this.gallery.exportPng(sampleId);
+  async exportPng({ sampleId, upscale }: ParsedRequestOf<'exportPng'>): Promise<ResponseOf<'exportPng'>> {
+    const exported = upscaledExport(this.gallery.exportPng(sampleId), upscale);
     return { fileName: exported.fileName, png: Buffer.from(exported.png).toString('base64') };
   }
 

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { STOPPED_RUN_STATUSES } from '../../common/contract/gallery';
 import type { QueueEntryKind } from '../../common/contract/queue';
-import { RecordedRunRequest, type RunRequest } from '../../common/contract/run-request';
+import { RecordedRunRequest, variationProblem, type RunRequest } from '../../common/contract/run-request';
 import type { ParsedRequestOf, ResponseOf, RunEvent } from '../../common/contract/studio-api';
 import type { ModelManifest } from '../../common/models/manifest';
 import { modelSha256 } from '../../common/models/model-identity';
@@ -216,6 +216,8 @@ export class RunOperations implements JobKind {
 
   /** What the request means for the model; a request the model cannot run is refused with the planner's sentence. */
   private plan(manifest: ModelManifest, request: RunRequest): RunPlan {
+    const problem = variationProblem(request);
+    if (problem !== null) throw new UserFacingError(problem);
     try {
       return planRun(manifest, request);
     } catch (error) {

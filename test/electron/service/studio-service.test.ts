@@ -196,7 +196,7 @@ describe('StudioService', () => {
 
   it('exports a PNG whose recipe restores the exact request', async () => {
     const [sample] = (await studio.service.listSamples({ limit: 1 })).items;
-    const exported = await studio.service.exportPng({ sampleId: sample!.id });
+    const exported = await studio.service.exportPng({ sampleId: sample!.id, upscale: 1 });
     expect(exported.fileName).toMatch(/\.png$/);
     const restored = await studio.service.readRecipe({ png: exported.png });
     expect(restored.warning).toBeNull();
