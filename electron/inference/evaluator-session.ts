@@ -13,6 +13,8 @@ import { checkGraphInputs, openSession, ort, runChecked, type ConcreteProvider }
 export interface EvaluatorOutputs {
   features: FeatureMatrix;
   logits: FeatureMatrix;
+  /** The spatial features sFID compares, when the manifest names a `spatial` output. */
+  spatial?: FeatureMatrix;
 }
 
 export interface EvaluatorSession {
@@ -56,7 +58,12 @@ export async function openEvaluatorSession(modelDir: string, options: EvaluatorS
     throw new Error(`The model "${manifest.id}" has no evaluator network, so its samples cannot be scored. Export one into its folder (python -m studio_tools.metrics) first.`);
   }
   const { session, provider } = await openSession(folder.file(evaluator.file), 'evaluator', options);
-  checkGraphInputs(session, 'evaluator', [{ name: evaluator.input, role: 'images' }], [evaluator.outputs.features, evaluator.outputs.logits]);
+  const spatialOutput = evaluator.outputs.spatial;
+  checkGraphInputs(session, 'evaluator', [{ name: evaluator.input, role: 'images' }], [
+    evaluator.outputs.features,
+    evaluator.outputs.logits,
+    ...(spatialOutput === undefined ? [] : [spatialOutput]),
+  ]);
   const { size, channels } = manifest.image;
   const imageLength = channels * size * size;
   const batchSize = options.batchSize ?? 64;
@@ -67,8 +74,10 @@ export async function openEvaluatorSession(modelDir: string, options: EvaluatorS
     }
     const features: Float32Array[] = [];
     const logits: Float32Array[] = [];
+    const spatial: Float32Array[] = [];
     let featureDimension = 0;
     let classDimension = 0;
+    let spatialDimension = 0;
     for (let start = 0; start < count; start += batchSize) {
       if (cancelled()) throw evaluationCancelledError();
       const batch = Math.min(batchSize, count - start);
@@ -80,10 +89,16 @@ export async function openEvaluatorSession(modelDir: string, options: EvaluatorS
       classDimension = logitTensor.dims[1] ?? 0;
       features.push(Float32Array.from(featureTensor.data as Float32Array));
       logits.push(Float32Array.from(logitTensor.data as Float32Array));
+      if (spatialOutput !== undefined) {
+        const spatialTensor = outputs[spatialOutput]!;
+        spatialDimension = spatialTensor.data.length / batch;
+        spatial.push(Float32Array.from(spatialTensor.data as Float32Array));
+      }
     }
     return {
       features: featureMatrix(joined(features), count, featureDimension),
       logits: featureMatrix(joined(logits), count, classDimension),
+      ...(spatialOutput === undefined ? {} : { spatial: featureMatrix(joined(spatial), count, spatialDimension) }),
     };
   }
 
@@ -94,6 +109,9 @@ export async function openEvaluatorSession(modelDir: string, options: EvaluatorS
       mu: folder.file(evaluator.reference.mu),
       sigma: folder.file(evaluator.reference.sigma),
       features: folder.file(evaluator.reference.features),
+      ...(evaluator.reference.spatial_mu !== undefined && evaluator.reference.spatial_sigma !== undefined
+        ? { spatialMu: folder.file(evaluator.reference.spatial_mu), spatialSigma: folder.file(evaluator.reference.spatial_sigma) }
+        : {}),
     },
     evaluate,
     release: () => session.release(),

@@ -8,6 +8,7 @@ import type { EvaluationResult } from '../../common/contract/evaluation';
 import type { FeatureMatrix } from './dense-matrix';
 import type { MatrixKernels } from './matrix-kernels';
 import { readFeatureMatrix, readSquareMatrix, readVector } from './npy-files';
+import { DEFAULT_NEIGHBOURHOOD } from './precision-recall';
 import { prepareReference, qualityMetrics, type ReferenceData } from './quality-metrics';
 
 /** What the images alone give; the evaluation adds the scale and what the figures were measured on. */
@@ -18,6 +19,9 @@ export interface ReferenceFiles {
   mu: string;
   sigma: string;
   features: string;
+  /** The spatial features' mean and covariance, for sFID, when the evaluator has a spatial output. */
+  spatialMu?: string;
+  spatialSigma?: string;
 }
 
 /** Fraction of images whose top evaluator class is the requested one; null when the evaluator's classes are not the model's. */
@@ -35,7 +39,11 @@ export function classAccuracy(logits: FeatureMatrix, classIndices: Int32Array, c
 /** The model's reference statistics and k-NN radii, read from its folder. */
 export async function readReference(files: ReferenceFiles, kernels: MatrixKernels): Promise<ReferenceData> {
   const statistics = { mu: await readVector(files.mu), sigma: await readSquareMatrix(files.sigma) };
-  return prepareReference(await readFeatureMatrix(files.features), kernels, statistics);
+  const spatialStatistics =
+    files.spatialMu !== undefined && files.spatialSigma !== undefined
+      ? { mu: await readVector(files.spatialMu), sigma: await readSquareMatrix(files.spatialSigma) }
+      : null;
+  return prepareReference(await readFeatureMatrix(files.features), kernels, statistics, DEFAULT_NEIGHBOURHOOD, spatialStatistics);
 }
 
 export async function scoreOutputs(

@@ -5,6 +5,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { EvaluationSpecInput } from '../../../common/contract/evaluation';
 import type { ModelManifest } from '../../../common/models/manifest';
 import { decodeNpy } from '../../../common/npy';
+import { OnnxMatrixKernels } from '../../../electron/inference/linalg-kernels';
+import { featureStatistics, frechetDistance } from '../../../electron/metrics/frechet-distance';
+import { readSquareMatrix, readVector } from '../../../electron/metrics/npy-files';
+import { decodePng } from '../../../electron/png/image';
 import type { Gallery } from '../../../electron/gallery';
 import type { EvaluationEvent } from '../../../electron/service/evaluation-events';
 import type { EvaluationOperations } from '../../../electron/service/evaluation-operations';
@@ -52,9 +56,9 @@ function openStudio(dir: string, modelFolders = [join(MODELS, 'evaluated-8px')])
 }
 
 /** Samples of the evaluation by scale: seed → sample id. */
-function samplesByScale(gallery: Gallery, evaluationId: number): Map<number, Map<number, number>> {
+function samplesByScale(gallery: Gallery, evaluationId: number, modelId = 'evaluated-8px'): Map<number, Map<number, number>> {
   const byScale = new Map<number, Map<number, number>>();
-  for (const sample of gallery.samples.list({ modelId: 'evaluated-8px', limit: 500 }).items) {
+  for (const sample of gallery.samples.list({ modelId, limit: 500 }).items) {
     if (gallery.runs.get(sample.runId)?.evaluationId !== evaluationId) continue;
     const seeds = byScale.get(sample.scale) ?? new Map<number, number>();
     expect(seeds.has(sample.seed), `seed ${sample.seed} sampled twice at scale ${sample.scale}`).toBe(false);
@@ -123,6 +127,33 @@ describe('evaluation job', () => {
     expect(result!.coverage).toBeLessThanOrEqual(1);
     const seeds = [...samplesByScale(studio.gallery, record.id).get(4)!.keys()].sort((a, b) => a - b);
     expect(seeds).toEqual([...Array(12).keys()].map((position) => 500 + position));
+  });
+
+  it("gives the sFID of the evaluator's spatial output against the reference's spatial statistics", async () => {
+    const folder = join(MODELS, 'spatial-8px');
+    const studio = openStudio(dataDir(), [folder]);
+    const record = await studio.evaluations.startEvaluation({ ...spec, modelId: 'spatial-8px', scales: [0] });
+    await studio.evaluations.whenIdle();
+    const finished = studio.evaluations.getEvaluation(record.id);
+    expect(finished.status, finished.error ?? '').toBe('completed');
+
+    // The spatial output is the mean of each 2×2 block of the stored 8-bit image in [-1, 1].
+    const samples = [...samplesByScale(studio.gallery, record.id, 'spatial-8px').get(0)!.values()];
+    const spatial = new Float32Array(samples.length * 16);
+    samples.forEach((sampleId, row) => {
+      const { data } = decodePng(studio.gallery.samples.image(sampleId)!);
+      for (let y = 0; y < 8; y++) for (let x = 0; x < 8; x++) {
+        spatial[row * 16 + Math.floor(y / 2) * 4 + Math.floor(x / 2)] += (data[(y * 8 + x) * 4]! / 127.5 - 1) / 4;
+      }
+    });
+    const kernels = new OnnxMatrixKernels({ threads: 1 });
+    cleanups.push(() => kernels.release());
+    const reference = { mu: await readVector(join(folder, 'reference_spatial_mu.npy')), sigma: await readSquareMatrix(join(folder, 'reference_spatial_sigma.npy')) };
+    const expected = await frechetDistance(await featureStatistics({ count: samples.length, dimension: 16, data: spatial }, kernels), reference, kernels);
+    const [result] = finished.results;
+    expect(result!.sfid).not.toBeNull();
+    expect(Math.abs(result!.sfid! - expected) / expected).toBeLessThan(1e-4);
+    expect(result!.sfid).not.toBeCloseTo(result!.fid!, 3);
   });
 
   it('refuses a seed offset that runs past the last seed, with a sentence', async () => {
