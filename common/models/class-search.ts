@@ -101,6 +101,23 @@ export function searchClasses(index: ClassIndex, rawQuery: string, limit = 200):
   return ranked.slice(0, limit).map((item) => item.match);
 }
 
+/**
+ * The class a typed name, synonym, plural or index stands for exactly; null when none does.
+ * For fields that take a list of classes ("dress, trainers, 9"), where a guess would be wrong.
+ */
+export function exactClassIndex(names: readonly string[], synonyms: readonly (readonly string[])[], query: string): number | null {
+  const wanted = normaliseClassText(query);
+  if (/^\d+$/.test(wanted)) {
+    const index = Number(wanted);
+    return index < names.length ? index : null;
+  }
+  for (const text of [wanted, singularOf(wanted)]) {
+    const index = names.findIndex((name, i) => normaliseClassText(name) === text || (synonyms[i] ?? []).some((synonym) => normaliseClassText(synonym) === text));
+    if (index >= 0) return index;
+  }
+  return null;
+}
+
 export class UnknownClassError extends Error {
   constructor(
     message: string,

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { buildClassIndex, findClass, searchClasses, singularOf } from '../../common/models/class-search';
+import { buildClassIndex, exactClassIndex, findClass, searchClasses, singularOf } from '../../common/models/class-search';
 
 const imagenet = JSON.parse(
   readFileSync(new URL('../../models/tools/src/studio_tools/data/imagenet_classes.json', import.meta.url), 'utf8'),
@@ -67,7 +67,7 @@ describe('class search', () => {
 
 describe('class search by meaning and plural', () => {
   const builtIn = JSON.parse(readFileSync(new URL('../../models/fashion-mnist/manifest.json', import.meta.url), 'utf8')) as {
-    classes: { names: string[]; synonyms: string[][]; count: number };
+    classes: { names: string[]; synonyms: string[][]; count: number; null_class: number | null };
   };
   const builtInIndex = buildClassIndex(builtIn.classes.names, builtIn.classes.synonyms);
 
@@ -94,5 +94,24 @@ describe('class search by meaning and plural', () => {
     expect(singularOf('dress')).toBe('dress');
     expect(singularOf('dresses')).toBe('dress');
     expect(singularOf('running shoes')).toBe('running shoe');
+  });
+});
+
+describe('exactClassIndex', () => {
+  const names = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'];
+  const synonyms = [['tee'], ['pants'], [], [], [], [], [], ['trainer'], [], []];
+
+  it('takes a name in any case and spacing, a synonym, a plural or an index', () => {
+    expect(exactClassIndex(names, synonyms, 'dress')).toBe(3);
+    expect(exactClassIndex(names, synonyms, 'ankle_boot')).toBe(9);
+    expect(exactClassIndex(names, synonyms, 'Trainers')).toBe(7);
+    expect(exactClassIndex(names, synonyms, 'pants')).toBe(1);
+    expect(exactClassIndex(names, synonyms, '9')).toBe(9);
+  });
+
+  it('answers null rather than guessing', () => {
+    expect(exactClassIndex(names, synonyms, 'sneak')).toBeNull();
+    expect(exactClassIndex(names, synonyms, '10')).toBeNull();
+    expect(exactClassIndex(names, synonyms, 'zebra')).toBeNull();
   });
 });

@@ -90,7 +90,10 @@ export class GalleryState {
 
   /** Counts per model, class and tag change as runs add samples; the filter menus follow. */
   async refreshFacets(): Promise<void> {
-    this.facets = await this.api.galleryFacets();
+    // The matching count too: an evaluation adds samples the page never sees one by one.
+    const [facets, page] = await Promise.all([this.api.galleryFacets(), this.api.listSamples({ ...queryOf(this.filters), limit: 1 })]);
+    this.facets = facets;
+    this.matching = page.matching;
   }
 
   async loadMore(): Promise<void> {

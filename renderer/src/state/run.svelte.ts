@@ -54,11 +54,7 @@ export class RunState {
     this.phase = 'starting';
     this.jobId = null;
     this.request = request;
-    this.step = 0;
-    this.batchIndex = 0;
-    this.previews = [];
-    this.finished = [];
-    this.message = null;
+    this.resetProgress();
     try {
       const { jobId } = await queue();
       this.jobId = jobId;
@@ -79,8 +75,17 @@ export class RunState {
     this.jobId = jobId;
     this.phase = 'running';
     this.request = null;
+    this.resetProgress();
+  }
+
+  /** A new run starts from nothing: no step, rate or time left of the run before it shows meanwhile. */
+  private resetProgress(): void {
     this.step = 0;
+    this.totalSteps = 0;
     this.batchIndex = 0;
+    this.batchCount = 1;
+    this.stepsPerSecond = 0;
+    this.secondsLeft = 0;
     this.previews = [];
     this.finished = [];
     this.message = null;

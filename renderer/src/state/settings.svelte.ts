@@ -202,6 +202,16 @@ export class SettingsState {
     this.presets = [...this.presets.filter((existing) => existing.id !== preset.id), preset];
   }
 
+  /** Gives a preset another name, keeping its settings (not the panel's). */
+  async renamePreset(presetId: number, name: string): Promise<PresetRecord> {
+    const preset = this.presets.find((candidate) => candidate.id === presetId);
+    if (!preset) throw new Error('That preset is gone; choose another one.');
+    const renamed = await this.api.savePreset({ name, settings: preset.settings });
+    if (renamed.id !== presetId) await this.api.deletePreset({ presetId });
+    this.presets = [...this.presets.filter((existing) => existing.id !== presetId && existing.id !== renamed.id), renamed];
+    return renamed;
+  }
+
   async deletePreset(presetId: number): Promise<void> {
     await this.api.deletePreset({ presetId });
     this.presets = this.presets.filter((preset) => preset.id !== presetId);
