@@ -34,6 +34,7 @@ const program = new Command()
   .addOption(unetPrecisionOption())
   .option('--token <token>', `use this token instead of the stored one (at least ${minimumTokenLength} base64url characters)`, accessTokenArgument)
   .option('--rotate-token', 'replace the token stored in the data folder with a new random one (old addresses stop working)', false)
+  .option('--queue <url>', 'Redis address (redis://:PASSWORD@host:6379): evaluations are drawn by workers on other machines (cli worker)')
   .showHelpAfterError();
 
 function storedToken(dataDir: string, rotate: boolean, log: (line: string) => void): string {
@@ -44,10 +45,16 @@ function storedToken(dataDir: string, rotate: boolean, log: (line: string) => vo
 
 async function main(): Promise<void> {
   program.parse();
-  const options = program.opts<{ data: string; port: number; models: string[]; threads: number; unetPrecision: UnetPrecision; token?: string; rotateToken: boolean }>();
+  const options = program.opts<{ data: string; port: number; models: string[]; threads: number; unetPrecision: UnetPrecision; token?: string; rotateToken: boolean; queue?: string }>();
   const log = (line: string) => process.stderr.write(`${line}\n`);
   const rendererDir = await ensureRendererBuilt(log);
-  const service = openStudio({ dataDir: options.data, modelDirs: options.models, threads: options.threads, unetPrecision: options.unetPrecision });
+  const service = openStudio({
+    dataDir: options.data,
+    modelDirs: options.models,
+    threads: options.threads,
+    unetPrecision: options.unetPrecision,
+    ...(options.queue ? { evaluation: { queueUrl: options.queue } } : {}),
+  });
   const token = options.token ?? storedToken(options.data, options.rotateToken, log);
   const bridge = await startBridge({ service, rendererDir, token, port: options.port, log });
   process.stdout.write(`Studio ready at ${bridge.url}\n`);

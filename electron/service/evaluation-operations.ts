@@ -12,11 +12,13 @@ import type { ProviderName } from '../../common/contract/run-request';
 import { modelSha256 } from '../../common/models/model-identity';
 import type { Gallery } from '../gallery';
 import type { StoredQueueEntry } from '../gallery/queue-repository';
+import type { ShardedEvaluationProgress } from '../distributed/sharded-evaluation';
 import type { Engine } from '../inference';
 import type { EvaluatorNetwork } from '../inference/evaluator-network';
 import { DEFAULT_NEIGHBOURHOOD } from '../metrics/precision-recall';
 import type { EvaluationEvent } from './evaluation-events';
 import { executeEvaluation } from './evaluation-job';
+import { executeShardedEvaluation } from './evaluation-sharded-job';
 import type { JobControl, JobKind, JobQueue } from './job-queue';
 import type { JobOutcome } from './job-outcome';
 import type { ModelCatalog } from './model-catalog';
@@ -32,6 +34,15 @@ export interface EvaluationSettings {
   provider?: ProviderName;
   /** Samples per engine batch. */
   batchSize?: number;
+  /**
+   * A Redis address (redis://, rediss://): evaluations are then cut into shards that workers on
+   * other machines draw (`cli worker`), instead of being drawn by this studio's engine.
+   */
+  queueUrl?: string;
+  /** Seeds per shard, when evaluations go through a queue. */
+  shardSize?: number;
+  /** How often the queue is read while shards are out. */
+  shardPollIntervalMs?: number;
 }
 
 export interface EvaluationOperationsOptions extends EvaluationSettings {
@@ -46,6 +57,8 @@ export class EvaluationOperations implements JobKind {
   private readonly listeners = new Set<(event: EvaluationEvent) => void>();
   /** Latest progress of the running evaluation. */
   private progress: { evaluationId: number; progress: EvaluationProgress } | null = null;
+  /** Shards and workers of the sharded evaluation running or last run here. */
+  private shards: { evaluationId: number; progress: ShardedEvaluationProgress } | null = null;
 
   constructor(private readonly options: EvaluationOperationsOptions) {
     options.queue.register(EVALUATION_KINDS, this);
@@ -117,9 +130,37 @@ export class EvaluationOperations implements JobKind {
 
   // ------------------------------------------------------------ the queue's side
 
+  /** Where each shard of a sharded evaluation is, which worker has it, and each worker's throughput; null when none ran here. */
+  viewShards(evaluationId: number): ShardedEvaluationProgress | null {
+    return this.shards?.evaluationId === evaluationId ? this.shards.progress : null;
+  }
+
   async execute(entry: StoredQueueEntry, control: JobControl): Promise<JobOutcome> {
     const { evaluationId } = EvaluationEntryPayload.parse(entry.payload);
-    const { provider, batchSize } = this.options;
+    const { provider, batchSize, queueUrl } = this.options;
+    const emit = (event: EvaluationEvent) => {
+      if (event.type === 'progress' && event.phase === 'sampling') control.progress(event.doneSamples);
+      this.emit(event);
+    };
+    if (queueUrl !== undefined) {
+      return executeShardedEvaluation(
+        evaluationId,
+        {
+          engine: this.options.engine,
+          gallery: this.options.gallery,
+          queueUrl,
+          modelDir: async (modelId) => (await this.options.catalog.find(modelId)).dir,
+          emit,
+          onShards: (progress) => {
+            this.shards = { evaluationId, progress };
+          },
+          ...(batchSize ? { batchSize } : {}),
+          ...(this.options.shardSize ? { shardSize: this.options.shardSize } : {}),
+          ...(this.options.shardPollIntervalMs ? { pollIntervalMs: this.options.shardPollIntervalMs } : {}),
+        },
+        control.signal,
+      );
+    }
     return executeEvaluation(
       evaluationId,
       {
@@ -128,10 +169,7 @@ export class EvaluationOperations implements JobKind {
         appVersion: this.options.appVersion,
         openEvaluator: (modelId) => this.openEvaluator(modelId),
         prepareModel: (modelId, modelProvider) => this.options.catalog.prepare(modelId, modelProvider),
-        emit: (event) => {
-          if (event.type === 'progress' && event.phase === 'sampling') control.progress(event.doneSamples);
-          this.emit(event);
-        },
+        emit,
         ...(provider ? { provider } : {}),
         ...(batchSize ? { batchSize } : {}),
       },

@@ -32,6 +32,9 @@ export interface EvaluateCommandOptions {
   unetPrecision: UnetPrecision;
   batch: number;
   resume?: number;
+  seedOffset: number;
+  /** Redis address: workers on other machines draw the shards (`cli worker`). */
+  queue?: string;
   json: boolean;
   progress: boolean;
 }
@@ -50,14 +53,18 @@ function formatted(value: number | null, digits: number): string {
 
 /** The results as an aligned text table, one row per scale. */
 export function resultsTable(record: EvaluationRecord): string {
-  const header = ['scale', 'samples', 'FID', 'IS', 'precision', 'recall', 'accuracy'];
+  const header = ['scale', 'samples', 'FID', 'sFID', 'IS', 'IS splits', 'precision', 'recall', 'density', 'coverage', 'accuracy'];
   const rows = record.results.map((result) => [
     String(result.scale),
     String(result.sampleCount),
     formatted(result.fid, 3),
+    formatted(result.sfid, 3),
     formatted(result.inceptionScore, 3),
+    result.inceptionSplitSizes === null ? '—' : result.inceptionSplitSizes.join('+'),
     formatted(result.precision, 4),
     formatted(result.recall, 4),
+    formatted(result.density, 4),
+    formatted(result.coverage, 4),
     formatted(result.classAccuracy, 4),
   ]);
   const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column]!.length)));
@@ -72,7 +79,7 @@ export async function runEvaluateCommand(options: EvaluateCommandOptions): Promi
     threads: options.threads,
     unetPrecision: options.unetPrecision,
     carryOnQueue: false,
-    evaluation: { provider: options.provider, batchSize: options.batch },
+    evaluation: { provider: options.provider, batchSize: options.batch, ...(options.queue ? { queueUrl: options.queue } : {}) },
   });
   const service = studio.evaluations;
   const bar = options.progress ? new SingleBar({ format: 'evaluating [{bar}] {value}/{total} samples | scale {scale} | {phase}', hideCursor: true }) : null;
@@ -102,6 +109,7 @@ export async function runEvaluateCommand(options: EvaluateCommandOptions): Promi
         steps: options.steps ?? manifest.defaults.steps,
         eta: options.eta ?? manifest.defaults.eta,
         samplesPerScale: options.samples,
+        seedOffset: options.seedOffset,
       };
       evaluationId = (await service.startEvaluation(spec)).id;
     }
@@ -133,7 +141,9 @@ export function evaluateCommand(): Command {
     .addOption(new Option('--threads <n>', 'CPU threads (0: onnxruntime decides)').argParser(wholeNumber('--threads', 0)).default(0))
     .addOption(unetPrecisionOption())
     .addOption(new Option('--batch <n>', 'samples per batch').argParser(wholeNumber('--batch', 1, 256)).default(16))
+    .addOption(new Option('--seed-offset <n>', 'sample i has seed n + i: repeat an evaluation at other offsets for mean ± std').argParser(wholeNumber('--seed-offset', 0)).default(0))
     .addOption(new Option('--resume <id>', 'carry on an interrupted or cancelled evaluation').argParser(wholeNumber('--resume', 1)))
+    .option('--queue <url>', 'Redis address (redis://:PASSWORD@host:6379): workers on other machines (cli worker) draw the shards; this machine scores them')
     .option('--json', 'print the evaluation record as JSON instead of a table', false)
     .option('--no-progress', 'no progress bar')
     .action(async (options: EvaluateCommandOptions) => {

@@ -34,6 +34,17 @@ describe('npm run cli -- evaluate', () => {
       .configureOutput({ writeErr: () => undefined })
       .parseAsync(args, { from: 'user' });
 
+  it('shifts the seeds by --seed-offset and prints the reference-style figures', async () => {
+    const { stdout } = await cli([
+      'evaluate', '--model', MODEL, '--classes', '0,2', '--scales', '0', '--samples', '6', '--seed-offset', '100',
+      '--steps', 'ddim5', '--data', data, '--provider', 'cpu', '--threads', '1', '--json', '--no-progress',
+    ]);
+    const record = JSON.parse(stdout) as EvaluationRecord;
+    expect(record.spec.seedOffset).toBe(100);
+    expect(record.results[0]!.provenance).toMatchObject({ firstSeed: 100, lastSeed: 105, sampleCount: 6 });
+    expect(record.results[0]!.inceptionSplitSizes).toEqual([6]);
+  });
+
   it('explains a bad scale list', async () => {
     await expect(inProcess(['--model', MODEL, '--scales', '1,x', '--data', data])).rejects.toThrow(
       '--scales must be a comma-separated list of numbers',

@@ -143,7 +143,8 @@ describe('evaluation job', () => {
     samples.forEach((sampleId, row) => {
       const { data } = decodePng(studio.gallery.samples.image(sampleId)!);
       for (let y = 0; y < 8; y++) for (let x = 0; x < 8; x++) {
-        spatial[row * 16 + Math.floor(y / 2) * 4 + Math.floor(x / 2)] += (data[(y * 8 + x) * 4]! / 127.5 - 1) / 4;
+        const block = row * 16 + Math.floor(y / 2) * 4 + Math.floor(x / 2);
+        spatial[block] = spatial[block]! + (data[(y * 8 + x) * 4]! / 127.5 - 1) / 4;
       }
     });
     const kernels = new OnnxMatrixKernels({ threads: 1 });

@@ -1,0 +1,112 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import type { EvaluationRecord, EvaluationResult, EvaluationSpecInput } from '../../../common/contract/evaluation';
+import { openStudio, type Studio } from '../../../electron/service/open-studio';
+import { localRedis, redisAvailable, REDIS_SERVER, type LocalRedis } from './local-redis';
+import { spawnWorker } from './worker-process';
+
+const MODELS = join(import.meta.dirname, '..', 'metrics', 'models');
+const MODEL = join(MODELS, 'evaluated-8px');
+const REPOSITORY = join(import.meta.dirname, '..', '..', '..');
+const run = promisify(execFile);
+
+const spec: EvaluationSpecInput = {
+  modelId: 'evaluated-8px',
+  classes: [0, 2],
+  scales: [0, 4],
+  mode: 'unconditional+classifier',
+  sampler: 'ddim',
+  steps: 'ddim5',
+  eta: 0,
+  samplesPerScale: 12,
+};
+
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+function studioOn(queueUrl?: string): Studio {
+  const dir = mkdtempSync(join(tmpdir(), 'gds-studio-queue-'));
+  const studio = openStudio({
+    dataDir: dir,
+    modelDirs: [MODEL],
+    threads: 1,
+    appVersion: 'test',
+    evaluation: { provider: 'cpu', batchSize: 16, ...(queueUrl ? { queueUrl, shardSize: 4, shardPollIntervalMs: 100 } : {}) },
+  });
+  cleanups.push(async () => {
+    await studio.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  return studio;
+}
+
+async function evaluated(studio: Studio): Promise<{ id: number; results: EvaluationResult[]; status: string; error: string | null }> {
+  const record = await studio.evaluations.startEvaluation(spec);
+  await studio.evaluations.whenIdle();
+  return { id: record.id, ...studio.evaluations.getEvaluation(record.id) };
+}
+
+const suiteName = redisAvailable ? 'evaluations through a queue' : `evaluations through a queue: skipped, it needs ${REDIS_SERVER}`;
+
+describe.skipIf(!redisAvailable)(suiteName, () => {
+  async function redis(): Promise<LocalRedis> {
+    const server = await localRedis();
+    cleanups.push(() => server.stop());
+    return server;
+  }
+
+  it('a studio with a queue address has workers draw the evaluation and stores the single-machine figures, with the shard view', async () => {
+    const server = await redis();
+    const worker = spawnWorker({ queueUrl: server.url, models: MODELS, name: 'box-a', lockDurationMs: 1500 });
+    cleanups.push(() => worker.kill('SIGKILL'));
+
+    const studio = studioOn(server.url);
+    const sharded = await evaluated(studio);
+    expect(sharded.status, sharded.error ?? '').toBe('completed');
+    const single = await evaluated(studioOn());
+    expect(sharded.results).toEqual(single.results);
+
+    const shards = studio.evaluations.viewShards(sharded.id)!;
+    expect(shards.phase).toBe('completed');
+    // 12 seeds per scale in shards of 4: three per scale, all drawn by the one worker.
+    expect(shards.shards.map((shard) => [shard.scale, shard.firstSeed, shard.status, shard.worker])).toEqual([
+      [0, 0, 'done', 'box-a'], [0, 4, 'done', 'box-a'], [0, 8, 'done', 'box-a'],
+      [4, 0, 'done', 'box-a'], [4, 4, 'done', 'box-a'], [4, 8, 'done', 'box-a'],
+    ]);
+    expect(shards.workers).toHaveLength(1);
+    expect(shards.workers[0]).toMatchObject({ worker: 'box-a', shards: 6, samples: 24 });
+    expect(shards.workers[0]!.samplesPerSecond).toBeGreaterThan(0);
+  }, 120_000);
+
+  it('npm run cli -- evaluate --queue has a worker draw the evaluation and prints the figures', async () => {
+    const server = await redis();
+    const worker = spawnWorker({ queueUrl: server.url, models: MODELS, name: 'box-b', lockDurationMs: 1500 });
+    cleanups.push(() => worker.kill('SIGKILL'));
+    const dir = mkdtempSync(join(tmpdir(), 'gds-cli-queue-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const { stdout } = await run('npx', [
+      'tsx', 'electron/cli/main.ts', 'evaluate', '--model', MODEL, '--classes', '0,2', '--scales', '0', '--samples', '8',
+      '--steps', 'ddim5', '--data', dir, '--provider', 'cpu', '--threads', '1', '--queue', server.url, '--json', '--no-progress',
+    ], { cwd: REPOSITORY, timeout: 120_000 });
+    const record = JSON.parse(stdout) as EvaluationRecord;
+    expect(record.status, record.error ?? '').toBe('completed');
+    expect(record.results.map((result) => [result.scale, result.sampleCount, result.inceptionSplitSizes])).toEqual([[0, 8, [8]]]);
+  }, 120_000);
+
+  it('an address with no Redis behind it fails the evaluation with a sentence, and the studio stays up', async () => {
+    const server = await redis();
+    const address = server.url;
+    await server.stop();
+    const studio = studioOn(address);
+    const outcome = await evaluated(studio);
+    expect(outcome.status).toBe('failed');
+    expect(outcome.error).toMatch(/Redis/);
+    expect(studio.evaluations.listEvaluations()).toHaveLength(1);
+  }, 60_000);
+});
