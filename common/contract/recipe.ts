@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { boundedText, requiredText, TEXT_LIMITS } from './bounds';
-import { ClassIndex, GuidanceMode, ModelId, ProviderName, RunRequest, SamplerName, Seed, StepsText, variationOf } from './run-request';
+import { ClassIndex, GuidanceMode, ModelId, ProviderName, RunRequest, SamplerName, Seed, StepsText, usesClassifierFree, variationOf } from './run-request';
 
 /** Keyword of the PNG text chunk that carries a sample's recipe. */
 export const RECIPE_PNG_KEYWORD = 'gds-recipe';
@@ -11,8 +11,15 @@ export const RECIPE_PNG_KEYWORD = 'gds-recipe';
  * that predate variations go on reading it, while one with a variation is refused by them
  * rather than re-run without it.
  */
-export const RECIPE_FORMAT = 2;
+export const RECIPE_FORMAT = 3;
 const FORMAT_WITHOUT_VARIATION = 1;
+const FORMAT_WITH_VARIATION = 2;
+/**
+ * 3 added classifier-free guidance, guidance schedules and DPM-Solver++; a recipe that uses none
+ * of them keeps its older number, and one that does is refused by older studios rather than
+ * re-run without them.
+ */
+const FORMAT_WITH_GUIDANCE_LAB = 3;
 
 const Sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'must be a lowercase hex sha256');
 
@@ -41,6 +48,10 @@ export const Recipe = z.object({
   /** The variation seed and strength (format 2); absent in older recipes, which had no variation. */
   subseed: RunRequest.shape.subseed,
   subseedStrength: RunRequest.shape.subseedStrength,
+  /** w of classifier-free guidance (format 3), in the classifier-free modes. */
+  cfgScale: RunRequest.shape.cfgScale,
+  /** The guidance schedule (format 3); absent: constant. */
+  guidanceSchedule: RunRequest.shape.guidanceSchedule,
   clipDenoised: z.boolean(),
   /** Name of the seeded noise generator, so a later algorithm change is detectable. */
   noiseAlgorithm: requiredText('the noise generator name', TEXT_LIMITS.noiseAlgorithm),
@@ -65,7 +76,22 @@ export function recipeToRunRequest(recipe: Recipe): RunRequest {
     batchSize: 1,
     provider: recipe.provider,
     ...variationFields(recipe),
+    ...guidanceLabFields(recipe),
   });
+}
+
+/** The classifier-free weight and the schedule, present only when they change the run. */
+function guidanceLabFields(settings: Pick<RunRequest, 'mode' | 'cfgScale' | 'guidanceSchedule'>): Pick<RunRequest, 'cfgScale' | 'guidanceSchedule'> {
+  return {
+    ...(usesClassifierFree(settings.mode) && settings.cfgScale !== undefined ? { cfgScale: settings.cfgScale } : {}),
+    ...(settings.guidanceSchedule !== undefined && settings.guidanceSchedule.kind !== 'constant' ? { guidanceSchedule: settings.guidanceSchedule } : {}),
+  };
+}
+
+function recipeFormat(request: RunRequest, variation: Pick<RunRequest, 'subseed'>): number {
+  const lab = guidanceLabFields(request);
+  if (usesClassifierFree(request.mode) || request.sampler === 'dpmpp2m' || lab.guidanceSchedule !== undefined) return FORMAT_WITH_GUIDANCE_LAB;
+  return variation.subseed === undefined ? FORMAT_WITHOUT_VARIATION : FORMAT_WITH_VARIATION;
 }
 
 /** The variation settings of a request or recipe, present only when they change the noise. */
@@ -92,7 +118,7 @@ export interface RecipeFacts {
 export function recipeFromRequest(request: RunRequest, facts: RecipeFacts): Recipe {
   const variation = variationFields(request);
   return Recipe.parse({
-    format: variation.subseed === undefined ? FORMAT_WITHOUT_VARIATION : RECIPE_FORMAT,
+    format: recipeFormat(request, variation),
     model: {
       id: request.modelId,
       sha256: facts.modelSha256,
@@ -107,6 +133,7 @@ export function recipeFromRequest(request: RunRequest, facts: RecipeFacts): Reci
     eta: request.eta,
     seed: facts.seed,
     ...variation,
+    ...guidanceLabFields(request),
     clipDenoised: request.clipDenoised,
     noiseAlgorithm: facts.noiseAlgorithm,
     provider: facts.provider,

@@ -1,16 +1,47 @@
 import { z } from 'zod';
-import { boundedList, boundedWholeNumber, MAX_BATCH_SIZE, MAX_CLASS_COUNT, MAX_SEEDS_PER_RUN, requiredText, TEXT_LIMITS } from './bounds';
+import { boundedList, boundedWholeNumber, MAX_BATCH_SIZE, MAX_CLASS_COUNT, MAX_GUIDANCE_SCALE, MAX_SEEDS_PER_RUN, requiredText, TEXT_LIMITS } from './bounds';
 
-/** How the class enters sampling: through the UNet's label, the classifier's gradient, or both. */
-export const GuidanceMode = z.enum(['conditional', 'unconditional+classifier', 'conditional+classifier']);
+/**
+ * How the class enters sampling: through the UNet's label, the classifier's gradient, or both;
+ * the classifier-free modes mix the UNet's predictions for the class and for its null class
+ * with the weight `cfgScale`, alone or with the classifier's gradient on top.
+ */
+export const GuidanceMode = z.enum(['conditional', 'unconditional+classifier', 'conditional+classifier', 'classifier-free', 'classifier-free+classifier']);
 export type GuidanceMode = z.infer<typeof GuidanceMode>;
 
 /** Whether the noisy classifier's gradient steers sampling in this mode. */
 export function usesClassifier(mode: GuidanceMode): boolean {
-  return mode !== 'conditional';
+  return mode === 'unconditional+classifier' || mode === 'conditional+classifier' || mode === 'classifier-free+classifier';
 }
 
-export const SamplerName = z.enum(['ddpm', 'ddim']);
+/** Whether the mode mixes the UNet's class and null-class predictions (classifier-free guidance). */
+export function usesClassifierFree(mode: GuidanceMode): boolean {
+  return mode === 'classifier-free' || mode === 'classifier-free+classifier';
+}
+
+/** w of classifier-free guidance when a request leaves it out: twice as far as the conditional model. */
+export const DEFAULT_CFG_SCALE = 2;
+
+/**
+ * The classifier scale over the original timesteps t: constant; only inside [tLo, tHi]; or times
+ * a factor linear in t, `from` at the noisiest step and `to` at t = 0.
+ */
+export const GuidanceScheduleSetting = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('constant') }),
+  z.object({
+    kind: z.literal('interval'),
+    tLo: z.number({ error: 'the interval start must be a whole timestep' }).int({ error: 'the interval start must be a whole timestep' }).nonnegative({ error: 'the interval start must be 0 or more' }),
+    tHi: z.number({ error: 'the interval end must be a whole timestep' }).int({ error: 'the interval end must be a whole timestep' }).nonnegative({ error: 'the interval end must be 0 or more' }),
+  }),
+  z.object({
+    kind: z.literal('ramp'),
+    from: z.number({ error: 'the ramp start factor must be a number' }).finite().min(0, { error: 'the ramp start factor must be 0 or more' }).max(MAX_GUIDANCE_SCALE),
+    to: z.number({ error: 'the ramp end factor must be a number' }).finite().min(0, { error: 'the ramp end factor must be 0 or more' }).max(MAX_GUIDANCE_SCALE),
+  }),
+]);
+export type GuidanceScheduleSetting = z.infer<typeof GuidanceScheduleSetting>;
+
+export const SamplerName = z.enum(['ddpm', 'ddim', 'dpmpp2m']);
 export type SamplerName = z.infer<typeof SamplerName>;
 
 export const ProviderName = z.enum(['auto', 'cpu', 'cuda', 'dml', 'coreml', 'webgpu']);
@@ -33,6 +64,15 @@ const runSettings = {
   clipDenoised: z.boolean().default(true),
   batchSize: boundedWholeNumber('the batch size', 1, MAX_BATCH_SIZE, '; larger batches do not fit in memory').default(4),
   provider: ProviderName.default('auto'),
+  /** w of classifier-free guidance, read in the classifier-free modes only; absent: DEFAULT_CFG_SCALE. */
+  cfgScale: z
+    .number({ error: 'the classifier-free guidance weight must be a number' })
+    .finite()
+    .min(0, { error: 'the classifier-free guidance weight must be 0 or more' })
+    .max(MAX_GUIDANCE_SCALE, { error: `the classifier-free guidance weight is at most ${MAX_GUIDANCE_SCALE}` })
+    .optional(),
+  /** How the classifier scale changes over the steps; absent: constant, as recipes before it ran. */
+  guidanceSchedule: GuidanceScheduleSetting.optional(),
   /** Variation seed: every sample's noise is moved toward this seed's noise by `subseedStrength`. */
   subseed: Seed.optional(),
   /** How far toward the subseed's noise, 0 (the seed's own image) to 1 (the subseed's image). */

@@ -38,6 +38,8 @@ export const ModelInfo = z.object({
   modes: z.array(GuidanceMode).min(1),
   /** T, the number of diffusion steps the model was trained with. */
   diffusionSteps: z.number().int().positive(),
+  /** The trained noise schedule, so the page can tell a guided DDIM spacing that saturates as it is typed. */
+  noiseSchedule: z.enum(['linear', 'cosine']).optional(),
   defaults: z.object({
     mode: GuidanceMode,
     sampler: SamplerName,
@@ -131,8 +133,6 @@ export type GalleryFacets = z.infer<typeof GalleryFacets>;
 export const SampleRef = z.object({ sampleId: SampleId });
 export type SampleRef = z.infer<typeof SampleRef>;
 
-export const ExportedPng = z.object({ fileName: z.string(), png: Base64 });
-export type ExportedPng = z.infer<typeof ExportedPng>;
 /** Whole factors a sample may be exported at: 1:1, or enlarged by nearest neighbour for small models. */
 export const EXPORT_UPSCALES = [1, 4, 8] as const;
 export const ExportUpscale = z.literal(EXPORT_UPSCALES, {
@@ -143,6 +143,19 @@ export type ExportUpscale = z.infer<typeof ExportUpscale>;
 export const ExportPngRequest = SampleRef.extend({ upscale: ExportUpscale.default(1) });
 export type ExportPngRequest = z.input<typeof ExportPngRequest>;
 
+/** A sample's trajectory as a zip of .npy arrays (the command line's layout) or as an animated PNG of xₜ or x̂₀. */
+export const TrajectoryExportRequest = SampleRef.extend({
+  format: z.enum(['npy-zip', 'animation'], { error: 'the trajectory export format must be "npy-zip" or "animation"' }),
+  /** Which image the animation shows; the zip holds both. */
+  image: z.enum(['xt', 'x0'], { error: 'the animation shows "xt" or "x0"' }).default('x0'),
+});
+export type TrajectoryExportRequest = z.input<typeof TrajectoryExportRequest>;
+
+export const ExportedFile = z.object({ fileName: z.string(), mimeType: z.string(), bytes: Base64 });
+export type ExportedFile = z.infer<typeof ExportedFile>;
+
+export const ExportedPng = z.object({ fileName: z.string(), png: Base64 });
+export type ExportedPng = z.infer<typeof ExportedPng>;
 
 /** A PNG whose recipe is read; at most MAX_RECIPE_PNG_BYTES, so its base64 fits in one bridge message. */
 export const RecipeSource = z.object({
@@ -261,6 +274,7 @@ export const studioOperations = {
   editSample: operation('editSample', SampleEdit, SampleRecord),
   deleteSample: operation('deleteSample', SampleRef, z.object({ deleted: z.boolean() })),
   exportPng: operation('exportPng', ExportPngRequest, ExportedPng),
+  exportTrajectory: operation('exportTrajectory', TrajectoryExportRequest, ExportedFile),
   readRecipe: operation('readRecipe', RecipeSource, RecipeResult),
   listPresets: operation('listPresets', NoRequest, z.array(PresetRecord)),
   savePreset: operation('savePreset', SavePresetRequest, PresetRecord),

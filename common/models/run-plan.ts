@@ -2,7 +2,9 @@
  * What a run request means for one model: which label the UNet sees, whether the classifier
  * guides, the respaced process and the variance type. Every user mistake becomes a sentence.
  */
-import { GuidanceMode, type RunRequest, usesClassifier } from '../contract/run-request';
+import { DEFAULT_CFG_SCALE, GuidanceMode, type RunRequest, usesClassifier, usesClassifierFree } from '../contract/run-request';
+import { checkGuidanceSchedule, constantGuidance, type GuidanceSchedule } from '../diffusion/guidance-schedule';
+import { ddimGuidanceRisk } from '../diffusion/guidance-safety';
 import { spacedDiffusion, type SpacedDiffusion } from '../diffusion/respace';
 import type { VarianceType } from '../diffusion/sampler';
 import type { ModelManifest } from './manifest';
@@ -16,7 +18,15 @@ export interface RunPlan {
   variance: VarianceType;
   channels: number;
   size: number;
+  /** Classifier-free guidance: y, the null class ∅ and w; null when the UNet sees one label. */
+  classifierFree: { label: number; nullClass: number; weight: number } | null;
+  /** How the classifier scale changes over t (constant when the request names none). */
+  guidanceSchedule: GuidanceSchedule;
 }
+
+/** What the planner reads of a request; clipping defaults to on, as in the contract. */
+export type PlannedSettings = Pick<RunRequest, 'classIndex' | 'mode' | 'scale' | 'sampler' | 'steps' | 'eta' | 'seeds'> &
+  Partial<Pick<RunRequest, 'clipDenoised' | 'cfgScale' | 'guidanceSchedule'>>;
 
 export class RunRequestError extends Error {
   constructor(message: string) {
@@ -29,6 +39,12 @@ export class RunRequestError extends Error {
 export function modeRefusal(manifest: ModelManifest, mode: GuidanceMode): string | null {
   if (usesClassifier(mode) && manifest.classifier === null) {
     return `The mode "${mode}" needs a classifier, but "${manifest.name}" has none. Use the "conditional" mode.`;
+  }
+  if (usesClassifierFree(mode)) {
+    if (!manifest.unet.class_cond || manifest.classes.null_class === null) {
+      return `The mode "${mode}" needs a UNet trained with a "no class" label, and "${manifest.name}" has none. Use "conditional" or "conditional+classifier".`;
+    }
+    return null;
   }
   if (mode === 'unconditional+classifier') {
     if (manifest.unet.class_cond && manifest.classes.null_class === null) {
@@ -47,7 +63,25 @@ export function allowedModes(manifest: ModelManifest): GuidanceMode[] {
   return GuidanceMode.options.filter((mode) => modeRefusal(manifest, mode) === null);
 }
 
-export function planRun(manifest: ModelManifest, request: Pick<RunRequest, 'classIndex' | 'mode' | 'scale' | 'steps' | 'eta' | 'seeds'>): RunPlan {
+/**
+ * The sentence for classifier guidance through the score that would start where ᾱ is so small it
+ * saturates (DDIM on a plain respacing), or null when the run is safe.
+ */
+export function guidanceStartRefusal(manifest: ModelManifest, settings: Pick<PlannedSettings, 'mode' | 'sampler' | 'steps' | 'clipDenoised'>): string | null {
+  if (!usesClassifier(settings.mode) || settings.sampler === 'ddpm') return null;
+  try {
+    const risk = ddimGuidanceRisk({ schedule: manifest.diffusion.noise_schedule, steps: manifest.diffusion.steps }, settings.steps, {
+      sampler: settings.sampler,
+      clipDenoised: settings.clipDenoised ?? true,
+    });
+    return risk?.message ?? null;
+  } catch {
+    // A spacing the process cannot use has its own sentence, which planRun gives.
+    return null;
+  }
+}
+
+export function planRun(manifest: ModelManifest, request: PlannedSettings): RunPlan {
   const { classes } = manifest;
   if (!Number.isInteger(request.classIndex) || request.classIndex < 0 || request.classIndex >= classes.count) {
     throw new RunRequestError(`Class ${request.classIndex} is out of range: "${manifest.name}" has classes 0 to ${classes.count - 1}.`);
@@ -64,12 +98,19 @@ export function planRun(manifest: ModelManifest, request: Pick<RunRequest, 'clas
   const guided = usesClassifier(request.mode);
   const unetLabel = request.mode === 'unconditional+classifier' ? (manifest.unet.class_cond ? classes.null_class : null) : request.classIndex;
   let diffusion: SpacedDiffusion;
+  let guidanceSchedule: GuidanceSchedule;
   try {
     diffusion = spacedDiffusion(manifest.diffusion.noise_schedule, manifest.diffusion.steps, request.steps);
+    guidanceSchedule = checkGuidanceSchedule(request.guidanceSchedule ?? constantGuidance, manifest.diffusion.steps);
   } catch (error) {
     throw new RunRequestError((error as Error).message);
   }
+  const startRefusal = guidanceStartRefusal(manifest, request);
+  if (startRefusal !== null) throw new RunRequestError(startRefusal);
+  const weight = request.cfgScale ?? DEFAULT_CFG_SCALE;
   return {
+    classifierFree: usesClassifierFree(request.mode) ? { label: request.classIndex, nullClass: classes.null_class as number, weight } : null,
+    guidanceSchedule,
     diffusion,
     unetLabel,
     guidanceLabel: guided ? request.classIndex : null,

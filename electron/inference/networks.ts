@@ -3,7 +3,7 @@
  * classifier-gradient graph as a ClassifierGradientFn, with labels bound and onnxruntime time counted.
  */
 import { classProbabilities } from '../../common/diffusion/guidance';
-import type { ClassifierGradientFn, DenoiseFn } from '../../common/diffusion/sampler';
+import type { ClassifierGradientFn, DenoiseFn, DenoiseWithLabelsFn } from '../../common/diffusion/sampler';
 import type { ModelManifest } from '../../common/models/manifest';
 import { ort, runChecked } from './sessions';
 
@@ -60,6 +60,23 @@ export function unetDenoiser(session: ort.InferenceSession, manifest: ModelManif
     timings.unetMs += performance.now() - started;
     timings.unetCalls += 1;
     return float32Output(outputs, output, 'UNet');
+  };
+}
+
+/**
+ * The UNet with labels per call, for classifier-free guidance: one bound denoiser per label list
+ * (the doubled batch [y, ∅] has its own), so the label tensor is built once per list.
+ */
+export function labelledUnetDenoiser(session: ort.InferenceSession, manifest: ModelManifest, geometry: Omit<BatchGeometry, 'batch'>, timings: RuntimeTimings): DenoiseWithLabelsFn {
+  const bound = new Map<string, DenoiseFn>();
+  return async (xt, t, labels) => {
+    const key = labels.join(',');
+    let denoise = bound.get(key);
+    if (denoise === undefined) {
+      denoise = unetDenoiser(session, manifest, { ...geometry, batch: labels.length }, labels, timings);
+      bound.set(key, denoise);
+    }
+    return denoise(xt, t);
   };
 }
 

@@ -4,7 +4,8 @@ import type { RunPlan } from '../../common/models/run-plan';
 import type { ReplayNoise } from './types';
 
 export function needsStepNoise(request: Pick<RunRequest, 'sampler' | 'eta'>): boolean {
-  return request.sampler === 'ddpm' || request.eta > 0;
+  // DPM-Solver++(2M) draws no noise; DDIM draws it only with η > 0.
+  return request.sampler === 'ddpm' || (request.sampler === 'ddim' && request.eta > 0);
 }
 
 /** Checks replayed noise against the request before any work starts. */

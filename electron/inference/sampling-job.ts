@@ -4,13 +4,14 @@
  */
 import { variationOf, type RunRequest } from '../../common/contract/run-request';
 import { toRgba, toUint8 } from '../../common/diffusion/preview';
+import { classifierFreeDenoiser } from '../../common/diffusion/classifier-free';
 import { replayedNoise, seededNoise, type NoiseSource } from '../../common/diffusion/rng';
 import { samplers } from '../../common/diffusion/samplers';
-import type { BatchShape, Guidance, SamplerStep } from '../../common/diffusion/sampler';
+import type { BatchShape, ClassifierGradientFn, DenoiseFn, Guidance, SamplerStep } from '../../common/diffusion/sampler';
 import { planRun, recordedSteps, TRAJECTORY_BUDGET_BYTES, type RunPlan } from '../../common/models/run-plan';
 import type { LoadedModel } from './loaded-model';
 import { checkReplayNoise } from './replay-noise';
-import { classifierGradient, emptyTimings, unetDenoiser, type RuntimeTimings } from './networks';
+import { classifierGradient, emptyTimings, labelledUnetDenoiser, unetDenoiser, type RuntimeTimings } from './networks';
 import type { ProgressEvent, ReplayNoise, RunTimings, SampleResult, SampleTrajectory } from './types';
 
 export { checkReplayNoise, needsStepNoise } from './replay-noise';
@@ -156,13 +157,23 @@ export async function runSamplingJob(model: LoadedModel, request: RunRequest, op
             options.noise.steps === null ? null : gatherRows(options.noise.steps, stepCount, total, perSample, rows),
           );
     const labels = (label: number): number[] => new Array<number>(runBatch).fill(label);
+    const gradient: ClassifierGradientFn | null =
+      plan.guidanceLabel === null || model.classifier === null ? null : cancellable(classifierGradient(model.classifier.session, manifest, geometry, labels(plan.guidanceLabel), timings), options.cancelled);
     const guidance: Guidance | null =
-      plan.guidanceLabel === null || model.classifier === null
-        ? null
-        : {
-            gradient: cancellable(classifierGradient(model.classifier.session, manifest, geometry, labels(plan.guidanceLabel), timings), options.cancelled),
-            scale: request.scale,
-          };
+      gradient === null ? null : { gradient, scale: request.scale, ...(plan.guidanceSchedule.kind === 'constant' ? {} : { schedule: plan.guidanceSchedule }) };
+    const denoise: DenoiseFn =
+      plan.classifierFree === null
+        ? unetDenoiser(model.unet.session, manifest, geometry, plan.unetLabel === null ? null : labels(plan.unetLabel), timings)
+        : classifierFreeDenoiser({
+            denoise: labelledUnetDenoiser(model.unet.session, manifest, { channels, size }, timings),
+            labels: labels(plan.classifierFree.label),
+            nullClass: plan.classifierFree.nullClass,
+            weight: plan.classifierFree.weight,
+            shape,
+            learnedSigma: manifest.diffusion.learn_sigma,
+            // A graph exported for fixed batch sizes may lack the doubled one.
+            batching: manifest.unet.batch === 'dynamic' ? 'doubled' : 'separate',
+          });
     const initial = new Float32Array(runBatch * perSample);
     if (options.trajectory) {
       // The samplers draw x_T themselves; the recorder keeps a copy from the same source.
@@ -171,11 +182,16 @@ export async function runSamplingJob(model: LoadedModel, request: RunRequest, op
     const recorder = options.trajectory ? trajectoryRecorder(initial, members.length, perSample, keptSteps, guidance !== null) : null;
     let last: SamplerStep | null = null;
     let lastPreviewAt = -Infinity;
+    // The input of the step under way: a schedule that skips the classifier on the last step
+    // leaves the sample's confidence to be asked of it afterwards, where a run at scale 0 asks it.
+    const keepsLastInput = guidance !== null && plan.guidanceSchedule.kind !== 'constant';
+    const lastInput = keepsLastInput ? new Float32Array(runBatch * perSample) : null;
+    if (lastInput !== null && options.trajectory) lastInput.set(initial);
 
     for await (const step of samplers[request.sampler]({
       diffusion: plan.diffusion,
       shape,
-      denoise: cancellable(unetDenoiser(model.unet.session, manifest, geometry, plan.unetLabel === null ? null : labels(plan.unetLabel), timings), options.cancelled),
+      denoise: cancellable(denoise, options.cancelled),
       variance: plan.variance,
       guidance,
       clipDenoised: request.clipDenoised,
@@ -186,6 +202,7 @@ export async function runSamplingJob(model: LoadedModel, request: RunRequest, op
       recorder?.record(step);
       last = step;
       const isLast = step.step === stepCount - 1;
+      if (lastInput !== null && !isLast) lastInput.set(step.xt);
       const now = performance.now();
       const onSchedule = options.previewEvery > 0 && step.step % options.previewEvery === 0;
       const wantPreview = isLast || (onSchedule && (step.step === 0 || now - lastPreviewAt >= (options.previewIntervalMs ?? 0)));
@@ -213,6 +230,10 @@ export async function runSamplingJob(model: LoadedModel, request: RunRequest, op
 
     if (last === null) throw new Error('The sampler finished without a step.');
     const final = last;
+    // A schedule that leaves out the last step skipped the classifier there, so it is asked once
+    // about that step's input at that step's t; a one-step run without a trajectory has only x₀.
+    const confidenceInput = stepCount > 1 || options.trajectory ? lastInput : final.xt;
+    const finalConfidence = final.classProbability ?? (gradient === null || confidenceInput === null ? null : (await gradient(confidenceInput, final.t)).classProbability);
     members.forEach((member, position) => {
       const image = final.xt.slice(position * perSample, (position + 1) * perSample);
       events.sample({
@@ -224,7 +245,7 @@ export async function runSamplingJob(model: LoadedModel, request: RunRequest, op
         width: size,
         image,
         pixels: interleave(toUint8(image), channels, size * size),
-        classProbability: final.classProbability ? (final.classProbability[position] as number) : null,
+        classProbability: finalConfidence === null ? null : (finalConfidence[position] as number),
         ...(recorder ? { trajectory: recorder.forSample(position) } : {}),
       });
     });

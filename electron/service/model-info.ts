@@ -19,6 +19,7 @@ export function modelInfoOf(manifest: ModelManifest, activeProvider: string | nu
     classSynonyms: manifest.classes.synonyms,
     modes,
     diffusionSteps: manifest.diffusion.steps,
+    noiseSchedule: manifest.diffusion.noise_schedule,
     defaults: {
       ...manifest.defaults,
       mode: modes.includes(manifest.defaults.mode) ? manifest.defaults.mode : modes[0]!,

@@ -38,6 +38,7 @@ export function checkEvaluationAgainstModel(manifest: ModelManifest, spec: Evalu
   planOrExplain('These evaluation settings cannot run', manifest, {
     classIndex: refused ?? (spec.classes[0] as number),
     mode: spec.mode,
+    sampler: spec.sampler,
     scale: spec.scales[0] as number,
     steps: spec.steps,
     eta: spec.eta,
