@@ -17,6 +17,7 @@ export const invokeChannels = {
   editSample: 'gallery:edit',
   deleteSample: 'gallery:delete',
   exportPng: 'gallery:export',
+  exportTrajectory: 'gallery:export-trajectory',
   readRecipe: 'gallery:read-recipe',
   listPresets: 'presets:list',
   savePreset: 'presets:save',

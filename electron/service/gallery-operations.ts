@@ -4,6 +4,7 @@ import type { Gallery } from '../gallery';
 import { upscaledExport } from '../gallery/recipes';
 import type { ModelCatalog } from './model-catalog';
 import { checkPresetAgainstModel } from './request-checks';
+import { trajectoryAnimation, trajectoryNpyZip } from './trajectory-export';
 import { UserFacingError } from './user-facing-error';
 
 export class GalleryOperations {
@@ -37,6 +38,11 @@ export class GalleryOperations {
   async exportPng({ sampleId, upscale }: ParsedRequestOf<'exportPng'>): Promise<ResponseOf<'exportPng'>> {
     const exported = upscaledExport(this.gallery.exportPng(sampleId), upscale);
     return { fileName: exported.fileName, png: Buffer.from(exported.png).toString('base64') };
+  }
+
+  async exportTrajectory({ sampleId, format, image }: ParsedRequestOf<'exportTrajectory'>): Promise<ResponseOf<'exportTrajectory'>> {
+    const exported = format === 'npy-zip' ? trajectoryNpyZip(this.gallery, sampleId) : trajectoryAnimation(this.gallery, sampleId, image);
+    return { fileName: exported.fileName, mimeType: exported.mimeType, bytes: Buffer.from(exported.bytes).toString('base64') };
   }
 
   async readRecipe({ png }: ParsedRequestOf<'readRecipe'>): Promise<ResponseOf<'readRecipe'>> {

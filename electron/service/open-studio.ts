@@ -106,6 +106,7 @@ export function openStudio(setup: StudioSetup): Studio {
       'editSample',
       'deleteSample',
       'exportPng',
+      'exportTrajectory',
       'readRecipe',
       'listPresets',
       'savePreset',

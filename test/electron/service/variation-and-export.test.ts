@@ -86,14 +86,14 @@ describe('variation seeds', () => {
     await expect(invokeOperation(studio.service, 'run:start', { request: { ...request(), subseed: 3, subseedStrength: 1.5 } })).rejects.toThrow(/variation strength is at most 1/);
     await expect(invokeOperation(studio.service, 'run:start', { request: { ...request(), subseed: 3, subseedStrength: -0.1 } })).rejects.toThrow(/variation strength must be at least 0/);
     await expect(invokeOperation(studio.service, 'run:start', { request: { ...request(), subseed: -1, subseedStrength: 0.5 } })).rejects.toThrow(/subseed/);
-    expect((await studio.service.listQueue()).entries.filter((entry) => entry.status === 'waiting')).toEqual([]);
+    expect((await studio.service.listQueue()).entries.filter((entry) => entry.status === 'queued')).toEqual([]);
   });
 });
 
 describe('upscaled export', () => {
   it('enlarges the sample ×4 and ×8 by nearest neighbour, each pixel a crisp block, with the same recipe', async () => {
     const [sample] = await draw({ seeds: [51] });
-    const original = PNG.sync.read(Buffer.from(await studio.service.readImage({ kind: 'sample', sampleId: sample!.id })!));
+    const original = PNG.sync.read(Buffer.from((await studio.service.readImage({ kind: 'sample', sampleId: sample!.id }))!));
     const plain = await studio.service.exportPng({ sampleId: sample!.id, upscale: 1 });
     for (const factor of [4, 8] as const) {
       const exported = await studio.service.exportPng({ sampleId: sample!.id, upscale: factor });
