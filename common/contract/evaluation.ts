@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { allDistinct, boundedList, boundedWholeNumber, MAX_EVALUATION_CLASSES, MAX_EVALUATION_SAMPLES_PER_SCALE, MAX_EVALUATION_SCALES } from './bounds';
-import { ClassIndex, GuidanceMode, ModelId, SamplerName, StepsText } from './run-request';
+import { ClassIndex, GuidanceMode, ModelId, RunRequest, SamplerName, StepsText } from './run-request';
 
 /** Milliseconds since the Unix epoch. */
 const Timestamp = z.number().int().nonnegative();
@@ -31,6 +31,10 @@ export const EvaluationSpec = z
       .min(1, { error: 'an evaluation needs at least one guidance scale' })
       .refine(allDistinct, { error: 'each guidance scale may appear only once in an evaluation; remove the repeated ones' }),
     mode: GuidanceMode,
+    /** w of classifier-free guidance in the classifier-free modes, as on a run request. */
+    cfgScale: RunRequest.shape.cfgScale,
+    /** How each scale changes over the steps, as on a run request; absent: constant. */
+    guidanceSchedule: RunRequest.shape.guidanceSchedule,
     sampler: SamplerName,
     steps: StepsText,
     eta: z.number().finite().min(0).max(1).default(0),

@@ -76,6 +76,8 @@ export async function executeEvaluation(evaluationId: number, context: Evaluatio
             modelId: spec.modelId,
             classIndex,
             mode: spec.mode,
+            ...(spec.cfgScale === undefined ? {} : { cfgScale: spec.cfgScale }),
+            ...(spec.guidanceSchedule === undefined ? {} : { guidanceSchedule: spec.guidanceSchedule }),
             scale,
             sampler: spec.sampler,
             steps: spec.steps,

@@ -39,6 +39,8 @@ export function checkEvaluationAgainstModel(manifest: ModelManifest, spec: Evalu
     classIndex: refused ?? (spec.classes[0] as number),
     mode: spec.mode,
     sampler: spec.sampler,
+    ...(spec.cfgScale === undefined ? {} : { cfgScale: spec.cfgScale }),
+    ...(spec.guidanceSchedule === undefined ? {} : { guidanceSchedule: spec.guidanceSchedule }),
     scale: spec.scales[0] as number,
     steps: spec.steps,
     eta: spec.eta,

@@ -8,12 +8,14 @@
 import { SingleBar } from 'cli-progress';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { EvaluationRecord, EvaluationSpecInput } from '../../../common/contract/evaluation';
-import { GuidanceMode, ProviderName, SamplerName } from '../../../common/contract/run-request';
+import { GuidanceMode, ProviderName, SamplerName, usesClassifierFree, type GuidanceScheduleSetting } from '../../../common/contract/run-request';
+import { preferredDdimSpacing } from '../../../common/diffusion/guidance-safety';
 import { findClass } from '../../../common/models/class-search';
 import { defaultDataDir } from '../../gallery';
 import type { UnetPrecision } from '../../inference';
 import { readManifest } from '../../inference/model-folder';
 import { openStudio } from '../../service/open-studio';
+import { parseGuidanceSchedule, SCHEDULE_HELP } from '../guidance-schedule-option';
 import { realNumber, unetPrecisionOption, wholeNumber } from '../option-parsers';
 import { DEFAULT_MODEL_FOLDER } from './sample';
 
@@ -24,6 +26,9 @@ export interface EvaluateCommandOptions {
   samples: number;
   mode?: GuidanceMode;
   sampler?: SamplerName;
+  /** w of classifier-free guidance; given alone, it picks the mode "classifier-free". */
+  cfg?: number;
+  schedule?: GuidanceScheduleSetting;
   steps?: string;
   eta?: number;
   data: string;
@@ -100,13 +105,20 @@ export async function runEvaluateCommand(options: EvaluateCommandOptions): Promi
       const classes = options.classes
         ? options.classes.split(',').map((name) => findClass(manifest.classes, name))
         : Array.from({ length: manifest.classes.count }, (_, index) => index);
+      if (options.cfg !== undefined && options.mode !== undefined && !usesClassifierFree(options.mode)) {
+        throw new Error(`--cfg ${options.cfg} is read only in the modes "classifier-free" and "classifier-free+classifier", not in "${options.mode}". Pick one of those with --mode, or leave --cfg out.`);
+      }
+      const sampler = options.sampler ?? manifest.defaults.sampler;
       const spec: EvaluationSpecInput = {
         modelId: manifest.id,
         classes: [...new Set(classes)],
         scales: options.scales,
-        mode: options.mode ?? manifest.defaults.mode,
-        sampler: options.sampler ?? manifest.defaults.sampler,
-        steps: options.steps ?? manifest.defaults.steps,
+        mode: options.mode ?? (options.cfg === undefined ? manifest.defaults.mode : 'classifier-free'),
+        ...(options.cfg === undefined ? {} : { cfgScale: options.cfg }),
+        ...(options.schedule === undefined ? {} : { guidanceSchedule: options.schedule }),
+        sampler,
+        // DDIM guided from a plain spacing starts where ᾱ saturates the guidance; its "ddimN" twin does not.
+        steps: options.steps ?? (sampler === 'ddim' ? preferredDdimSpacing(manifest.defaults.steps) : manifest.defaults.steps),
         eta: options.eta ?? manifest.defaults.eta,
         samplesPerScale: options.samples,
         seedOffset: options.seedOffset,
@@ -133,7 +145,9 @@ export function evaluateCommand(): Command {
     .addOption(new Option('--scales <list>', 'comma-separated guidance scales').argParser(scaleList).default([0, 1, 2, 4], '0,1,2,4'))
     .addOption(new Option('--samples <n>', 'samples per scale, spread over the classes').argParser(wholeNumber('--samples', 4)).default(100))
     .addOption(new Option('--mode <mode>', 'guidance mode (default: the model\'s)').choices(GuidanceMode.options))
-    .addOption(new Option('--sampler <name>', 'sampler (default: the model\'s)').choices(SamplerName.options))
+    .addOption(new Option('--sampler <name>', 'sampler: ddpm, ddim or dpmpp2m (DPM-Solver++(2M)) (default: the model\'s)').choices(SamplerName.options))
+    .option('--cfg <w>', 'classifier-free guidance weight w; alone it picks --mode classifier-free', realNumber('--cfg', 0, 100))
+    .option('--schedule <schedule>', SCHEDULE_HELP, parseGuidanceSchedule)
     .option('--steps <spacing>', 'respacing such as ddim25 or 250 (default: the model\'s)')
     .addOption(new Option('--eta <value>', 'DDIM η').argParser(realNumber('--eta', 0, 1)))
     .addOption(new Option('--data <dir>', 'data folder holding gallery.sqlite').default(defaultDataDir(), "the studio's user-data folder"))

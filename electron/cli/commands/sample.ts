@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { SingleBar } from 'cli-progress';
 import { Command, Option } from 'commander';
-import { ProviderName, type RunRequest } from '../../../common/contract/run-request';
+import { GuidanceMode, ProviderName, SamplerName, usesClassifierFree, type GuidanceScheduleSetting, type RunRequest } from '../../../common/contract/run-request';
+import { preferredDdimSpacing } from '../../../common/diffusion/guidance-safety';
 import type { RunEvent } from '../../../common/contract/studio-api';
 import { NOISE_ALGORITHM } from '../../../common/diffusion/rng';
 import { findClass } from '../../../common/models/class-search';
@@ -17,10 +18,11 @@ import type { ModelManifest } from '../../../common/models/manifest';
 import { planRun } from '../../../common/models/run-plan';
 import type { ReplayNoise, RunResult, UnetPrecision } from '../../inference';
 import { readManifest } from '../../inference/model-folder';
-import { checkReplayNoise } from '../../inference/replay-noise';
+import { checkReplayNoise, needsStepNoise } from '../../inference/replay-noise';
 import { openStudio, type Studio } from '../../service/open-studio';
 import { REPLAYED_NOISE } from '../../service/run-job';
 import { readReplayNoise, writeTrajectories } from '../noise-files';
+import { parseGuidanceSchedule, SCHEDULE_HELP } from '../guidance-schedule-option';
 import { realNumber, unetPrecisionOption, wholeNumber } from '../option-parsers';
 
 /** The built-in model, used when --model is not given. */
@@ -32,6 +34,9 @@ export interface SampleCommandOptions {
   scale?: number;
   mode?: RunRequest['mode'];
   sampler?: RunRequest['sampler'];
+  /** w of classifier-free guidance; given alone, it picks the mode "classifier-free". */
+  cfg?: number;
+  schedule?: GuidanceScheduleSetting;
   steps?: string;
   eta?: number;
   seed: number;
@@ -65,13 +70,20 @@ function resolveModelFolder(option: string | undefined): string {
 function runRequestFrom(manifest: ModelManifest, options: SampleCommandOptions): RunRequest {
   const seeds = Array.from({ length: options.count }, (_, k) => options.seed + k);
   if ((seeds.at(-1) as number) > 2 ** 32 - 1) throw new Error(`Seeds run from ${options.seed} to ${seeds.at(-1)}, past the largest seed 4294967295. Use a smaller --seed.`);
+  if (options.cfg !== undefined && options.mode !== undefined && !usesClassifierFree(options.mode)) {
+    throw new Error(`--cfg ${options.cfg} is read only in the modes "classifier-free" and "classifier-free+classifier", not in "${options.mode}". Pick one of those with --mode, or leave --cfg out.`);
+  }
+  const sampler = options.sampler ?? manifest.defaults.sampler;
   return {
     modelId: manifest.id,
     classIndex: findClass(manifest.classes, options.class),
-    mode: options.mode ?? manifest.defaults.mode,
+    mode: options.mode ?? (options.cfg === undefined ? manifest.defaults.mode : 'classifier-free'),
+    ...(options.cfg === undefined ? {} : { cfgScale: options.cfg }),
+    ...(options.schedule === undefined ? {} : { guidanceSchedule: options.schedule }),
     scale: options.scale ?? manifest.defaults.scale,
-    sampler: options.sampler ?? manifest.defaults.sampler,
-    steps: options.steps ?? manifest.defaults.steps,
+    sampler,
+    // DDIM guided from a plain spacing starts where ᾱ saturates the guidance; its "ddimN" twin does not.
+    steps: options.steps ?? (sampler === 'ddim' ? preferredDdimSpacing(manifest.defaults.steps) : manifest.defaults.steps),
     eta: options.eta ?? manifest.defaults.eta,
     clipDenoised: options.clip,
     seeds,
@@ -154,7 +166,7 @@ export async function runSampleCommand(options: SampleCommandOptions, log: (line
           folder: options.trajectoryOut,
           samples: drawn.samples,
           replayed,
-          drawsStepNoise: request.sampler === 'ddpm' || request.eta > 0,
+          drawsStepNoise: needsStepNoise(request),
           recipe: { ...request, noiseAlgorithm, provider: drawn.provider },
         })
       : [];
@@ -175,8 +187,10 @@ export function sampleCommand(): Command {
     .option('-m, --model <folder>', `model folder (default: ${DEFAULT_MODEL_FOLDER})`)
     .requiredOption('-c, --class <class>', 'class index, name or synonym (e.g. 7, "sneaker", "ankle boot")')
     .option('-s, --scale <s>', 'classifier guidance scale (default: the model\'s)', realNumber('--scale', 0))
-    .addOption(new Option('--mode <mode>', 'how the class enters sampling (default: the model\'s)').choices(['conditional', 'unconditional+classifier', 'conditional+classifier']))
-    .addOption(new Option('--sampler <sampler>', 'sampler (default: the model\'s)').choices(['ddpm', 'ddim']))
+    .addOption(new Option('--mode <mode>', 'how the class enters sampling (default: the model\'s)').choices(GuidanceMode.options))
+    .addOption(new Option('--sampler <sampler>', 'sampler: ddpm, ddim or dpmpp2m (DPM-Solver++(2M), good in 15–20 steps) (default: the model\'s)').choices(SamplerName.options))
+    .option('--cfg <w>', 'classifier-free guidance weight w (needs a UNet with a null class); alone it picks --mode classifier-free', realNumber('--cfg', 0, 100))
+    .option('--schedule <schedule>', SCHEDULE_HELP, parseGuidanceSchedule)
     .option('--steps <steps>', 'respacing: "50", "ddim25" or section counts "10,15,20" (default: the model\'s)')
     .option('--eta <eta>', 'DDIM η from 0 (deterministic) to 1 (default: the model\'s)', realNumber('--eta', 0, 1))
     .option('--seed <n>', 'seed of the first image; image k uses seed + k', wholeNumber('--seed', 0, 2 ** 32 - 1), 0)
