@@ -47,6 +47,18 @@ export interface ShardedEvaluationOptions {
   /** BullMQ priority of the shards (1 is the highest); evaluations without one go after those with one. */
   priority?: number;
   pollIntervalMs?: number;
+  /**
+   * Shards an earlier coordinator already collected (kept in the gallery): those with the same
+   * scale and seeds as a planned shard count as done and are not put on the queue again.
+   */
+  collected?: readonly CollectedShard[];
+  /** Called with each shard as it comes in, so the caller can keep it. */
+  onShardCollected?(shard: CollectedShard): void;
+}
+
+export interface CollectedShard {
+  scale: number;
+  result: ShardResult;
 }
 
 export type ShardStatus = 'waiting' | 'active' | 'retrying' | 'done' | 'failed';
@@ -160,6 +172,7 @@ export async function startShardedEvaluation(input: EvaluationSpecInput, options
       ...(options.batchSize ? { batchSize: options.batchSize } : {}),
       returnImages: options.returnImages ?? false,
     });
+    const alreadyCollected = (shard: PlannedShard) => collectedFor(shard, options.collected ?? []) !== undefined;
     const attempts = options.attempts ?? DEFAULT_SHARD_ATTEMPTS;
     const jobOptions: JobsOptions & { attempts: number } = {
       attempts,
@@ -169,11 +182,24 @@ export async function startShardedEvaluation(input: EvaluationSpecInput, options
       removeOnFail: { age: 7 * 24 * 3600 },
       ...(options.priority !== undefined ? { priority: options.priority } : {}),
     };
-    await queue.addBulk(planned.map((shard) => ({ name: 'shard', data: shard.job, opts: { ...jobOptions, jobId: shard.jobId } }))).catch((error: unknown) => {
+    const toDraw = planned.filter((shard) => !alreadyCollected(shard));
+    await queue.addBulk(toDraw.map((shard) => ({ name: 'shard', data: shard.job, opts: { ...jobOptions, jobId: shard.jobId } }))).catch((error: unknown) => {
       const problem = connectionProblem(error, address.display);
       throw problem === null ? error : new Error(problem, { cause: error });
     });
-    return followEvaluation({ spec, evaluationId, planned, queue, connection, scorer, jobOptions, address: address.display, pollIntervalMs: options.pollIntervalMs ?? 250 });
+    return followEvaluation({
+      spec,
+      evaluationId,
+      planned,
+      queue,
+      connection,
+      scorer,
+      jobOptions,
+      address: address.display,
+      pollIntervalMs: options.pollIntervalMs ?? 250,
+      collected: options.collected ?? [],
+      ...(options.onShardCollected ? { onShardCollected: options.onShardCollected } : {}),
+    });
   } catch (error) {
     await queue?.close().catch(() => undefined);
     connection?.disconnect();
@@ -181,7 +207,15 @@ export async function startShardedEvaluation(input: EvaluationSpecInput, options
   }
 }
 
+/** The stored shard that answers a planned one: same scale, same seeds. */
+function collectedFor(shard: PlannedShard, collected: readonly CollectedShard[]): CollectedShard | undefined {
+  const { scale, seeds } = shard.job;
+  return collected.find((stored) => stored.scale === scale && stored.result.seeds.length === seeds.length && stored.result.seeds.every((seed, index) => seed === seeds[index]));
+}
+
 interface FollowContext {
+  collected: readonly CollectedShard[];
+  onShardCollected?(shard: CollectedShard): void;
   spec: EvaluationSpec;
   evaluationId: string;
   planned: PlannedShard[];
@@ -220,6 +254,13 @@ function followEvaluation(context: FollowContext): ShardedEvaluation {
   let queueProblem: string | null = null;
   let duplicateSeeds = 0;
   let cancelled = false;
+  for (const shard of shards) {
+    const stored = collectedFor(shard.planned, context.collected);
+    if (stored === undefined) continue;
+    results.add(shard.planned.scaleIndex, shard.planned.job, stored.result, pixelsPerSample);
+    shard.collected = true;
+    shard.view = { ...shard.view, status: 'done', worker: stored.result.worker, workers: [stored.result.worker], doneSamples: shard.view.seedCount };
+  }
 
   const workerViews = (): WorkerView[] =>
     [...tallies.entries()].map(([worker, tally]) => ({ worker, shards: tally.shards, samples: tally.samples, samplesPerSecond: tally.seconds > 0 ? tally.samples / tally.seconds : 0 }));
@@ -261,6 +302,7 @@ function followEvaluation(context: FollowContext): ShardedEvaluation {
       const result = ShardResult.safeParse(job.returnvalue);
       if (!result.success) throw new Error(`Shard ${shard.view.shardId} came back in a form this studio does not read (${describeProblems(result.error)}); are all workers the same studio version?`);
       const added = results.add(shard.planned.scaleIndex, shard.planned.job, result.data, pixelsPerSample);
+      context.onShardCollected?.({ scale: shard.planned.job.scale, result: result.data });
       duplicateSeeds += shard.planned.job.seeds.length - added;
       const tally = tallies.get(result.data.worker) ?? { shards: 0, samples: 0, seconds: 0 };
       tally.shards++;

@@ -43,6 +43,15 @@ function resultOfRow(row: ResultRow): EvaluationResult {
   });
 }
 
+/** A shard of a sharded evaluation as the gallery keeps it; `result` is the worker's answer as JSON. */
+export interface StoredShard {
+  scale: number;
+  firstSeed: number;
+  seedCount: number;
+  worker: string;
+  result: string;
+}
+
 /**
  * Evaluation runs (a model, classes, guidance scales and sampler settings) and their
  * metrics per scale. Their samples are ordinary gallery samples whose runs point back
@@ -57,6 +66,8 @@ export class EvaluationsRepository {
   private readonly saveResultStatement;
   private readonly seedsStatement;
   private readonly runningStatement;
+  private readonly saveShardStatement;
+  private readonly shardsStatement;
 
   constructor(db: Database.Database) {
     this.insertStatement = db.prepare<[string, string, number, number]>(
@@ -87,6 +98,15 @@ export class EvaluationsRepository {
       `SELECT s.seed, min(s.id) AS sampleId FROM samples s JOIN runs r ON r.id = s.run_id
        WHERE r.evaluation_id = ? AND s.scale = ? AND s.class_index = ? GROUP BY s.seed ORDER BY s.seed`,
     );
+    this.saveShardStatement = db.prepare(
+      `INSERT INTO evaluation_shards (evaluation_id, scale, first_seed, seed_count, worker, result)
+       VALUES (@evaluationId, @scale, @firstSeed, @seedCount, @worker, @result)
+       ON CONFLICT (evaluation_id, scale, first_seed) DO NOTHING`,
+    );
+    this.shardsStatement = db.prepare<[number], StoredShard>(
+      `SELECT scale, first_seed AS firstSeed, seed_count AS seedCount, worker, result
+       FROM evaluation_shards WHERE evaluation_id = ? ORDER BY scale, first_seed`,
+    );
     this.runningStatement = db.prepare<[], { id: number; owner_pid: number | null }>(
       `SELECT id, owner_pid FROM evaluations WHERE status = 'running'`,
     );
@@ -115,6 +135,16 @@ export class EvaluationsRepository {
       provenance: checked.provenance === null ? null : JSON.stringify(checked.provenance),
     });
     return this.require(evaluationId);
+  }
+
+  /** Keeps a collected shard; the first one kept for a scale and first seed stays. */
+  saveShard(evaluationId: number, shard: StoredShard): void {
+    this.saveShardStatement.run({ evaluationId, ...shard });
+  }
+
+  /** The shards the evaluation collected so far, by scale and first seed. */
+  shards(evaluationId: number): StoredShard[] {
+    return this.shardsStatement.all(evaluationId);
   }
 
   /** Seeds already sampled for this scale and class, so a resumed evaluation skips them. */

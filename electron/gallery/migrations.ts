@@ -189,6 +189,22 @@ export const migrations: readonly Migration[] = [
       ALTER TABLE evaluation_results ADD COLUMN provenance TEXT;
     `,
   },
+  {
+    version: 7,
+    description: "the shards a sharded evaluation collected, so a restarted coordinator does not have them drawn again",
+    sql: `
+      CREATE TABLE evaluation_shards (
+        evaluation_id INTEGER NOT NULL REFERENCES evaluations(id) ON DELETE CASCADE,
+        scale REAL NOT NULL,
+        first_seed INTEGER NOT NULL,
+        seed_count INTEGER NOT NULL,
+        worker TEXT NOT NULL,
+        -- The worker's result as JSON: seeds, features and logits (float32, base64), seconds.
+        result TEXT NOT NULL,
+        PRIMARY KEY (evaluation_id, scale, first_seed)
+      ) STRICT;
+    `,
+  },
 ];
 
 export const LATEST_VERSION = migrations.length;

@@ -2,12 +2,15 @@
  * One evaluation drawn by workers across machines: its shards go through the queue at
  * `queueUrl` (Redis, BullMQ), the merged features are scored by this studio's engine against
  * its own copy of the model folder, and the figures land in the gallery as a single-machine
- * evaluation's do. Progress reaches the studio as ordinary evaluation events; the shard and
- * worker view is kept for the page.
+ * evaluation's do. Each shard is kept in the gallery as it comes in, so a resumed evaluation
+ * (after a cancel, a crash or a restart of this studio) puts only the missing shards on the
+ * queue. Progress reaches the studio as ordinary evaluation events; the shard and worker view
+ * is kept for the page.
  */
 import { randomBytes } from 'node:crypto';
 import type { EvaluationSpec } from '../../common/contract/evaluation';
-import { startShardedEvaluation, type ShardedEvaluation, type ShardedEvaluationProgress } from '../distributed/sharded-evaluation';
+import { ShardResult } from '../distributed/shard-contract';
+import { startShardedEvaluation, type CollectedShard, type ShardedEvaluation, type ShardedEvaluationProgress } from '../distributed/sharded-evaluation';
 import type { Gallery } from '../gallery';
 import type { Engine } from '../inference';
 import type { EvaluationEvent } from './evaluation-events';
@@ -37,6 +40,14 @@ function drawingId(evaluationId: number): string {
   return `studio-${evaluationId}-${randomBytes(6).toString('hex')}`;
 }
 
+/** The shards kept in the gallery; one that no longer reads (another studio version) is drawn again. */
+function storedShards(gallery: Gallery, evaluationId: number): CollectedShard[] {
+  return gallery.evaluations.shards(evaluationId).flatMap((stored) => {
+    const result = ShardResult.safeParse(JSON.parse(stored.result));
+    return result.success ? [{ scale: stored.scale, result: result.data }] : [];
+  });
+}
+
 /** The scale the shards are at: the first whose seeds are not all in. */
 function currentScale(spec: EvaluationSpec, progress: ShardedEvaluationProgress): { scale: number; scaleIndex: number } {
   const scaleIndex = spec.scales.findIndex((scale) => progress.shards.some((shard) => shard.scale === scale && shard.status !== 'done'));
@@ -64,6 +75,10 @@ export async function executeShardedEvaluation(evaluationId: number, context: Sh
       ...(context.batchSize ? { batchSize: context.batchSize } : {}),
       ...(context.shardSize ? { shardSize: context.shardSize } : {}),
       ...(context.pollIntervalMs ? { pollIntervalMs: context.pollIntervalMs } : {}),
+      collected: storedShards(gallery, evaluationId),
+      // Kept as it comes in: a coordinator stopped mid-way has these shards back when resumed.
+      onShardCollected: ({ scale, result }) =>
+        gallery.evaluations.saveShard(evaluationId, { scale, firstSeed: result.seeds[0]!, seedCount: result.seeds.length, worker: result.worker, result: JSON.stringify(result) }),
     });
     if (signal.aborted) cancel();
     sharded.onProgress((progress) => {

@@ -25,6 +25,9 @@ const spec: EvaluationSpecInput = {
   samplesPerScale: 12,
 };
 
+/** 300 samples of 100 DDPM steps in shards of 50: each shard takes long enough to stop between them. */
+const slowSpec: EvaluationSpecInput = { ...spec, classes: [0, 1, 2], scales: [2], sampler: 'ddpm', steps: '100', samplesPerScale: 300 };
+
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
@@ -49,7 +52,7 @@ function studioOn(queueUrl?: string): Studio {
 async function evaluated(studio: Studio): Promise<{ id: number; results: EvaluationResult[]; status: string; error: string | null }> {
   const record = await studio.evaluations.startEvaluation(spec);
   await studio.evaluations.whenIdle();
-  return { id: record.id, ...studio.evaluations.getEvaluation(record.id) };
+  return studio.evaluations.getEvaluation(record.id);
 }
 
 const suiteName = redisAvailable ? 'evaluations through a queue' : `evaluations through a queue: skipped, it needs ${REDIS_SERVER}`;
@@ -83,6 +86,47 @@ describe.skipIf(!redisAvailable)(suiteName, () => {
     expect(shards.workers[0]).toMatchObject({ worker: 'box-a', shards: 6, samples: 24 });
     expect(shards.workers[0]!.samplesPerSecond).toBeGreaterThan(0);
   }, 120_000);
+
+  it('a coordinator stopped mid-way and opened again puts only the shards it lacks on the queue, with the same figures', async () => {
+    const server = await redis();
+    const first = spawnWorker({ queueUrl: server.url, models: MODELS, name: 'first', lockDurationMs: 1500 });
+    cleanups.push(() => first.kill('SIGKILL'));
+    const dir = mkdtempSync(join(tmpdir(), 'gds-studio-restart-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+
+    const evaluation = { provider: 'cpu' as const, batchSize: 16, queueUrl: server.url, shardSize: 50, shardPollIntervalMs: 100 };
+    const before = openStudio({ dataDir: dir, modelDirs: [MODEL], threads: 1, appVersion: 'test', evaluation });
+    // Stopped once a shard or two of the six are in, as a closed or crashed studio would be.
+    before.evaluations.onEvaluationEvent((event) => {
+      if (event.type === 'progress' && event.doneSamples >= 60) before.evaluations.cancelEvaluation(event.evaluationId);
+    });
+    const { id } = await before.evaluations.startEvaluation(slowSpec);
+    await before.evaluations.whenIdle();
+    expect(before.evaluations.getEvaluation(id).status).toBe('cancelled');
+    const kept = before.gallery.evaluations.shards(id).length;
+    expect(kept).toBeGreaterThanOrEqual(1);
+    expect(kept).toBeLessThan(6);
+    await before.close();
+    first.kill('SIGKILL');
+
+    const second = spawnWorker({ queueUrl: server.url, models: MODELS, name: 'second', lockDurationMs: 1500 });
+    cleanups.push(() => second.kill('SIGKILL'));
+    const after = openStudio({ dataDir: dir, modelDirs: [MODEL], threads: 1, appVersion: 'test', evaluation });
+    cleanups.push(() => after.close());
+    await after.evaluations.resumeEvaluation(id);
+    await after.evaluations.whenIdle();
+    const finished = after.evaluations.getEvaluation(id);
+    expect(finished.status, finished.error ?? '').toBe('completed');
+    const view = after.evaluations.viewShards(id)!;
+    // Only the shards not kept were drawn again; the kept ones keep the worker that drew them.
+    expect(view.workers).toEqual([expect.objectContaining({ worker: 'second', shards: 6 - kept })]);
+    expect(view.shards.filter((shard) => shard.worker === 'first')).toHaveLength(kept);
+    expect(after.gallery.evaluations.shards(id)).toHaveLength(6);
+    const single = studioOn();
+    const singleRecord = await single.evaluations.startEvaluation(slowSpec);
+    await single.evaluations.whenIdle();
+    expect(finished.results).toEqual(single.evaluations.getEvaluation(singleRecord.id).results);
+  }, 180_000);
 
   it('npm run cli -- evaluate --queue has a worker draw the evaluation and prints the figures', async () => {
     const server = await redis();

@@ -51,7 +51,7 @@ describe('migrations', () => {
     const db = new Database(file, { readonly: true });
     expect(db.pragma('user_version', { simple: true })).toBe(LATEST_VERSION);
     const tables = (db.prepare(`SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name`).all() as { name: string }[]).map((t) => t.name);
-    expect(tables).toEqual(['evaluation_results', 'evaluations', 'models', 'presets', 'queue_entries', 'queue_state', 'runs', 'sample_images', 'sample_tags', 'samples', 'trajectory_steps']);
+    expect(tables).toEqual(['evaluation_results', 'evaluation_shards', 'evaluations', 'models', 'presets', 'queue_entries', 'queue_state', 'runs', 'sample_images', 'sample_tags', 'samples', 'trajectory_steps']);
     db.close();
     expect(integrity(file)).toBe('ok');
   });
