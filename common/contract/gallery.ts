@@ -88,11 +88,12 @@ export type SampleDetail = z.infer<typeof SampleDetail>;
 
 const TagText = boundedText('a tag', TEXT_LIMITS.tag).trim().min(1, { error: 'a tag must not be empty' });
 
+export const SampleSort = z.enum(['newest', 'oldest', 'scale-high', 'scale-low', 'confidence-high', 'confidence-low']);
+export type SampleSort = z.infer<typeof SampleSort>;
+
 /** Filters for the gallery grid; every field narrows the result, absent fields do not. */
 export const SampleQuery = z.object({
   modelId: ModelId.optional(),
-  /** Leaves out the samples evaluations drew, which can outnumber everything else by far. */
-  hideEvaluations: z.boolean().optional(),
   classIndex: ClassIndex.optional(),
   scaleMin: z.number().finite().optional(),
   scaleMax: z.number().finite().optional(),
@@ -102,10 +103,14 @@ export const SampleQuery = z.object({
   /** Case-insensitive text to find in the notes. */
   notesText: boundedText('the notes search text', TEXT_LIMITS.notesSearch).min(1).optional(),
   runId: Id.optional(),
-  /** Keyset cursor: the `nextCursor` of the previous page. */
-  /** How many samples match the filters, on every page (paging itself aside). */
-  matching: z.number().int().nonnegative(),
+  /** Leaves out the samples evaluations drew, which can outnumber everything else by far. */
+  hideEvaluations: z.boolean().optional(),
+  /** Order of the grid; newest first unless asked otherwise. */
+  sort: SampleSort.optional(),
+  /** Keyset cursor of the newest-first order: the `nextCursor` of the previous page. */
   before: Id.optional(),
+  /** Samples to skip in the other orders: the `nextOffset` of the previous page. */
+  offset: z.number().int().nonnegative().max(100_000_000).optional(),
   limit: z.number().int().min(1).max(500).default(60),
 });
 export type SampleQuery = z.input<typeof SampleQuery>;
@@ -114,6 +119,10 @@ export const SamplePage = z.object({
   items: z.array(SampleRecord),
   /** Pass as `before` to get the next page; null on the last page. */
   nextCursor: Id.nullable(),
+  /** Pass as `offset` to get the next page of an order other than newest first; null on the last page. */
+  nextOffset: z.number().int().nonnegative().nullable(),
+  /** How many samples match the filters, on every page (paging itself aside). */
+  matching: z.number().int().nonnegative(),
 });
 export type SamplePage = z.infer<typeof SamplePage>;
 

@@ -5,6 +5,7 @@ import {
   type SampleEdit,
   type SamplePage,
   SampleQuery,
+  type SampleSort,
   type SampleRecord,
 } from '../../common/contract/gallery';
 import { GuidanceMode, RecordedRunRequest, SamplerName } from '../../common/contract/run-request';
@@ -13,6 +14,15 @@ import { GalleryError } from './gallery-error';
 import type { RunsRepository } from './runs-repository';
 import { type ParsedSampleQuery, sampleFilterSql } from './sample-filter';
 import type { NewTrajectoryStep, TrajectoriesRepository } from './trajectories-repository';
+
+/** ORDER BY of each order but newest first; the id breaks ties so pages never overlap. Samples without a confidence come last. */
+const sortOrderSql: Record<Exclude<SampleSort, 'newest'>, string> = {
+  oldest: 's.id ASC',
+  'scale-high': 's.scale DESC, s.id DESC',
+  'scale-low': 's.scale ASC, s.id DESC',
+  'confidence-high': 's.confidence IS NULL, s.confidence DESC, s.id DESC',
+  'confidence-low': 's.confidence IS NULL, s.confidence ASC, s.id DESC',
+};
 
 /** Images with a longer side above this get a thumbnail of this size for the grid. */
 export const THUMBNAIL_MAX_SIDE = 128;
@@ -213,14 +223,23 @@ export class SamplesRepository {
   /** Newest first, filtered, one page at a time (keyset paging on the sample id). */
   list(query: SampleQuery = {}): SamplePage {
     const parsed = SampleQuery.parse(query);
-    const filter = sampleFilterSql(parsed, { keyset: true });
-    const sql = `SELECT ${SAMPLE_COLUMNS} FROM samples s ${filter.where} ORDER BY s.id DESC LIMIT @pageSize`;
-    const rows = this.pageStatement(sql).all({ ...filter.params, pageSize: parsed.limit + 1 }) as SampleRow[];
-    const items = rows.slice(0, parsed.limit).map(toSampleRecord);
-    const last = items[items.length - 1];
+    const sort = parsed.sort ?? 'newest';
     const counted = sampleFilterSql({ ...parsed, before: undefined }, { keyset: false });
     const { matching } = this.pageStatement(`SELECT count(*) AS matching FROM samples s ${counted.where}`).get(counted.params) as { matching: number };
-    return { items, nextCursor: rows.length > parsed.limit && last !== undefined ? last.id : null, matching };
+    if (sort === 'newest') {
+      const filter = sampleFilterSql(parsed, { keyset: true });
+      const sql = `SELECT ${SAMPLE_COLUMNS} FROM samples s ${filter.where} ORDER BY s.id DESC LIMIT @pageSize`;
+      const rows = this.pageStatement(sql).all({ ...filter.params, pageSize: parsed.limit + 1 }) as SampleRow[];
+      const items = rows.slice(0, parsed.limit).map(toSampleRecord);
+      const last = items[items.length - 1];
+      return { items, nextCursor: rows.length > parsed.limit && last !== undefined ? last.id : null, nextOffset: null, matching };
+    }
+    // The other orders page by offset: their keys repeat (many samples share a scale), so no single-column cursor fits.
+    const offset = parsed.offset ?? 0;
+    const sql = `SELECT ${SAMPLE_COLUMNS} FROM samples s ${counted.where} ORDER BY ${sortOrderSql[sort]} LIMIT @pageSize OFFSET @offset`;
+    const rows = this.pageStatement(sql).all({ ...counted.params, pageSize: parsed.limit + 1, offset }) as SampleRow[];
+    const items = rows.slice(0, parsed.limit).map(toSampleRecord);
+    return { items, nextCursor: null, nextOffset: rows.length > parsed.limit ? offset + parsed.limit : null, matching };
   }
 
   /** How many samples each class has under the same filters (the class filter itself and paging are ignored). */

@@ -1,5 +1,5 @@
 /** The gallery grid: filters, the loaded pages of samples, and the open sample. */
-import type { SampleDetail, SampleQuery, SampleRecord } from '../../../common/contract/gallery';
+import type { SampleDetail, SampleQuery, SampleRecord, SampleSort } from '../../../common/contract/gallery';
 import type { GalleryFacets, StudioApi } from '../../../common/contract/studio-api';
 
 export interface GalleryFilters {
@@ -12,6 +12,7 @@ export interface GalleryFilters {
   /** Text to find in the notes, any case. */
   notesText: string;
   hideEvaluations: boolean;
+  sort: SampleSort;
 }
 
 const pageSize = 200;
@@ -25,6 +26,7 @@ export const noFilters: GalleryFilters = {
   tag: null,
   notesText: '',
   hideEvaluations: false,
+  sort: 'newest',
 };
 
 export function queryOf(filters: GalleryFilters): SampleQuery {
@@ -37,6 +39,7 @@ export function queryOf(filters: GalleryFilters): SampleQuery {
   if (filters.tag !== null) query.tag = filters.tag;
   if (filters.notesText.trim() !== '') query.notesText = filters.notesText.trim();
   if (filters.hideEvaluations) query.hideEvaluations = true;
+  if (filters.sort !== 'newest') query.sort = filters.sort;
   return query;
 }
 
@@ -57,6 +60,7 @@ export class GalleryState {
   filters = $state<GalleryFilters>({ ...noFilters });
   items = $state.raw<SampleRecord[]>([]);
   nextCursor = $state<number | null>(null);
+  nextOffset = $state<number | null>(null);
   /** Samples matching the filters, all pages together. */
   matching = $state(0);
   loading = $state(false);
@@ -66,7 +70,7 @@ export class GalleryState {
   error = $state<string | null>(null);
   private generation = 0;
 
-  readonly hasMore = $derived(this.nextCursor !== null);
+  readonly hasMore = $derived(this.nextCursor !== null || this.nextOffset !== null);
 
   constructor(private readonly api: StudioApi) {}
 
@@ -78,6 +82,7 @@ export class GalleryState {
       if (generation !== this.generation) return;
       this.items = page.items;
       this.nextCursor = page.nextCursor;
+      this.nextOffset = page.nextOffset;
       this.matching = page.matching;
       this.facets = facets;
       this.error = null;
@@ -97,14 +102,17 @@ export class GalleryState {
   }
 
   async loadMore(): Promise<void> {
-    if (this.loading || this.nextCursor === null) return;
+    if (this.loading || !this.hasMore) return;
     const generation = this.generation;
     this.loading = true;
     try {
-      const page = await this.api.listSamples({ ...queryOf(this.filters), before: this.nextCursor });
+      const where = this.nextOffset !== null ? { offset: this.nextOffset } : { before: this.nextCursor ?? undefined };
+      const page = await this.api.listSamples({ ...queryOf(this.filters), ...where });
       if (generation !== this.generation) return;
-      this.items = [...this.items, ...page.items];
+      // Offset pages may repeat a sample that a live run pushed down meanwhile.
+      this.items = [...this.items, ...page.items.filter((item) => !this.items.some((known) => known.id === item.id))];
       this.nextCursor = page.nextCursor;
+      this.nextOffset = page.nextOffset;
     } finally {
       if (generation === this.generation) this.loading = false;
     }
@@ -119,8 +127,9 @@ export class GalleryState {
   add(sample: SampleRecord): void {
     this.facets = { ...this.facets, total: this.facets.total + 1 };
     if (!matchesFilters(sample, this.filters) || this.items.some((item) => item.id === sample.id)) return;
-    this.items = [sample, ...this.items];
     this.matching += 1;
+    // In another order the new sample's place is the gallery's to say; the next reload shows it there.
+    if (this.filters.sort === 'newest') this.items = [sample, ...this.items];
   }
 
   async open(sampleId: number): Promise<void> {

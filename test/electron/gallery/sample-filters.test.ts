@@ -65,3 +65,40 @@ describe('gallery filters', () => {
     expect(gallery.samples.list({ notesText: 'keeper', hideEvaluations: true }).items.map((sample) => sample.id)).toEqual([noted]);
   });
 });
+
+describe('gallery orders', () => {
+  function idsOf(sort: 'newest' | 'oldest' | 'scale-high' | 'scale-low' | 'confidence-high' | 'confidence-low', limit = 100): number[] {
+    const ids: number[] = [];
+    let offset: number | undefined;
+    let before: number | undefined;
+    for (;;) {
+      const page = gallery.samples.list({ sort, limit, offset, before });
+      ids.push(...page.items.map((sample) => sample.id));
+      if (page.nextOffset !== null) offset = page.nextOffset;
+      else if (page.nextCursor !== null) before = page.nextCursor;
+      else return ids;
+    }
+  }
+
+  it('sorts by date either way and by scale either way, the newest first among equal scales, across pages', () => {
+    const [low1, low2] = drawRun([1, 2], { scale: 1 });
+    const [high1, high2] = drawRun([3, 4], { scale: 9 });
+    const [mid] = drawRun([5], { scale: 4 });
+    expect(idsOf('newest')).toEqual([mid, high2, high1, low2, low1]);
+    expect(idsOf('oldest')).toEqual([low1, low2, high1, high2, mid]);
+    expect(idsOf('scale-high')).toEqual([high2, high1, mid, low2, low1]);
+    expect(idsOf('scale-low')).toEqual([low2, low1, mid, high2, high1]);
+    // Pages of two give the same order, each sample once.
+    expect(idsOf('scale-high', 2)).toEqual([high2, high1, mid, low2, low1]);
+    expect(idsOf('oldest', 2)).toEqual([low1, low2, high1, high2, mid]);
+  });
+
+  it('sorts by classifier confidence, samples without one last', () => {
+    const run = gallery.runs.start({ request: testRequest({ seeds: [1, 2, 3] }), provider: 'cpu', noiseAlgorithm: NOISE_ALGORITHM, appVersion: APP_VERSION });
+    const sure = gallery.samples.add(run.id, { seed: 1, png: encodePng(testImage(8, 1)), confidence: 0.97 }).id;
+    const unsure = gallery.samples.add(run.id, { seed: 2, png: encodePng(testImage(8, 2)), confidence: 0.31 }).id;
+    const unknown = gallery.samples.add(run.id, { seed: 3, png: encodePng(testImage(8, 3)) }).id;
+    expect(idsOf('confidence-high')).toEqual([sure, unsure, unknown]);
+    expect(idsOf('confidence-low')).toEqual([unsure, sure, unknown]);
+  });
+});
