@@ -10,6 +10,7 @@ import { GuidanceMode, ModelId, ProviderName, RecordedRunRequest, RunRequest, Sa
 import { eventChannels, invokeChannels, type InvokeMethod } from './channels';
 import { EvaluationRecord, EvaluationRef, EvaluationSpec, EvaluationView } from './evaluation';
 import { QueueEntryRef, QueueMove, QueueView } from './queue';
+import { GridSweepHandle, GridSweepRequest } from './sweep-grid';
 import {
   ClassCount,
   PresetRecord,
@@ -107,6 +108,16 @@ export const SweepHandle = z.object({
 });
 export type SweepHandle = z.infer<typeof SweepHandle>;
 
+/** A grid the page composed (a PNG with the axis labels drawn in), to be given the sweep's recipe chunk. */
+export const TagSweepGridRequest = z.object({ png: recipePngText(), sweep: GridSweepRequest });
+export const SweepGridSource = z.object({ png: recipePngText() });
+export const SweepGridResult = z.object({
+  sweep: GridSweepRequest,
+  /** Why the grid's sweep may not reproduce here (another model version, say), or null. */
+  warning: z.string().nullable(),
+});
+export type SweepGridResult = z.infer<typeof SweepGridResult>;
+
 /** A small image as raw 8-bit pixels, row-major, interleaved channels (1 = grey, 3 = RGB). */
 export const PreviewImage = z.object({
   seed: z.number().int().nonnegative(),
@@ -157,17 +168,20 @@ export type ExportedFile = z.infer<typeof ExportedFile>;
 export const ExportedPng = z.object({ fileName: z.string(), png: Base64 });
 export type ExportedPng = z.infer<typeof ExportedPng>;
 
-/** A PNG whose recipe is read; at most MAX_RECIPE_PNG_BYTES, so its base64 fits in one bridge message. */
-export const RecipeSource = z.object({
-  png: z
+/** A PNG's base64, at most MAX_RECIPE_PNG_BYTES, so it fits in one bridge message. */
+function recipePngText() {
+  return z
     .string()
     .max(base64Length(MAX_RECIPE_PNG_BYTES), {
       error: (issue) =>
         `a recipe PNG is at most ${formatCount(MAX_RECIPE_PNG_BYTES / 1024 / 1024)} MiB (got about ${formatCount(Math.round(((typeof issue.input === 'string' ? issue.input.length : 0) * 3) / 4 / 1024 / 1024))} MiB); a studio PNG is far smaller, so pick the exported image itself`,
       abort: true,
     })
-    .regex(/^[A-Za-z0-9+/]*={0,2}$/, 'must be base64'),
-});
+    .regex(/^[A-Za-z0-9+/]*={0,2}$/, 'must be base64');
+}
+
+/** A PNG whose recipe is read. */
+export const RecipeSource = z.object({ png: recipePngText() });
 export const RecipeResult = z.object({
   request: RunRequest,
   /** Why the recipe may not reproduce the image here (another model version, say), or null. */
@@ -268,6 +282,9 @@ export const studioOperations = {
   cancelRun: operation('cancelRun', RunHandle, z.object({ cancelled: z.boolean() })),
   finishRun: operation('finishRun', FinishRunRequest, RunHandle),
   startSweep: operation('startSweep', SweepRequest, SweepHandle),
+  startGridSweep: operation('startGridSweep', GridSweepRequest, GridSweepHandle),
+  tagSweepGrid: operation('tagSweepGrid', TagSweepGridRequest, ExportedPng),
+  readSweepGrid: operation('readSweepGrid', SweepGridSource, SweepGridResult),
   listSamples: operation('listSamples', SampleQuery, SamplePage),
   getSample: operation('getSample', SampleRef, SampleDetail),
   galleryFacets: operation('galleryFacets', NoRequest, GalleryFacets),

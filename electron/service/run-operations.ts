@@ -8,6 +8,8 @@ import { z } from 'zod';
 import { STOPPED_RUN_STATUSES } from '../../common/contract/gallery';
 import type { QueueEntryKind } from '../../common/contract/queue';
 import { RecordedRunRequest, variationProblem, type RunRequest } from '../../common/contract/run-request';
+import { axisLength, cellRequest, SWEEP_RECIPE_FORMAT, type SweepRecipe } from '../../common/contract/sweep-grid';
+import { NOISE_ALGORITHM } from '../../common/diffusion/rng';
 import type { ParsedRequestOf, ResponseOf, RunEvent } from '../../common/contract/studio-api';
 import type { ModelManifest } from '../../common/models/manifest';
 import { modelSha256 } from '../../common/models/model-identity';
@@ -19,6 +21,8 @@ import type { JobControl, JobKind, JobQueue } from './job-queue';
 import type { JobOutcome } from './job-outcome';
 import type { ModelCatalog } from './model-catalog';
 import { MAX_QUEUED_JOBS } from './request-checks';
+import { RecipeReadError } from '../png/recipe-chunk';
+import { readSweepRecipe, withSweepRecipe } from '../png/sweep-chunk';
 import { executeRunJob, type InProcessRun } from './run-job';
 import { UserFacingError } from './user-facing-error';
 
@@ -85,6 +89,63 @@ export class RunOperations implements JobKind {
     }
     const queued = this.enqueue(entries);
     return { sweepId, jobs: queued.map((entry, index) => ({ jobId: entry.id, scale: request.scales[index]! })) };
+  }
+
+  /** Queues one cell per pair of axis values, row by row, after checking every cell against the model. */
+  async startGridSweep(sweep: ParsedRequestOf<'startGridSweep'>): Promise<ResponseOf<'startGridSweep'>> {
+    const sweepId = randomUUID();
+    const entries: PlannedEntry[] = [];
+    const positions: { x: number; y: number }[] = [];
+    for (let y = 0; y < axisLength(sweep.y); y++) {
+      for (let x = 0; x < sweep.x.values.length; x++) {
+        const payload: RunEntryPayload = { request: cellRequest(sweep, x, y), recordTrajectory: sweep.recordTrajectory, finishesRunId: null, replaysNoise: false };
+        entries.push(await this.entryFor(payload, 'sweep-cell', sweepId));
+        positions.push({ x, y });
+      }
+    }
+    const queued = this.enqueue(entries);
+    return { sweepId, cells: queued.map((entry, index) => ({ jobId: entry.id, ...positions[index]! })) };
+  }
+
+  /** The page's grid PNG with the sweep's recipe in its text chunk, named after the model and the axes. */
+  async tagSweepGrid({ png, sweep }: ParsedRequestOf<'tagSweepGrid'>): Promise<ResponseOf<'tagSweepGrid'>> {
+    const manifest = await this.options.catalog.manifestOf(sweep.request.modelId);
+    const recipe: SweepRecipe = {
+      kind: 'sweep',
+      format: SWEEP_RECIPE_FORMAT,
+      model: { id: manifest.id, sha256: modelSha256(manifest) },
+      sweep,
+      noiseAlgorithm: NOISE_ALGORITHM,
+      appVersion: this.options.appVersion,
+    };
+    let tagged: Uint8Array;
+    try {
+      tagged = withSweepRecipe(Buffer.from(png, 'base64'), recipe);
+    } catch (error) {
+      if (error instanceof RecipeReadError) throw new UserFacingError(`The grid image could not be saved: ${error.message}`);
+      throw error;
+    }
+    const axes = [sweep.x, ...(sweep.y === undefined ? [] : [sweep.y])].map((axis) => axis.setting).join('-x-');
+    return { fileName: `${manifest.id}-sweep-${axes}.png`, png: Buffer.from(tagged).toString('base64') };
+  }
+
+  /** The sweep a grid PNG was made by, checked against the installed model. */
+  async readSweepGrid({ png }: ParsedRequestOf<'readSweepGrid'>): Promise<ResponseOf<'readSweepGrid'>> {
+    let recipe: SweepRecipe;
+    try {
+      recipe = readSweepRecipe(Buffer.from(png, 'base64'));
+    } catch (error) {
+      if (error instanceof RecipeReadError) throw new UserFacingError(error.message);
+      throw error;
+    }
+    const manifest = await this.options.catalog.manifestOf(recipe.model.id);
+    for (let y = 0; y < axisLength(recipe.sweep.y); y++) {
+      for (let x = 0; x < recipe.sweep.x.values.length; x++) this.plan(manifest, cellRequest(recipe.sweep, x, y));
+    }
+    const warnings: string[] = [];
+    if (modelSha256(manifest) !== recipe.model.sha256) warnings.push(`The installed model "${manifest.id}" has other weights than the one that made this grid, so a re-run will differ.`);
+    if (recipe.noiseAlgorithm !== NOISE_ALGORITHM) warnings.push(`The grid was made with noise generator "${recipe.noiseAlgorithm.slice(0, 60)}"; this studio draws noise with "${NOISE_ALGORITHM}", so the same seeds give other images.`);
+    return { sweep: recipe.sweep, warning: warnings.length > 0 ? warnings.join(' ') : null };
   }
 
   async finishRun({ runId, recordTrajectory }: ParsedRequestOf<'finishRun'>): Promise<ResponseOf<'finishRun'>> {
