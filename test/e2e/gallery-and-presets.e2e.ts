@@ -1,7 +1,7 @@
 /**
  * The gallery and the presets as a user keeps order in them, in Chromium through `serve` with a
  * small model that has an evaluator: the count follows the filters, evaluation runs can be hidden,
- * notes are searchable, the evaluation's Classes field takes names and synonyms, presets are
+ * notes are searchable, the grid sorts, the evaluation's Classes field takes names and synonyms, presets are
  * renamed and deleted, and a PNG's recipe is shown without being applied.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -80,6 +80,13 @@ describe('gallery and presets in Chromium against serve', () => {
     await notesFilter.dispatchEvent('change');
     await page.getByLabel('Hide evaluation runs').uncheck();
     await expect.poll(count).toBe(`${total} images`);
+
+    const shownIds = () => page.locator('[data-testid=gallery-item]').evaluateAll((cells) => cells.map((cell) => Number(cell.getAttribute('data-sample-id'))));
+    const newestFirst = await shownIds();
+    await page.getByLabel('Sort by').selectOption('oldest');
+    await expect.poll(shownIds).toEqual([...newestFirst].reverse());
+    await page.getByLabel('Sort by').selectOption('newest');
+    await expect.poll(shownIds).toEqual(newestFirst);
   });
 
   it('renames and deletes a preset', async () => {

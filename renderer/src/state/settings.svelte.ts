@@ -1,5 +1,7 @@
 /** The sampler settings on the left panel, the model they apply to, and presets. */
-import type { GuidanceMode, RunRequest, SamplerName } from '../../../common/contract/run-request';
+import { DEFAULT_CFG_SCALE, usesClassifier, usesClassifierFree, type GuidanceMode, type GuidanceScheduleSetting, type RunRequest, type SamplerName } from '../../../common/contract/run-request';
+import { MAX_GUIDANCE_SCALE } from '../../../common/contract/bounds';
+import { ddimGuidanceRisk, preferredDdimSpacing } from '../../../common/diffusion/guidance-safety';
 import type { PresetSettings, PresetRecord } from '../../../common/contract/gallery';
 import type { LoadedModel, ModelFolderProblem, ModelInfo, StudioApi } from '../../../common/contract/studio-api';
 import { buildClassIndex } from '../../../common/models/class-search';
@@ -7,7 +9,23 @@ import { planSeeds, randomSeed, type SeedMode } from '../lib/seeds';
 import { batchLimits, checkScale, checkStrength, checkWholeNumber, imagesLimits, seedLimits, subseedLimits, type FieldCheck } from '../lib/field-limits';
 
 /** The number fields whose text the user types; each is checked against the contract's limits. */
-export type NumberField = 'scale' | 'seed' | 'count' | 'batchSize' | 'subseed' | 'subseedStrength';
+export type NumberField = 'scale' | 'seed' | 'count' | 'batchSize' | 'subseed' | 'subseedStrength' | 'cfgScale' | 'intervalLo' | 'intervalHi' | 'rampFrom' | 'rampTo';
+
+export type ScheduleKind = GuidanceScheduleSetting['kind'];
+
+/** A number from 0 to the largest guidance scale, named in the sentence as `what`. */
+function checkFactor(what: string): (text: string) => FieldCheck {
+  return (text) => {
+    const trimmed = text.trim();
+    const value = trimmed === '' ? Number.NaN : Number(trimmed);
+    if (!Number.isFinite(value)) return { ok: false, problem: `${what} must be a number from 0 to ${MAX_GUIDANCE_SCALE}; “${trimmed.slice(0, 24)}” is not.` };
+    if (value < 0 || value > MAX_GUIDANCE_SCALE) return { ok: false, problem: `${what} must be from 0 to ${MAX_GUIDANCE_SCALE}; ${value} is out of range.` };
+    return { ok: true, value };
+  };
+}
+
+/** A timestep of the guidance interval; the model's T bounds it, which the planner checks. */
+const timestepLimits = (what: string) => ({ what, min: 0, max: 100_000 });
 
 const fieldChecks: Record<NumberField, (text: string) => FieldCheck> = {
   scale: checkScale,
@@ -16,6 +34,11 @@ const fieldChecks: Record<NumberField, (text: string) => FieldCheck> = {
   batchSize: (text) => checkWholeNumber(text, batchLimits),
   subseed: (text) => checkWholeNumber(text, subseedLimits),
   subseedStrength: checkStrength,
+  cfgScale: checkFactor('The classifier-free weight'),
+  intervalLo: (text) => checkWholeNumber(text, timestepLimits('The interval start')),
+  intervalHi: (text) => checkWholeNumber(text, timestepLimits('The interval end')),
+  rampFrom: checkFactor('The ramp factor at the noisiest step'),
+  rampTo: checkFactor('The ramp factor at t = 0'),
 };
 
 export class SettingsState {
@@ -38,18 +61,36 @@ export class SettingsState {
   /** Variation seed and strength; strength 0 leaves every sample's noise its seed's own. */
   subseed = $state(randomSeed());
   subseedStrength = $state(0);
+  /** w of classifier-free guidance, read in the classifier-free modes. */
+  cfgScale = $state(DEFAULT_CFG_SCALE);
+  /** How the classifier scale changes over t, and the numbers of each kind of schedule. */
+  scheduleKind = $state<ScheduleKind>('constant');
+  intervalLo = $state(0);
+  intervalHi = $state(0);
+  rampFrom = $state(1);
+  rampTo = $state(0);
   recordTrajectory = $state(true);
   presets = $state.raw<PresetRecord[]>([]);
   error = $state<string | null>(null);
+  private loadingDone: Promise<void> | null = null;
   /** What the user typed in each number field since the value was last set from elsewhere. */
   drafts = $state<Partial<Record<NumberField, string>>>({});
 
-  /** Why each number field's text is not an allowed value; the seed counts only when it is used. */
+  /** Whether the next run reads this field: the seed, the weight and the schedule's numbers only in some settings. */
+  private fieldInUse(field: NumberField): boolean {
+    if (field === 'seed') return this.seedMode !== 'random';
+    if (field === 'cfgScale') return usesClassifierFree(this.mode);
+    if (field === 'intervalLo' || field === 'intervalHi') return this.scheduleKind === 'interval' && usesClassifier(this.mode);
+    if (field === 'rampFrom' || field === 'rampTo') return this.scheduleKind === 'ramp' && usesClassifier(this.mode);
+    return true;
+  }
+
+  /** Why each number field's text is not an allowed value; fields the next run does not read do not count. */
   readonly fieldProblems = $derived.by(() => {
     const problems: Partial<Record<NumberField, string>> = {};
     for (const field of Object.keys(this.drafts) as NumberField[]) {
       const check = fieldChecks[field](this.drafts[field] ?? '');
-      if (!check.ok && (field !== 'seed' || this.seedMode !== 'random')) problems[field] = check.problem;
+      if (!check.ok && this.fieldInUse(field)) problems[field] = check.problem;
     }
     return problems;
   });
@@ -59,13 +100,36 @@ export class SettingsState {
     if (this.loadingModel) return 'The model is still loading.';
     if (!this.loaded) return this.error ?? 'The model could not be loaded; choose another one.';
     const fieldProblem = Object.values(this.fieldProblems)[0];
-    return fieldProblem ?? null;
+    return fieldProblem ?? this.guidanceWarning;
+  });
+
+  /** The schedule the next run uses: constant unless the user picked another one. */
+  readonly guidanceSchedule = $derived.by((): GuidanceScheduleSetting => {
+    if (this.scheduleKind === 'interval') return { kind: 'interval', tLo: this.intervalLo, tHi: this.intervalHi };
+    if (this.scheduleKind === 'ramp') return { kind: 'ramp', from: this.rampFrom, to: this.rampTo };
+    return { kind: 'constant' };
+  });
+
+  /**
+   * The sentence for classifier guidance that would saturate from its first step (DDIM on a plain
+   * spacing), shown as the user types and refused by the planner; null when the run is safe.
+   */
+  readonly guidanceWarning = $derived.by((): string | null => {
+    const model = this.model;
+    if (!model?.noiseSchedule || !usesClassifier(this.mode) || this.sampler === 'ddpm') return null;
+    try {
+      return ddimGuidanceRisk({ schedule: model.noiseSchedule, steps: model.diffusionSteps }, this.steps, { sampler: this.sampler })?.message ?? null;
+    } catch {
+      // A spacing the model cannot use gets the planner's own sentence when the run is asked for.
+      return null;
+    }
   });
 
   readonly model = $derived(this.models.find((model) => model.id === this.modelId) ?? null);
   readonly classSearchIndex = $derived(this.model ? buildClassIndex(this.model.classNames, this.model.classSynonyms) : null);
   readonly className = $derived(this.model?.classNames[this.classIndex] ?? '');
-  readonly needsClassifier = $derived(this.mode !== 'conditional');
+  readonly needsClassifier = $derived(usesClassifier(this.mode));
+  readonly usesCfg = $derived(usesClassifierFree(this.mode));
 
   constructor(private readonly api: StudioApi) {}
 
@@ -91,7 +155,18 @@ export class SettingsState {
     await this.loadChosenModel();
   }
 
-  private async loadChosenModel(): Promise<void> {
+  /** Resolves once the model being loaded, if any, has loaded or failed. */
+  modelReady(): Promise<void> {
+    return this.loadingDone ?? Promise.resolve();
+  }
+
+  private loadChosenModel(): Promise<void> {
+    const load = this.loadModelNow();
+    this.loadingDone = load;
+    return load;
+  }
+
+  private async loadModelNow(): Promise<void> {
     if (this.modelId === null) return;
     this.loaded = null;
     this.loadingModel = true;
@@ -116,6 +191,21 @@ export class SettingsState {
     this.eta = model.defaults.eta;
     if (this.classIndex >= model.classNames.length) this.classIndex = 0;
     await this.loadChosenModel();
+  }
+
+  /** Switches the sampler; DDIM takes the "ddimN" twin of a plain spacing, where guidance does not saturate. */
+  setSampler(sampler: SamplerName): void {
+    this.sampler = sampler;
+    if (sampler === 'ddim') this.steps = preferredDdimSpacing(this.steps);
+  }
+
+  /** Switches the kind of schedule; an interval starts as the whole range of the model's timesteps. */
+  setScheduleKind(kind: ScheduleKind): void {
+    if (kind === 'interval' && this.scheduleKind !== 'interval' && this.model) {
+      this.setField('intervalLo', 0);
+      this.setField('intervalHi', this.model.diffusionSteps - 1);
+    }
+    this.scheduleKind = kind;
   }
 
   /** The text a number field shows: what was typed, else the value in use. */
@@ -157,6 +247,8 @@ export class SettingsState {
       batchSize: Math.min(this.batchSize, this.count),
       provider: 'auto',
       ...(this.subseedStrength > 0 ? { subseed: this.subseed, subseedStrength: this.subseedStrength } : {}),
+      ...(this.usesCfg ? { cfgScale: this.cfgScale } : {}),
+      ...(this.needsClassifier && this.scheduleKind !== 'constant' ? { guidanceSchedule: this.guidanceSchedule } : {}),
     };
   }
 
@@ -176,6 +268,17 @@ export class SettingsState {
     this.typeField('batchSize', String(settings.batchSize));
     this.typeField('subseedStrength', String(settings.subseedStrength ?? 0));
     if (settings.subseed !== undefined) this.typeField('subseed', String(settings.subseed));
+    this.typeField('cfgScale', String(settings.cfgScale ?? DEFAULT_CFG_SCALE));
+    const schedule = settings.guidanceSchedule ?? { kind: 'constant' };
+    this.scheduleKind = schedule.kind;
+    if (schedule.kind === 'interval') {
+      this.typeField('intervalLo', String(schedule.tLo));
+      this.typeField('intervalHi', String(schedule.tHi));
+    }
+    if (schedule.kind === 'ramp') {
+      this.typeField('rampFrom', String(schedule.from));
+      this.typeField('rampTo', String(schedule.to));
+    }
     if ('seeds' in settings) {
       this.seedMode = 'fixed';
       this.typeField('seed', String(settings.seeds[0]!));

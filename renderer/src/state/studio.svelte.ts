@@ -73,6 +73,8 @@ export class Studio {
 
   /** Starts a run, or queues it behind the one going: Generate never waits for the GPU. */
   async generate(): Promise<void> {
+    // Ctrl+Enter while the model loads waits for it rather than being refused.
+    if (this.settings.loadingModel) await this.settings.modelReady();
     const problem = this.settings.generateProblem;
     if (problem) {
       this.notify(problem, 'error');
