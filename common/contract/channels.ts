@@ -30,6 +30,7 @@ export const invokeChannels = {
   cancelEvaluation: 'evaluation:cancel',
   listEvaluations: 'evaluation:list',
   getEvaluation: 'evaluation:get',
+  getEvaluationShards: 'evaluation:shards',
   listQueue: 'queue:list',
   pauseQueue: 'queue:pause',
   resumeQueue: 'queue:resume',

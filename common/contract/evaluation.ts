@@ -126,3 +126,50 @@ export const EvaluationView = z.object({
   progress: EvaluationProgress.nullable(),
 });
 export type EvaluationView = z.infer<typeof EvaluationView>;
+
+export const ShardStatus = z.enum(['waiting', 'active', 'retrying', 'done', 'failed']);
+export type ShardStatus = z.infer<typeof ShardStatus>;
+
+/** One shard of a sharded evaluation: a scale and a range of seeds, and where it is. */
+export const ShardView = z.object({
+  shardId: z.string(),
+  scale: z.number(),
+  firstSeed: z.number().int().nonnegative(),
+  seedCount: z.number().int().positive(),
+  status: ShardStatus,
+  /** The worker drawing it now, or the one that finished it. */
+  worker: z.string().nullable(),
+  /** Every worker seen with it, first to last: more than one when a shard was redone. */
+  workers: z.array(z.string()),
+  doneSamples: z.number().int().nonnegative(),
+  attemptsMade: z.number().int().nonnegative(),
+  samplesPerSecond: z.number().nullable(),
+  /** Why its last try failed (a refusal, a crash), or null. */
+  error: z.string().nullable(),
+});
+export type ShardView = z.infer<typeof ShardView>;
+
+export const WorkerView = z.object({
+  worker: z.string(),
+  shards: z.number().int().nonnegative(),
+  samples: z.number().int().nonnegative(),
+  /** Samples per second over the shards it finished, on its own clock. */
+  samplesPerSecond: z.number().nonnegative(),
+});
+export type WorkerView = z.infer<typeof WorkerView>;
+
+export const ShardedPhase = z.enum(['sampling', 'scoring', 'completed', 'failed', 'cancelled']);
+export type ShardedPhase = z.infer<typeof ShardedPhase>;
+
+/** Where a sharded evaluation's shards are and how fast each worker draws. */
+export const EvaluationShards = z.object({
+  evaluationId: z.string(),
+  phase: ShardedPhase,
+  doneSamples: z.number().int().nonnegative(),
+  totalSamples: z.number().int().nonnegative(),
+  shards: z.array(ShardView),
+  workers: z.array(WorkerView),
+  /** A sentence while the queue cannot be reached (the coordinator keeps trying), else null. */
+  queueProblem: z.string().nullable(),
+});
+export type EvaluationShards = z.infer<typeof EvaluationShards>;

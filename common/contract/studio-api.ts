@@ -8,7 +8,7 @@ import { boundedList, formatCount, MAX_SWEEP_SCALES } from './bounds';
 import { MAX_RECIPE_PNG_BYTES, base64Length } from './bridge-protocol';
 import { GuidanceMode, ModelId, ProviderName, RecordedRunRequest, RunRequest, SamplerName } from './run-request';
 import { eventChannels, invokeChannels, type InvokeMethod } from './channels';
-import { EvaluationRecord, EvaluationRef, EvaluationSpec, EvaluationView } from './evaluation';
+import { EvaluationRecord, EvaluationRef, EvaluationShards, EvaluationSpec, EvaluationView } from './evaluation';
 import { QueueEntryRef, QueueMove, QueueView } from './queue';
 import { GridSweepHandle, GridSweepRequest } from './sweep-grid';
 import {
@@ -301,6 +301,8 @@ export const studioOperations = {
   cancelEvaluation: operation('cancelEvaluation', EvaluationRef, z.object({ cancelled: z.boolean() })),
   listEvaluations: operation('listEvaluations', NoRequest, z.array(EvaluationRecord)),
   getEvaluation: operation('getEvaluation', EvaluationRef, EvaluationView),
+  /** The shards of a sharded evaluation running or last run in this process; null for others. */
+  getEvaluationShards: operation('getEvaluationShards', EvaluationRef, EvaluationShards.nullable()),
   listQueue: operation('listQueue', NoRequest, QueueView),
   pauseQueue: operation('pauseQueue', NoRequest, QueueView),
   resumeQueue: operation('resumeQueue', NoRequest, QueueView),

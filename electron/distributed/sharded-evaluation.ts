@@ -10,7 +10,15 @@ import { randomUUID } from 'node:crypto';
 import { Queue, type Job, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { describeProblems } from '../../common/contract/bounds';
-import { EvaluationSpec, type EvaluationResult, type EvaluationSpecInput } from '../../common/contract/evaluation';
+import {
+  EvaluationSpec,
+  type EvaluationResult,
+  type EvaluationShards,
+  type EvaluationSpecInput,
+  type ShardedPhase,
+  type ShardView,
+  type WorkerView,
+} from '../../common/contract/evaluation';
 import { modelSha256 } from '../../common/models/model-identity';
 import type { Engine } from '../inference';
 import { DEFAULT_NEIGHBOURHOOD } from '../metrics/precision-recall';
@@ -61,45 +69,8 @@ export interface CollectedShard {
   result: ShardResult;
 }
 
-export type ShardStatus = 'waiting' | 'active' | 'retrying' | 'done' | 'failed';
-
-export interface ShardView {
-  shardId: string;
-  scale: number;
-  firstSeed: number;
-  seedCount: number;
-  status: ShardStatus;
-  /** The worker drawing it now, or the one that finished it. */
-  worker: string | null;
-  /** Every worker seen with it, first to last: more than one when a shard was redone. */
-  workers: string[];
-  doneSamples: number;
-  attemptsMade: number;
-  samplesPerSecond: number | null;
-  /** Why its last try failed (a refusal, a crash), or null. */
-  error: string | null;
-}
-
-export interface WorkerView {
-  worker: string;
-  shards: number;
-  samples: number;
-  /** Samples per second over the shards it finished, on its own clock. */
-  samplesPerSecond: number;
-}
-
-export type ShardedPhase = 'sampling' | 'scoring' | 'completed' | 'failed' | 'cancelled';
-
-export interface ShardedEvaluationProgress {
-  evaluationId: string;
-  phase: ShardedPhase;
-  doneSamples: number;
-  totalSamples: number;
-  shards: ShardView[];
-  workers: WorkerView[];
-  /** A sentence while the queue cannot be reached (the coordinator keeps trying), else null. */
-  queueProblem: string | null;
-}
+/** What `view()` and every progress call give: the contract's shard view. */
+export type ShardedEvaluationProgress = EvaluationShards;
 
 export interface ShardedEvaluationOutcome {
   evaluationId: string;

@@ -117,6 +117,7 @@ export function openStudio(setup: StudioSetup): Studio {
     cancelEvaluation: async ({ evaluationId }) => ({ cancelled: evaluations.cancelEvaluation(evaluationId) }),
     listEvaluations: async () => evaluations.listEvaluations(),
     getEvaluation: async ({ evaluationId }) => evaluations.viewEvaluation(evaluationId),
+    getEvaluationShards: async ({ evaluationId }) => evaluations.viewShards(evaluationId),
     listQueue: async () => queue.view(),
     pauseQueue: async () => queue.pause(),
     resumeQueue: async () => queue.resume(),

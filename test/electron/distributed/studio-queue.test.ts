@@ -4,8 +4,9 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import type { EvaluationRecord, EvaluationResult, EvaluationSpecInput } from '../../../common/contract/evaluation';
+import { EvaluationShards, type EvaluationRecord, type EvaluationResult, type EvaluationSpecInput } from '../../../common/contract/evaluation';
 import { openStudio, type Studio } from '../../../electron/service/open-studio';
+import { invokeOperation } from '../../../electron/service/invoke';
 import { localRedis, redisAvailable, REDIS_SERVER, type LocalRedis } from './local-redis';
 import { spawnWorker } from './worker-process';
 
@@ -75,7 +76,9 @@ describe.skipIf(!redisAvailable)(suiteName, () => {
     const single = await evaluated(studioOn());
     expect(sharded.results).toEqual(single.results);
 
-    const shards = studio.evaluations.viewShards(sharded.id)!;
+    // The page reads the same view through its channel, validated against the contract.
+    const shards = EvaluationShards.parse(await invokeOperation(studio, 'evaluation:shards', { evaluationId: sharded.id }));
+    expect(await invokeOperation(studio, 'evaluation:shards', { evaluationId: sharded.id + 1 })).toBeNull();
     expect(shards.phase).toBe('completed');
     // 12 seeds per scale in shards of 4: three per scale, all drawn by the one worker.
     expect(shards.shards.map((shard) => [shard.scale, shard.firstSeed, shard.status, shard.worker])).toEqual([

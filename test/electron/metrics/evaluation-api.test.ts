@@ -37,6 +37,8 @@ describe('evaluation operations of StudioApi', () => {
     expect(view.record.status, view.record.error ?? '').toBe('completed');
     expect(view.progress).toBeNull();
     expect(view.record.results.map((result) => result.scale)).toEqual([0, 2]);
+    // Drawn by this studio's engine, not through a queue: there is no shard view.
+    expect(await invokeOperation(service, 'evaluation:shards', { evaluationId: started.id })).toBeNull();
     const listed = (await invokeOperation(service, 'evaluation:list', undefined)) as EvaluationRecord[];
     expect(listed.map((record) => record.id)).toEqual([started.id]);
     await expect(invokeOperation(service, 'evaluation:resume', { evaluationId: started.id })).rejects.toThrow('nothing to resume');

@@ -1,6 +1,5 @@
 /** The evaluation page's state: the stored evaluations, the one shown, and following a running one. */
-import type { EvaluationProgress } from '../../../../common/contract/evaluation';
-import type { EvaluationRecord, EvaluationSpecInput } from '../../../../common/contract/evaluation';
+import type { EvaluationProgress, EvaluationRecord, EvaluationShards, EvaluationSpecInput } from '../../../../common/contract/evaluation';
 import type { StudioApi } from '../../../../common/contract/studio-api';
 
 /** How often a running evaluation is read again. */
@@ -10,6 +9,8 @@ export class EvaluationState {
   evaluations = $state.raw<EvaluationRecord[]>([]);
   selectedId = $state<number | null>(null);
   progress = $state.raw<EvaluationProgress | null>(null);
+  /** Shards and workers of the shown evaluation when it was drawn through a queue by this studio; else null. */
+  shards = $state.raw<EvaluationShards | null>(null);
   error = $state<string | null>(null);
   readonly selected = $derived(this.evaluations.find((record) => record.id === this.selectedId) ?? null);
   readonly busy = $derived(this.evaluations.some((record) => record.status === 'running' || record.status === 'pending'));
@@ -27,7 +28,14 @@ export class EvaluationState {
     if (this.selectedId === null || !this.evaluations.some((record) => record.id === this.selectedId)) {
       this.selectedId = this.evaluations[0]?.id ?? null;
     }
+    await this.readShards();
     this.follow();
+  }
+
+  /** Reads the shown evaluation's shard view again. */
+  async readShards(): Promise<void> {
+    const evaluationId = this.selectedId;
+    this.shards = evaluationId === null ? null : await this.api.getEvaluationShards({ evaluationId });
   }
 
   private replace(fetched: EvaluationRecord): void {
@@ -51,6 +59,7 @@ export class EvaluationState {
         const view = await this.api.getEvaluation({ evaluationId: running.id });
         this.replace(view.record);
         this.progress = view.progress;
+        if (this.selectedId === running.id) this.shards = await this.api.getEvaluationShards({ evaluationId: running.id });
       } catch (error) {
         this.error = (error as Error).message;
         return;
