@@ -58,14 +58,23 @@ describe('evaluation page in Chromium against serve', () => {
       ['4.0', '12'],
     ]);
     for (const row of table) {
-      const [fid, is, precision, recall, accuracy] = row.slice(2).map(Number);
-      expect(fid).toBeGreaterThan(0);
-      expect(is).toBeGreaterThanOrEqual(1);
-      for (const fraction of [precision, recall, accuracy]) {
+      const [fid, sfid, inceptionCell, precision, recall, density, coverage, accuracy] = row.slice(2);
+      expect(Number(fid)).toBeGreaterThan(0);
+      // The test model's evaluator has no spatial output.
+      expect(sfid).toBe('—');
+      // The Inception Score with its splits beside it, as the reference evaluator takes 12 samples.
+      expect(inceptionCell).toMatch(/^\d+\.\d{3}\s+\(1 split of 12\)$/);
+      expect(Number(inceptionCell!.split(/\s/)[0])).toBeGreaterThanOrEqual(1);
+      expect(Number(density)).toBeGreaterThanOrEqual(0);
+      for (const fraction of [precision, recall, coverage, accuracy].map(Number)) {
         expect(fraction).toBeGreaterThanOrEqual(0);
         expect(fraction).toBeLessThanOrEqual(1);
       }
     }
+    // 12 samples against the test model's 200 reference images: the page warns that FID is biased.
+    await expect(page.locator('[data-testid=evaluation-sample-warning]').textContent()).resolves.toMatch(
+      /FID at 12 samples is biased upward against a reference of 200/,
+    );
     await screenshot(page, 'evaluation-01-completed');
   });
 
@@ -96,14 +105,18 @@ describe('evaluation page in Chromium against serve', () => {
     const [download] = await Promise.all([page.waitForEvent('download'), page.locator('[data-testid=evaluation-csv]').click()]);
     expect(download.suggestedFilename()).toMatch(/^evaluation-1-evaluated-8px-ddim-ddim10\.csv$/);
     const lines = readFileSync((await download.path())!, 'utf8').trim().split(/\r\n/);
-    expect(lines[0]).toBe('scale,samples,fid,inception_score,precision,recall,class_accuracy');
+    expect(lines[0]).toBe(
+      'scale,samples,fid,sfid,inception_score,inception_split_sizes,precision,recall,density,coverage,class_accuracy,first_seed,last_seed,evaluator_sha256,reference_sha256',
+    );
     const csv = lines.slice(1).map((line) => line.split(',').map(Number));
     expect(csv).toHaveLength(2);
     csv.forEach((values, index) => {
       const shown = table[index]!;
       expect(values[0]).toBe(Number(shown[0]));
       expect(values[2]!.toFixed(3)).toBe(shown[2]);
-      expect(values[4]!.toFixed(4)).toBe(shown[4]);
+      expect(values[6]!.toFixed(4)).toBe(shown[5]);
+      // Seeds 0 to 11, as every evaluation without a seed offset draws them.
+      expect([values[11], values[12]]).toEqual([0, 11]);
     });
   });
 
