@@ -89,6 +89,30 @@ describe('gallery and presets in Chromium against serve', () => {
     await expect.poll(shownIds).toEqual(newestFirst);
   });
 
+  it('picks several samples with Ctrl+click and Shift+click, tags them all, and deletes them all', async () => {
+    const total = ownImages + evaluationSamples;
+    const cells = page.locator('[data-testid=gallery-item]');
+    await cells.nth(0).click({ modifiers: ['Control'] });
+    await cells.nth(2).click({ modifiers: ['Shift'] });
+    await expect.poll(() => page.locator('[data-testid=picked-count]').textContent()).toBe('3 picked');
+    await cells.nth(1).click({ modifiers: ['Control'] });
+    await expect.poll(() => page.locator('[data-testid=picked-count]').textContent()).toBe('2 picked');
+    // Picking opens nothing.
+    expect(await page.getByRole('button', { name: 'Close details' }).count()).toBe(0);
+
+    await page.getByLabel('Tag for the picked samples').fill('batch-a');
+    await page.getByRole('button', { name: 'Tag all' }).click();
+    await page.locator('[data-testid=notice]', { hasText: 'Tagged 2 samples “batch-a”' }).waitFor();
+    await page.getByLabel('Filter by tag').selectOption('batch-a');
+    await expect.poll(count).toBe(`2 of ${total} images`);
+    await page.getByLabel('Filter by tag').selectOption('');
+
+    await page.getByRole('button', { name: 'Delete 2…' }).click();
+    await page.getByRole('button', { name: 'Really delete 2' }).click();
+    await expect.poll(count).toBe(`${total - 2} images`);
+    expect(await page.locator('[data-testid=bulk-bar]').count()).toBe(0);
+  });
+
   it('renames and deletes a preset', async () => {
     await page.getByRole('button', { name: 'Create', exact: true }).click();
     await page.getByRole('button', { name: 'Save as…' }).click();

@@ -70,6 +70,9 @@ export class GalleryState {
   error = $state<string | null>(null);
   private generation = 0;
 
+  /** Samples picked for a bulk action (Ctrl+click, Shift+click for a range), in the order picked. */
+  picked = $state.raw<number[]>([]);
+
   readonly hasMore = $derived(this.nextCursor !== null || this.nextOffset !== null);
 
   constructor(private readonly api: StudioApi) {}
@@ -173,9 +176,47 @@ export class GalleryState {
     await this.api.deleteSample({ sampleId });
     const index = this.items.findIndex((item) => item.id === sampleId);
     this.items = this.items.filter((item) => item.id !== sampleId);
+    this.picked = this.picked.filter((id) => id !== sampleId);
     this.facets = { ...this.facets, total: Math.max(0, this.facets.total - 1) };
+    this.matching = Math.max(0, this.matching - 1);
     const neighbour = this.items[Math.min(index, this.items.length - 1)];
     if (neighbour) await this.open(neighbour.id);
     else this.close();
+  }
+
+  /** Adds a sample to the picked ones, or takes it out again. */
+  togglePick(sampleId: number): void {
+    this.picked = this.picked.includes(sampleId) ? this.picked.filter((id) => id !== sampleId) : [...this.picked, sampleId];
+  }
+
+  /** Picks every sample shown between the last one picked and this one, both included. */
+  pickRange(sampleId: number): void {
+    const last = this.picked.at(-1);
+    const from = last === undefined ? -1 : this.items.findIndex((item) => item.id === last);
+    const to = this.items.findIndex((item) => item.id === sampleId);
+    if (from < 0 || to < 0) return this.togglePick(sampleId);
+    const range = this.items.slice(Math.min(from, to), Math.max(from, to) + 1).map((item) => item.id);
+    this.picked = [...this.picked.filter((id) => !range.includes(id)), ...range];
+  }
+
+  clearPicks(): void {
+    this.picked = [];
+  }
+
+  /** Tags every picked sample; one that fails stops the rest and is named in the error. */
+  async tagPicked(tag: string): Promise<number> {
+    const ids = this.picked;
+    for (const sampleId of ids) await this.addTag(sampleId, tag);
+    return ids.length;
+  }
+
+  /** Deletes every picked sample, then reads the grid again. */
+  async deletePicked(): Promise<number> {
+    const ids = this.picked;
+    for (const sampleId of ids) await this.api.deleteSample({ sampleId });
+    this.picked = [];
+    if (this.selectedId !== null && ids.includes(this.selectedId)) this.close();
+    await this.reload();
+    return ids.length;
   }
 }
