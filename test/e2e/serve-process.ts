@@ -33,11 +33,11 @@ export function e2eModelFolder(): string {
 }
 
 /** `port` 0 picks a free one; a restart that keeps open pages' addresses passes the port it had. */
-export async function startServe(dataDir: string, modelFolders: string | string[], timeoutMs = 180_000, port = 0): Promise<RunningServe> {
+export async function startServe(dataDir: string, modelFolders: string | string[], timeoutMs = 180_000, port = 0, extraArgs: readonly string[] = []): Promise<RunningServe> {
   const startedAt = performance.now();
   const child: ChildProcess = spawn(
     process.execPath,
-    ['--import', 'tsx', path.join(repositoryRoot, 'electron/serve/main.ts'), '--port', String(port), '--data', dataDir, '--models', ...[modelFolders].flat(), '--threads', '2'],
+    ['--import', 'tsx', path.join(repositoryRoot, 'electron/serve/main.ts'), '--port', String(port), '--data', dataDir, '--models', ...[modelFolders].flat(), '--threads', '2', ...extraArgs],
     { cwd: repositoryRoot, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let output = '';
