@@ -1,53 +1,68 @@
-/** A scale sweep: the same seeds at several guidance scales, gathered into one grid. */
+/**
+ * A sweep over one or two axes (A1111's X/Y plot): rows take one setting's values, columns
+ * another's (or the settings' seeds alone), every cell a queued run gathered into one grid.
+ */
 import type { SampleRecord } from '../../../common/contract/gallery';
 import type { RunRequest } from '../../../common/contract/run-request';
+import { axisValueLabel, cellRequest, type GridSweepRequest, type SweepAxis, type SweepSetting } from '../../../common/contract/sweep-grid';
 import type { RunEvent, StudioApi } from '../../../common/contract/studio-api';
 
 export type SweepPhase = 'idle' | 'running' | 'completed' | 'cancelled' | 'failed';
+export type CellStatus = 'queued' | 'running' | 'completed' | 'cancelled' | 'failed';
 
-export interface SweepRow {
+export interface SweepCell {
   jobId: number;
-  scale: number;
-  /** Finished sample per seed, in the order of `seeds`. */
-  cells: (SampleRecord | null)[];
-  status: 'queued' | 'running' | 'completed' | 'cancelled' | 'failed';
+  row: number;
+  column: number;
+  /** The cell's seeds, and its finished sample per seed in that order. */
+  seeds: number[];
+  samples: (SampleRecord | null)[];
+  status: CellStatus;
   step: number;
   totalSteps: number;
 }
 
 export class SweepState {
-  scalesText = $state('0, 2, 4');
+  rowSetting = $state<SweepSetting>('scale');
+  rowText = $state('0, 2, 4');
+  columnSetting = $state<SweepSetting | 'none'>('none');
+  columnText = $state('');
   phase = $state<SweepPhase>('idle');
   sweepId = $state<string | null>(null);
-  seeds = $state.raw<number[]>([]);
-  rows = $state.raw<SweepRow[]>([]);
+  /** The sweep as sent, for the grid's labels and its recipe. */
+  sweep = $state.raw<GridSweepRequest | null>(null);
+  rowLabels = $state.raw<string[]>([]);
+  columnLabels = $state.raw<string[]>([]);
+  cells = $state.raw<SweepCell[]>([]);
   message = $state<string | null>(null);
   private earlyEvents: RunEvent[] = [];
 
   readonly busy = $derived(this.phase === 'running');
-  readonly done = $derived(this.rows.reduce((sum, row) => sum + row.cells.filter((cell) => cell !== null).length, 0));
-  readonly total = $derived(this.rows.length * this.seeds.length);
+  readonly done = $derived(this.cells.reduce((sum, cell) => sum + cell.samples.filter((sample) => sample !== null).length, 0));
+  readonly total = $derived(this.cells.reduce((sum, cell) => sum + cell.seeds.length, 0));
+  /** Images side by side in one cell: the cell's seeds. */
+  readonly seedsPerCell = $derived(this.cells[0]?.seeds.length ?? 0);
 
   constructor(private readonly api: StudioApi) {}
 
-  async start(request: RunRequest, scales: number[]): Promise<void> {
+  /** Runs `rows` × `columns` over the base request; without columns each row runs the request's seeds. */
+  async start(request: RunRequest, rows: SweepAxis, columns: SweepAxis | null, classNames: readonly string[]): Promise<void> {
     if (this.busy) return;
     this.phase = 'running';
     this.message = null;
-    this.seeds = request.seeds;
-    this.rows = [];
+    this.cells = [];
     this.sweepId = null;
+    const sweep: GridSweepRequest = columns === null ? { request, x: rows, recordTrajectory: false } : { request, x: columns, y: rows, recordTrajectory: false };
+    this.sweep = sweep;
+    this.rowLabels = rows.values.map((_, index) => axisValueLabel(rows, index, classNames));
+    this.columnLabels = columns === null ? [] : columns.values.map((_, index) => axisValueLabel(columns, index, classNames));
     try {
-      const handle = await this.api.startSweep({ request, scales });
+      const handle = await this.api.startGridSweep(sweep);
       this.sweepId = handle.sweepId;
-      this.rows = handle.jobs.map(({ jobId, scale }) => ({
-        jobId,
-        scale,
-        cells: request.seeds.map(() => null),
-        status: 'queued',
-        step: 0,
-        totalSteps: 0,
-      }));
+      this.cells = handle.cells.map(({ jobId, x, y }) => {
+        const seeds = cellRequest(sweep, x, y).seeds;
+        return { jobId, row: columns === null ? x : y, column: columns === null ? 0 : x, seeds, samples: seeds.map(() => null), status: 'queued', step: 0, totalSteps: 0 };
+      });
       // Events may overtake the reply that names the sweep; replay the ones that belong to it.
       const early = this.earlyEvents;
       this.earlyEvents = [];
@@ -59,9 +74,18 @@ export class SweepState {
   }
 
   async cancel(): Promise<void> {
-    for (const row of this.rows) {
-      if (row.status === 'queued' || row.status === 'running') await this.api.cancelRun({ jobId: row.jobId });
+    for (const cell of this.cells) {
+      if (cell.status === 'queued' || cell.status === 'running') await this.api.cancelRun({ jobId: cell.jobId });
     }
+  }
+
+  /** Takes over the axes of a restored sweep (from a grid PNG). */
+  restoreAxes(sweep: GridSweepRequest, text: (axis: SweepAxis) => string): void {
+    const rows = sweep.y ?? sweep.x;
+    this.rowSetting = rows.setting;
+    this.rowText = text(rows);
+    this.columnSetting = sweep.y === undefined ? 'none' : sweep.x.setting;
+    this.columnText = sweep.y === undefined ? '' : text(sweep.x);
   }
 
   handle(event: RunEvent): void {
@@ -71,30 +95,30 @@ export class SweepState {
       return;
     }
     if (event.sweepId !== this.sweepId) return;
-    this.rows = this.rows.map((row) => (row.jobId === event.jobId ? this.updated(row, event) : row));
-    const open = this.rows.some((row) => row.status === 'queued' || row.status === 'running');
-    if (!open && this.rows.length > 0) {
-      const failed = this.rows.find((row) => row.status === 'failed');
-      this.phase = failed ? 'failed' : this.rows.some((row) => row.status === 'cancelled') ? 'cancelled' : 'completed';
+    this.cells = this.cells.map((cell) => (cell.jobId === event.jobId ? this.updated(cell, event) : cell));
+    const open = this.cells.some((cell) => cell.status === 'queued' || cell.status === 'running');
+    if (!open && this.cells.length > 0) {
+      const failed = this.cells.find((cell) => cell.status === 'failed');
+      this.phase = failed ? 'failed' : this.cells.some((cell) => cell.status === 'cancelled') ? 'cancelled' : 'completed';
     }
   }
 
-  private updated(row: SweepRow, event: RunEvent): SweepRow {
+  private updated(cell: SweepCell, event: RunEvent): SweepCell {
     switch (event.type) {
       case 'started':
-        return { ...row, status: 'running', totalSteps: event.totalSteps };
+        return { ...cell, status: 'running', totalSteps: event.totalSteps };
       case 'step':
-        return { ...row, status: 'running', step: event.step, totalSteps: event.totalSteps };
+        return { ...cell, status: 'running', step: event.step, totalSteps: event.totalSteps };
       case 'sample': {
-        const column = this.seeds.indexOf(event.sample.seed);
-        if (column < 0) return row;
-        const cells = [...row.cells];
-        cells[column] = event.sample;
-        return { ...row, cells };
+        const position = cell.seeds.findIndex((seed, index) => seed === event.sample.seed && cell.samples[index] === null);
+        if (position < 0) return cell;
+        const samples = [...cell.samples];
+        samples[position] = event.sample;
+        return { ...cell, samples };
       }
       case 'finished':
         if (event.message) this.message = event.message;
-        return { ...row, status: event.status };
+        return { ...cell, status: event.status };
     }
   }
 }
