@@ -22,6 +22,8 @@ export class RunState {
   finished = $state.raw<SampleRecord[]>([]);
   message = $state<string | null>(null);
   private earlyEvents: RunEvent[] = [];
+  /** Whether this page asked to cancel the run it follows. */
+  private cancelRequested = false;
   /** Runs this page queued while another was going; the view follows each when it starts. */
   private queuedJobIds: number[] = [];
 
@@ -80,6 +82,7 @@ export class RunState {
 
   /** A new run starts from nothing: no step, rate or time left of the run before it shows meanwhile. */
   private resetProgress(): void {
+    this.cancelRequested = false;
     this.step = 0;
     this.totalSteps = 0;
     this.batchIndex = 0;
@@ -93,6 +96,7 @@ export class RunState {
 
   async cancel(): Promise<void> {
     if (!this.busy || this.jobId === null) return;
+    this.cancelRequested = true;
     this.phase = 'cancelling';
     await this.api.cancelRun({ jobId: this.jobId });
   }
@@ -102,8 +106,12 @@ export class RunState {
    * across restarts. Still waiting or going, it is followed again; ended, the view says how.
    */
   restore(entries: readonly QueueEntry[]): void {
-    if (!this.busy || this.jobId === null) return;
+    // A studio that shuts down stops its run as if cancelled and puts it back in the queue: unless
+    // this page asked for the cancel, the queue says what really became of it.
+    const stoppedByShutdown = this.phase === 'cancelled' && !this.cancelRequested;
+    if ((!this.busy && !stoppedByShutdown) || this.jobId === null) return;
     const entry = entries.find((candidate) => candidate.jobId === this.jobId);
+    if (!entry && stoppedByShutdown) return;
     if (!entry) {
       this.phase = 'interrupted';
       this.message = 'The studio stopped while this run was going; its finished samples are in the gallery, and Finish run in their details draws the rest.';

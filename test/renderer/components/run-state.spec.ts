@@ -60,4 +60,22 @@ describe('RunState', () => {
     expect(lost.phase).toBe('interrupted');
     expect(lost.message).toMatch(/Finish run/);
   });
+
+  it('reads a run the shutting-down studio stopped and put back in the queue as going on, not as cancelled', async () => {
+    const run = new RunState(serviceWithJobs());
+    await run.start(request, false);
+    run.handle({ type: 'finished', jobId: 1, sweepId: null, status: 'cancelled', message: null, sampleCount: 0 });
+    expect(run.phase).toBe('cancelled');
+    run.restore([entry(1, 'running')]);
+    expect(run.phase).toBe('running');
+  });
+
+  it('keeps a run this page cancelled as cancelled after a restart', async () => {
+    const run = new RunState(serviceWithJobs());
+    await run.start(request, false);
+    await run.cancel();
+    run.handle({ type: 'finished', jobId: 1, sweepId: null, status: 'cancelled', message: null, sampleCount: 0 });
+    run.restore([entry(1, 'cancelled')]);
+    expect(run.phase).toBe('cancelled');
+  });
 });
