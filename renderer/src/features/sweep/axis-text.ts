@@ -38,7 +38,10 @@ function rawValues(setting: SweepSetting, text: string, classNames: readonly str
         .map((part) => part.trim())
         .filter((part) => part !== '')
         .map((part) => {
-          if (/^\d+$/.test(part)) return Number(part);
+          if (/^\d+$/.test(part)) {
+            const index = Number(part);
+            return classNames.length === 0 || index < classNames.length ? index : `no class ${index} in this model (it has ${classNames.length}: 0–${classNames.length - 1})`;
+          }
           const index = classNames.findIndex((name) => name.toLowerCase() === part.toLowerCase());
           return index >= 0 ? index : `no class named “${part.slice(0, 30)}”`;
         });
