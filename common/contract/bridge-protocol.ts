@@ -3,6 +3,7 @@
  * and pushes events. Payloads are then checked against the StudioApi schemas.
  */
 import { z } from 'zod';
+import { Reply } from './reply';
 
 export const BridgeCall = z.object({
   id: z.number().int().nonnegative(),
@@ -11,10 +12,8 @@ export const BridgeCall = z.object({
 });
 export type BridgeCall = z.infer<typeof BridgeCall>;
 
-export const BridgeReply = z.union([
-  z.object({ id: z.number().int(), ok: z.literal(true), result: z.unknown() }),
-  z.object({ id: z.number().int(), ok: z.literal(false), error: z.string() }),
-]);
+/** A call's `Reply`, with the id of the call it answers. */
+export const BridgeReply = z.intersection(z.object({ id: z.number().int() }), Reply);
 export type BridgeReply = z.infer<typeof BridgeReply>;
 
 export const BridgeEvent = z.object({ event: z.string(), payload: z.unknown() });

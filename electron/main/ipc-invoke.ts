@@ -2,7 +2,8 @@ import { invokeChannels } from '../../common/contract/channels';
 import type { StudioHandlers } from '../../common/contract/studio-api';
 import { invokeOperation } from '../service/invoke';
 import { messageForUser } from '../service/user-facing-error';
-import { untrustedSenderMessage, type IpcReply } from './ipc-reply';
+import type { Reply } from '../../common/contract/reply';
+import { untrustedSenderMessage } from './ipc-reply';
 import type { SenderFrame } from './trusted-sender';
 
 /** The part of Electron's IpcMainInvokeEvent that the listener reads. */
@@ -10,7 +11,7 @@ export interface InvokeEvent {
   readonly senderFrame: SenderFrame | null;
 }
 
-export type InvokeListener = (event: InvokeEvent, payload?: unknown) => Promise<IpcReply<unknown>>;
+export type InvokeListener = (event: InvokeEvent, payload?: unknown) => Promise<Reply>;
 
 export interface InvokeRoute {
   channel: string;

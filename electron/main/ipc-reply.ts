@@ -1,8 +1,3 @@
-/**
- * What every IPC call answers. A failure travels as a sentence rather than as a thrown
- * error, because Electron rewrites thrown messages ("Error invoking remote method …").
- */
-export type IpcReply<Result> = { ok: true; result: Result } | { ok: false; message: string };
-
+/** The sentence a call from a frame other than the studio's own window is answered with. */
 export const untrustedSenderMessage =
   'The studio refused a message that did not come from its own window. Restart the studio if this keeps happening.';

@@ -1,6 +1,6 @@
 import { eventChannels, invokeChannels, type InvokeMethod } from '../../common/contract/channels';
 import type { RunEvent, StudioApi, Unsubscribe } from '../../common/contract/studio-api';
-import type { IpcReply } from '../main/ipc-reply';
+import { Reply } from '../../common/contract/reply';
 
 /** The three calls of Electron's ipcRenderer that the bridge uses; ipcRenderer itself stays in the preload. */
 export interface RendererIpc {
@@ -9,14 +9,11 @@ export interface RendererIpc {
   removeListener(channel: string, listener: (event: unknown, payload: unknown) => void): unknown;
 }
 
-function isReply(value: unknown): value is IpcReply<unknown> {
-  return typeof value === 'object' && value !== null && 'ok' in value;
-}
-
-function unwrap(channel: string, reply: unknown): unknown {
-  if (!isReply(reply)) throw new Error(`The studio answered ${channel} with something it did not expect. Restart the studio.`);
-  if (!reply.ok) throw new Error(reply.message);
-  return reply.result;
+function unwrap(channel: string, answer: unknown): unknown {
+  const reply = Reply.safeParse(answer);
+  if (!reply.success) throw new Error(`The studio answered ${channel} with something it did not expect. Restart the studio.`);
+  if (!reply.data.ok) throw new Error(reply.data.message);
+  return reply.data.result;
 }
 
 /**

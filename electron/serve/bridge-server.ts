@@ -151,7 +151,7 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
       }
       invokeOperation(options.service, call.channel, call.payload).then(
         (result) => sender.reply({ id: call.id, ok: true, result }),
-        (error: unknown) => sender.reply({ id: call.id, ok: false, error: messageForUser(error) }),
+        (error: unknown) => sender.reply({ id: call.id, ok: false, message: messageForUser(error) }),
       );
     });
   }

@@ -79,7 +79,7 @@ async function connectWebSocket(location: Location): Promise<StudioConnection> {
     if (!call) return;
     pending.delete(frame.id);
     if (frame.ok) call.resolve(frame.result);
-    else call.reject(new Error(frame.error));
+    else call.reject(new Error(frame.message));
   }
 
   /** A restarted `serve` keeps its token, so the page tries the same address until it answers again. */

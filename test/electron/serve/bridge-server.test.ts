@@ -99,8 +99,8 @@ describe('serve bridge', () => {
   it('answers an unknown channel or a bad payload with an error sentence, and keeps the connection', async () => {
     const socket = await connect(socketUrl(`?token=${token}`));
     const api = client(socket);
-    expect(await api.call('shell:exec', { command: 'rm -rf /' })).toMatchObject({ ok: false, error: expect.stringMatching(/Unknown channel/) });
-    expect(await api.call('gallery:get', { sampleId: -3 })).toMatchObject({ ok: false, error: expect.stringMatching(/not valid/) });
+    expect(await api.call('shell:exec', { command: 'rm -rf /' })).toMatchObject({ ok: false, message: expect.stringMatching(/Unknown channel/) });
+    expect(await api.call('gallery:get', { sampleId: -3 })).toMatchObject({ ok: false, message: expect.stringMatching(/not valid/) });
     expect(await api.call('gallery:facets')).toMatchObject({ ok: true });
     socket.close();
   });
