@@ -11,7 +11,7 @@ import torch
 
 from studio_tools.diffusion.sampling import GuidanceMode, SamplerName
 from studio_tools.quality import report
-from studio_tools.quality.onnx_model_set import OnnxModelSet
+from studio_tools.quality.onnx_model_set import OnnxModelSet, ReportMode
 from studio_tools.quality.torch_sampling import TorchSampling
 from studio_tools.train.data import DEFAULT_ROOT, from_uint8, to_uint8
 
@@ -24,8 +24,10 @@ SETTINGS = [("unconditional+classifier", 2.0), ("conditional", 0.0)]
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
-@pytest.mark.parametrize("mode", ["conditional", "unconditional+classifier", "conditional+classifier"])
-def test_the_pytorch_weights_draw_what_the_onnx_graphs_draw(mode: GuidanceMode) -> None:
+@pytest.mark.parametrize(
+    "mode", ["conditional", "unconditional+classifier", "conditional+classifier", "classifier-free"]
+)
+def test_the_pytorch_weights_draw_what_the_onnx_graphs_draw(mode: ReportMode) -> None:
     model = OnnxModelSet(FIXTURES / "tiny-model", threads=1)
     torch_sampling = TorchSampling(model, FIXTURES / "tiny-model-torch", "cpu")
     assert torch_sampling.description.startswith("torch ") and model.description.startswith("onnxruntime ")
@@ -34,6 +36,75 @@ def test_the_pytorch_weights_draw_what_the_onnx_graphs_draw(mode: GuidanceMode) 
     got = report.generate(model, "ddim", "ddim10", mode, 3.0, labels, batch=4, seed=5)
     assert got.shape == (4, 1, 8, 8)
     assert (got - expected).abs().max() < 1e-4
+
+
+@pytest.mark.parametrize("weight", [0.5, 2.0, 4.0])
+def test_classifier_free_rows_draw_the_reference_samplers_doubled_batch_guidance(weight: float) -> None:
+    """The report's classifier-free denoiser (ONNX, one doubled call) against the PyTorch
+    reference's classifier_free_denoise on the same weights, through the whole DDIM run."""
+    model = OnnxModelSet(FIXTURES / "tiny-model", threads=1)
+    torch_sampling = TorchSampling(model, FIXTURES / "tiny-model-torch", "cpu")
+    labels = torch.tensor([2, 0, 1])
+    expected = report.generate(torch_sampling, "ddim", "ddim10", "classifier-free", weight, labels, batch=3, seed=8)
+    got = report.generate(model, "ddim", "ddim10", "classifier-free", weight, labels, batch=3, seed=8)
+    assert (got - expected).abs().max() < 1e-4
+    # w changes the samples: w = 0.5 and w = 4 sit on either side of the conditional model.
+    conditional = report.generate(model, "ddim", "ddim10", "conditional", 0.0, labels, batch=3, seed=8)
+    assert (got - conditional).abs().max() > 1e-2
+
+
+def test_classifier_free_weight_one_is_the_conditional_model_and_zero_the_unconditional_one() -> None:
+    model = OnnxModelSet(FIXTURES / "tiny-model", threads=1)
+    labels = torch.tensor([0, 1, 2, 2])
+    args: tuple[SamplerName, str] = ("ddpm", "10")
+    at_one = report.generate(model, *args, "classifier-free", 1.0, labels, batch=4, seed=3)
+    conditional = report.generate(model, *args, "conditional", 0.0, labels, batch=4, seed=3)
+    assert (at_one - conditional).abs().max() < 1e-5
+    # At w = 0 ε is the null class's, but the learned variance v stays the conditional half's, so
+    # only a sampler that does not read v (DDIM, η = 0) draws exactly the unconditional model.
+    deterministic: tuple[SamplerName, str] = ("ddim", "ddim10")
+    at_zero = report.generate(model, *deterministic, "classifier-free", 0.0, labels, batch=4, seed=3)
+    # unconditional+classifier at scale 0: the UNet sees the null class and no classifier runs.
+    unconditional = report.generate(model, *deterministic, "unconditional+classifier", 0.0, labels, batch=4, seed=3)
+    assert (at_zero - unconditional).abs().max() < 1e-5
+
+
+def test_a_model_without_a_null_class_refuses_classifier_free_rows(tmp_path: Path) -> None:
+    import shutil
+
+    folder = tmp_path / "tiny-model"
+    shutil.copytree(FIXTURES / "tiny-model", folder)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["classes"]["null_class"] = None
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ValueError, match="has no null class, so classifier-free guidance cannot run on it"):
+        OnnxModelSet(folder, threads=1).guided_functions("classifier-free", torch.tensor([0]), 2.0)
+
+
+def test_settings_name_classifier_free_rows_and_refuse_unknown_modes() -> None:
+    parsed = report.parse_settings("classifier-free:0.5,conditional:0")
+    assert parsed == [("classifier-free", 0.5), ("conditional", 0.0)]
+    with pytest.raises(Exception, match='"cfg:2" is not "mode:scale" with a mode of .*classifier-free'):
+        report.parse_settings("cfg:2")
+
+
+@pytest.mark.skipif(
+    not DEFAULT_ROOT.exists(), reason="Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist)"
+)
+def test_the_report_measures_classifier_free_rows_beside_classifier_guidance(tmp_path: Path, capsys) -> None:
+    settings = "conditional+classifier:2,classifier-free:1,classifier-free:4"
+    assert report.main(["--model", str(BUILTIN), "--samples", "4", "--samplers", "ddim50", "--batch", "4",
+                        "--settings", settings, "--threads", "1", "--json", str(tmp_path / "report.json")]) == 0
+    rows = json.loads((tmp_path / "report.json").read_text())["rows"]
+    assert [(row["mode"], row["scale"]) for row in rows] == [("conditional+classifier", 2.0), ("classifier-free", 1.0),
+                                                            ("classifier-free", 4.0)]
+    for row in rows:
+        assert 0 <= row["class_accuracy"] <= 1 and row["fid"] > 0
+        assert 0 <= row["precision"] <= 1 and 0 <= row["recall"] <= 1
+    table = capsys.readouterr().out
+    assert "| ddim50 | conditional+classifier | 2 |" in table
+    assert "| ddim50 | classifier-free | 1 |" in table and "| ddim50 | classifier-free | 4 |" in table
+    assert table.index("conditional+classifier") < table.index("classifier-free |")
 
 
 def test_pytorch_weights_that_are_not_the_exported_model_are_refused(tmp_path: Path) -> None:

@@ -6,13 +6,18 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import onnxruntime as ort
 import torch
 
 from ..diffusion.gaussian_diffusion import GaussianDiffusion
-from ..diffusion.sampling import DenoiseFn, GradientFn, GuidanceMode, unet_label
+from ..diffusion.sampling import GUIDANCE_MODES, DenoiseFn, GradientFn, GuidanceMode, unet_label
+
+#: The report's modes: the sampler's, and classifier-free guidance alone, whose scale is its weight w.
+ReportMode = GuidanceMode | Literal["classifier-free"]
+REPORT_MODES: tuple[ReportMode, ...] = (*GUIDANCE_MODES, "classifier-free")
 
 
 class OnnxModelSet:
@@ -63,8 +68,10 @@ class OnnxModelSet:
                                                respacing=respacing, learn_sigma=settings["learn_sigma"])
 
     def guided_functions(
-        self, mode: GuidanceMode, y: torch.Tensor, scale: float
+        self, mode: ReportMode, y: torch.Tensor, scale: float
     ) -> tuple[DenoiseFn, GradientFn | None]:
+        if mode == "classifier-free":
+            return self.classifier_free_denoise(y, scale), None
         unet, classes = self.manifest["unet"], self.manifest["classes"]
         label = unet_label(mode, y, class_cond=unet["class_cond"], null_class=classes["null_class"],
                            has_classifier=self.classifier is not None)
@@ -91,6 +98,29 @@ class OnnxModelSet:
             return torch.from_numpy(grad).to(x.dtype) * scale
 
         return denoise, gradient
+
+    def classifier_free_denoise(self, y: torch.Tensor, weight: float) -> DenoiseFn:
+        """ε̃ = (1 − w)·ε(x, ∅) + w·ε(x, y) from one UNet call on [x, x] with labels [y, ∅], as the
+        studio's engine runs it; the variance channels come from the conditional half."""
+        unet, null_class = self.manifest["unet"], self.manifest["classes"]["null_class"]
+        if not unet["class_cond"] or null_class is None:
+            raise ValueError(
+                f"The UNet of {self.folder} has no null class, so classifier-free guidance cannot run on it."
+            )
+        names = unet["inputs"]
+        labels = np.concatenate([y.numpy(), np.full(len(y), null_class)]).astype(np.int64)
+        learn_sigma = self.manifest["diffusion"]["learn_sigma"]
+
+        def denoise(x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+            doubled = torch.cat([x, x]).float().numpy()
+            feeds = {names["x"]: doubled, names["t"]: torch.cat([t, t]).numpy().astype(np.int64), names["y"]: labels}
+            (out,) = self.unet.run([unet["output"]], feeds)
+            conditional, unconditional = torch.from_numpy(out).to(x.dtype).chunk(2)
+            channels = x.shape[1]
+            eps = (1.0 - weight) * unconditional[:, :channels] + weight * conditional[:, :channels]
+            return torch.cat([eps, conditional[:, channels:]], dim=1) if learn_sigma else eps
+
+        return denoise
 
     def evaluate(self, images: torch.Tensor, batch: int = 500) -> tuple[np.ndarray, np.ndarray]:
         """Evaluator features and logits of images in model space, [N, C, H, W]."""

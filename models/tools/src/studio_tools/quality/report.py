@@ -12,7 +12,9 @@ recall (k = 3) against their features, the Inception Score, and the FID floor (1
 training images against the test set; with fewer samples, also the floor at that count,
 since FID's bias grows as the sample count falls). The closing Markdown table sorts the
 rows by sampler, guidance mode and scale, and gives each FID as a multiple of the floor at
-the same sample count.
+the same sample count. Rows of mode "classifier-free" draw with classifier-free guidance
+alone, ε(x, ∅) + w·(ε(x, y) − ε(x, ∅)) in one doubled UNet call, and their scale is the
+weight w; by default they are drawn with DDIM 50 only.
 
 With `--json` every finished setting is written at once, and a later run on the same
 model (its UNet's SHA-256), sample count and seed skips the settings already there, so a
@@ -45,12 +47,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..diffusion.sampling import GUIDANCE_MODES, GuidanceMode, SamplerName, sample
+from ..diffusion.sampling import SamplerName, sample
 from ..files import write_json_atomically
 from ..metrics.numpy_reference import frechet_distance, inception_score, precision_recall, radii, statistics
 from ..train.data import from_uint8, load_split, to_uint8
 from ..train.loop import atomic_save
-from .onnx_model_set import OnnxModelSet
+from .onnx_model_set import REPORT_MODES, OnnxModelSet, ReportMode
 from .torch_sampling import TorchSampling
 
 SAMPLERS: dict[str, tuple[SamplerName, str]] = {"ddim50": ("ddim", "ddim50"), "ddpm250": ("ddpm", "250")}
@@ -59,7 +61,9 @@ K = 3
 #: Training images of the FID floor: the FID a sampler that draws the data itself would get.
 FLOOR_IMAGES = 1000
 #: Guidance modes in the table: the classifier alone, the UNet's label alone, then both.
-TABLE_MODE_ORDER = ("unconditional+classifier", "conditional", "conditional+classifier")
+#: Classifier-free guidance comes last: its scale column is the weight w of
+#: ε(x, ∅) + w·(ε(x, y) − ε(x, ∅)), so both trade-offs read off one table.
+TABLE_MODE_ORDER = ("unconditional+classifier", "conditional", "conditional+classifier", "classifier-free")
 DEFAULT_SETTINGS = [
     ("unconditional+classifier", 0.0),
     ("unconditional+classifier", 1.0),
@@ -68,7 +72,13 @@ DEFAULT_SETTINGS = [
     ("unconditional+classifier", 8.0),
     ("conditional", 0.0),
     ("conditional+classifier", 2.0),
+    ("classifier-free", 0.5),
+    ("classifier-free", 1.0),
+    ("classifier-free", 2.0),
+    ("classifier-free", 4.0),
 ]
+#: Samplers the default settings of a mode are limited to (the rest run with every sampler).
+DEFAULT_SAMPLERS_OF_MODE: dict[str, tuple[str, ...]] = {"classifier-free": ("ddim50",)}
 
 
 @dataclass
@@ -99,7 +109,7 @@ def generate(
     model: OnnxModelSet | TorchSampling,
     sampler: SamplerName,
     respacing: str,
-    mode: GuidanceMode,
+    mode: ReportMode,
     scale: float,
     labels: torch.Tensor,
     batch: int,
@@ -180,12 +190,12 @@ class DrawnImages:
         write_json_atomically(self.draw_path, {"key": self.key, "drawn_with": drawn_with, "seconds": seconds})
 
 
-def parse_settings(text: str) -> list[tuple[GuidanceMode, float]]:
-    settings: list[tuple[GuidanceMode, float]] = []
+def parse_settings(text: str) -> list[tuple[ReportMode, float]]:
+    settings: list[tuple[ReportMode, float]] = []
     for item in text.split(","):
         mode, _, scale = item.partition(":")
-        if mode not in GUIDANCE_MODES or not scale:
-            raise argparse.ArgumentTypeError(f'"{item}" is not "mode:scale" with a mode of {", ".join(GUIDANCE_MODES)}')
+        if mode not in REPORT_MODES or not scale:
+            raise argparse.ArgumentTypeError(f'"{item}" is not "mode:scale" with a mode of {", ".join(REPORT_MODES)}')
         settings.append((mode, float(scale)))
     return settings
 
@@ -249,7 +259,7 @@ def in_progress_path(args: argparse.Namespace) -> Path | None:
     return None
 
 
-def draw(drawer: OnnxModelSet | TorchSampling, sampler_key: str, mode: GuidanceMode, scale: float, labels: torch.Tensor,
+def draw(drawer: OnnxModelSet | TorchSampling, sampler_key: str, mode: ReportMode, scale: float, labels: torch.Tensor,
          batch: int, seed: int, in_progress: SettingInProgress | None) -> tuple[np.ndarray, float]:
     """A setting's samples as 8-bit pixels [N, H, W, C] and the seconds they took, going on
     from the batches a stopped run saved."""
@@ -278,7 +288,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--samples", type=int, default=1000)
     parser.add_argument("--samplers", default="ddim50,ddpm250")
     parser.add_argument("--settings", type=parse_settings, default=DEFAULT_SETTINGS,
-                        help='comma-separated "mode:scale" pairs (default: the seven of the table)')
+                        help='comma-separated "mode:scale" pairs; for classifier-free the scale is the weight w '
+                             '(default: the eleven of the table)')
     parser.add_argument("--batch", type=int, default=250)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=None)
@@ -329,6 +340,9 @@ def main(argv: list[str] | None = None) -> int:
     for sampler_key in args.samplers.split(","):
         for mode, scale in args.settings:
             if (sampler_key, mode, scale) in done:
+                continue
+            limited_to = DEFAULT_SAMPLERS_OF_MODE.get(mode, (sampler_key,))
+            if args.settings is DEFAULT_SETTINGS and sampler_key not in limited_to:
                 continue
             key = {"unet_sha256": model.unet_sha256, "classifier_sha256": model.classifier_sha256,
                    "samples": args.samples, "seed": args.seed, "batch": args.batch, "sampler": sampler_key,

@@ -18,7 +18,7 @@ import torch
 from ..diffusion.gaussian_diffusion import GaussianDiffusion
 from ..diffusion.sampling import DenoiseFn, GradientFn, GuidanceMode, guided_functions
 from ..diffusion.torch_model import load_models, read_config
-from .onnx_model_set import OnnxModelSet
+from .onnx_model_set import OnnxModelSet, ReportMode
 
 #: Largest difference from the ONNX graphs, relative to the output's scale, that passes the check.
 TOLERANCE = 1e-3
@@ -51,14 +51,20 @@ class TorchSampling:
         return self.model.diffusion(respacing)
 
     def guided_functions(
-        self, mode: GuidanceMode, y: torch.Tensor, scale: float
+        self, mode: ReportMode, y: torch.Tensor, scale: float
     ) -> tuple[DenoiseFn, GradientFn | None]:
         """The networks bound to the labels, taking and returning CPU tensors."""
         classes = self.model.manifest["classes"]
-        denoise, gradient = guided_functions(self.unet, self.classifier, mode, y.to(self.device), scale,
+        # Classifier-free guidance alone: the scale is its weight w, and no classifier runs.
+        classifier_free = mode == "classifier-free"
+        sampler_mode: GuidanceMode = "conditional" if mode == "classifier-free" else mode
+        denoise, gradient = guided_functions(self.unet, self.classifier, sampler_mode,
+                                             y.to(self.device), 0.0 if classifier_free else scale,
                                              class_cond=self.model.manifest["unet"]["class_cond"],
-                                             null_class=classes["null_class"])
-        if scale == 0:
+                                             null_class=classes["null_class"],
+                                             cfg_scale=scale if classifier_free else None,
+                                             learn_sigma=self.model.manifest["diffusion"]["learn_sigma"])
+        if scale == 0 or classifier_free:
             # The guidance term vanishes; the classifier need not run.
             gradient = None
 
