@@ -16,6 +16,8 @@ export interface GalleryFilters {
 }
 
 const pageSize = 200;
+/** How long a deletion can be undone before the gallery deletes the samples. */
+const UNDO_WINDOW_MS = 10_000;
 
 export const noFilters: GalleryFilters = {
   modelId: null,
@@ -70,6 +72,9 @@ export class GalleryState {
   error = $state<string | null>(null);
   private generation = 0;
 
+  /** Samples deleted from the grid whose deletion can still be undone. */
+  pendingDeletion = $state.raw<number[]>([]);
+  private deletionTimer: ReturnType<typeof setTimeout> | undefined;
   /** Samples picked for a bulk action (Ctrl+click, Shift+click for a range), in the order picked. */
   picked = $state.raw<number[]>([]);
 
@@ -173,15 +178,42 @@ export class GalleryState {
   }
 
   async remove(sampleId: number): Promise<void> {
-    await this.api.deleteSample({ sampleId });
     const index = this.items.findIndex((item) => item.id === sampleId);
-    this.items = this.items.filter((item) => item.id !== sampleId);
-    this.picked = this.picked.filter((id) => id !== sampleId);
-    this.facets = { ...this.facets, total: Math.max(0, this.facets.total - 1) };
-    this.matching = Math.max(0, this.matching - 1);
+    await this.deleteWithUndo([sampleId]);
     const neighbour = this.items[Math.min(index, this.items.length - 1)];
     if (neighbour) await this.open(neighbour.id);
     else this.close();
+  }
+
+  /**
+   * Takes samples off the grid at once and deletes them in the gallery only when the undo window
+   * has passed (or the next deletion starts); Undo meanwhile brings them back untouched.
+   */
+  async deleteWithUndo(sampleIds: readonly number[]): Promise<void> {
+    await this.commitDeletion();
+    const ids = [...sampleIds];
+    this.items = this.items.filter((item) => !ids.includes(item.id));
+    this.picked = this.picked.filter((id) => !ids.includes(id));
+    this.facets = { ...this.facets, total: Math.max(0, this.facets.total - ids.length) };
+    this.matching = Math.max(0, this.matching - ids.length);
+    if (this.selectedId !== null && ids.includes(this.selectedId)) this.close();
+    this.pendingDeletion = ids;
+    this.deletionTimer = setTimeout(() => void this.commitDeletion().catch((error: Error) => (this.error = error.message)), UNDO_WINDOW_MS);
+  }
+
+  /** Brings back the samples of the deletion still in its undo window. */
+  async undoDeletion(): Promise<void> {
+    clearTimeout(this.deletionTimer);
+    this.pendingDeletion = [];
+    await this.reload();
+  }
+
+  /** Deletes in the gallery what waits in the undo window, now. */
+  async commitDeletion(): Promise<void> {
+    clearTimeout(this.deletionTimer);
+    const ids = this.pendingDeletion;
+    this.pendingDeletion = [];
+    for (const sampleId of ids) await this.api.deleteSample({ sampleId });
   }
 
   /** Adds a sample to the picked ones, or takes it out again. */
@@ -210,13 +242,10 @@ export class GalleryState {
     return ids.length;
   }
 
-  /** Deletes every picked sample, then reads the grid again. */
+  /** Deletes every picked sample, with an undo window. */
   async deletePicked(): Promise<number> {
-    const ids = this.picked;
-    for (const sampleId of ids) await this.api.deleteSample({ sampleId });
-    this.picked = [];
-    if (this.selectedId !== null && ids.includes(this.selectedId)) this.close();
-    await this.reload();
-    return ids.length;
+    const count = this.picked.length;
+    await this.deleteWithUndo(this.picked);
+    return count;
   }
 }
