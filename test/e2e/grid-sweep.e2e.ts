@@ -3,17 +3,17 @@
  * linear model. Scales against seeds fill a labelled grid as the cells finish; "Save grid PNG"
  * downloads one image with the whole sweep in its recipe chunk, and opening it restores the axes.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readSweepRecipe } from '../../electron/png/sweep-chunk';
-import { launchChromium, openStudioPage, screenshot } from './browser';
+import { launchChromium, openStudioPage, screenshot, screenshotDir } from './browser';
 import { repositoryRoot, startServe, type RunningServe } from './serve-process';
 
-const modelFolder = path.join(repositoryRoot, 'test', 'electron', 'inference', 'models', 'linear-8px');
+const modelFolder = path.join(repositoryRoot, 'test', 'fixtures', 'linear-8px');
 
 let dataDir: string;
 let serve: RunningServe;
@@ -64,6 +64,8 @@ describe('two-axis sweeps in Chromium against serve', () => {
     const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Save grid PNG' }).click()]);
     expect(download.suggestedFilename()).toBe('linear-8px-sweep-seed-x-scale.png');
     gridFile = (await download.path())!;
+    mkdirSync(screenshotDir, { recursive: true });
+    copyFileSync(gridFile, path.join(screenshotDir, 'grid-sweep-02-saved-grid.png'));
     const bytes = readFileSync(gridFile);
     const image = PNG.sync.read(bytes);
     // Two rows and three columns of tiles of at least 96 px, with room for the labels.

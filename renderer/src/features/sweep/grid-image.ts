@@ -12,7 +12,11 @@ export interface GridLayout {
   columnLabels: readonly string[];
   cells: readonly SweepCell[];
   seedsPerCell: number;
-  imageUrl(sampleId: number): string;
+  /**
+   * The sample's PNG bytes. Read through the API rather than by image URL: in Electron the image
+   * protocol is another origin, and its pixels would taint the canvas so it could not be saved.
+   */
+  imageBytes(sampleId: number): Promise<Uint8Array>;
 }
 
 /** Tiles are at least this many pixels wide, so 28×28 samples and their labels stay legible. */
@@ -20,18 +24,23 @@ const MIN_TILE = 96;
 const GAP = 4;
 const FONT = '13px system-ui, sans-serif';
 
-async function loadImage(url: string): Promise<HTMLImageElement> {
-  const image = new Image();
-  image.src = url;
-  await image.decode();
-  return image;
+async function loadImage(bytes: Uint8Array): Promise<HTMLImageElement> {
+  const url = URL.createObjectURL(new Blob([bytes as Uint8Array<ArrayBuffer>], { type: 'image/png' }));
+  try {
+    const image = new Image();
+    image.src = url;
+    await image.decode();
+    return image;
+  } finally {
+    URL.revokeObjectURL(url);
+  }
 }
 
 export async function composeGridPng(layout: GridLayout): Promise<Blob> {
   const placed = layout.cells.flatMap((cell) => cell.samples.map((sample, position) => ({ cell, sample, position })));
   const images = new Map<number, HTMLImageElement>();
   await Promise.all(
-    placed.flatMap(({ sample }) => (sample === null ? [] : [loadImage(layout.imageUrl(sample.id)).then((image) => images.set(sample.id, image))])),
+    placed.flatMap(({ sample }) => (sample === null ? [] : [layout.imageBytes(sample.id).then(loadImage).then((image) => images.set(sample.id, image))])),
   );
   const first = images.values().next().value;
   const natural = first?.naturalWidth ?? MIN_TILE;
