@@ -15,7 +15,7 @@ import { readRecipe } from '../../electron/png/recipe-chunk';
 import { launchChromium, openStudioPage, screenshot } from './browser';
 import { repositoryRoot, startServe, type RunningServe } from './serve-process';
 
-const modelFolder = path.join(repositoryRoot, 'test', 'electron', 'inference', 'models', 'linear-8px');
+const modelFolder = path.join(repositoryRoot, 'test', 'fixtures', 'linear-8px');
 const stepCount = 12;
 
 let dataDir: string;
