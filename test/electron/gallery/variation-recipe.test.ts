@@ -1,6 +1,6 @@
 /** Recipes with and without the variation seed: old ones import unchanged, new ones round-trip, broken ones are refused. */
 import { describe, expect, it } from 'vitest';
-import { RECIPE_PNG_KEYWORD, recipeFromRequest, recipeToRunRequest } from '../../../common/contract/recipe';
+import { RECIPE_FORMAT, RECIPE_PNG_KEYWORD, recipeFromRequest, recipeToRunRequest } from '../../../common/contract/recipe';
 import { importRecipe } from '../../../electron/gallery/recipes';
 import { RecipeReadError, readRecipe, withRecipe } from '../../../electron/png/recipe-chunk';
 import { chunkBytes, framedPng, textData } from '../png/hostile-pngs';
@@ -72,6 +72,6 @@ describe('recipes and the variation seed', () => {
 
   it('refuses a strength outside 0 to 1 and a format from a newer studio', () => {
     expect(() => readRecipe(pngWithRawRecipe({ ...formatOneRecipe, format: 2, subseed: 1, subseedStrength: 2 }))).toThrow(/subseedStrength: the variation strength is at most 1/);
-    expect(() => readRecipe(pngWithRawRecipe({ ...formatOneRecipe, format: 3 }))).toThrow(/format/);
+    expect(() => readRecipe(pngWithRawRecipe({ ...formatOneRecipe, format: RECIPE_FORMAT + 1 }))).toThrow(/format/);
   });
 });
