@@ -26,8 +26,8 @@ describe('StudioService', () => {
     const [model] = await studio.service.listModels();
     expect(model?.id).toBe('linear-8px');
     expect(model?.classNames).toEqual(['circle', 'square', 'cross']);
-    // A class-conditional UNet with a null label and a classifier allows all three modes.
-    expect(model?.modes).toEqual(['conditional', 'unconditional+classifier', 'conditional+classifier']);
+    // A class-conditional UNet with a null label and a classifier allows every mode, the classifier-free ones too.
+    expect(model?.modes).toEqual(['conditional', 'unconditional+classifier', 'conditional+classifier', 'classifier-free', 'classifier-free+classifier']);
   });
 
   it('loads a model and reports the provider that really runs it', async () => {
