@@ -78,7 +78,7 @@ describe('trajectory export in Chromium against serve', () => {
     await page.getByLabel('Animation image').selectOption('xt');
     const animation = await downloaded(() => page.getByRole('button', { name: 'Export animation' }).click());
     expect(animation.name).toMatch(/-seed77-xt-animation\.png$/);
-    const decoded = UPNG.decode(animation.bytes.buffer.slice(animation.bytes.byteOffset, animation.bytes.byteOffset + animation.bytes.byteLength));
+    const decoded = UPNG.decode(new Uint8Array(animation.bytes).buffer);
     expect([decoded.width, decoded.height]).toEqual([256, 256]);
     const frames = UPNG.toRGBA8(decoded);
     expect(frames).toHaveLength(stepCount);
