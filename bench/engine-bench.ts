@@ -36,7 +36,7 @@ const { values } = parseArgs({
   },
 });
 
-const MODEL_CANDIDATES = ['models/fashion-mnist', 'test/fixtures/tiny-model', 'test/electron/inference/models/linear-8px'];
+const MODEL_CANDIDATES = ['models/fashion-mnist', 'test/fixtures/tiny-model', 'test/fixtures/linear-8px'];
 
 function chooseModel(): string {
   if (values.model) return values.model;

@@ -25,7 +25,7 @@ const dataDir = mkdtempSync(path.join(tmpdir(), 'gds-serve-bench-'));
 const child = spawn(
   process.execPath,
   ['--import', 'tsx', path.join(repositoryRoot, 'electron/serve/main.ts'), '--port', '0', '--data', dataDir, '--token', token, '--threads', '1',
-    '--models', path.join(repositoryRoot, 'test/electron/inference/models/linear-8px')],
+    '--models', path.join(repositoryRoot, 'test/fixtures/linear-8px')],
   { cwd: repositoryRoot, stdio: ['ignore', 'pipe', 'pipe'] },
 );
 let stderr = '';

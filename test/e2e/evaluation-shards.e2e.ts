@@ -13,7 +13,7 @@ import { spawnWorker, type WorkerProcess } from '../electron/distributed/worker-
 import { launchChromium, openStudioPage, screenshot } from './browser';
 import { repositoryRoot, startServe, type RunningServe } from './serve-process';
 
-const models = path.join(repositoryRoot, 'test', 'electron', 'metrics', 'models');
+const models = path.join(repositoryRoot, 'test', 'fixtures', 'evaluation-models');
 const modelFolder = path.join(models, 'evaluated-8px');
 
 let dataDir: string;

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium, openStudioPage, screenshot } from './browser';
 import { repositoryRoot, startServe, type RunningServe } from './serve-process';
 
-const modelFolder = path.join(repositoryRoot, 'test', 'electron', 'metrics', 'models', 'evaluated-8px');
+const modelFolder = path.join(repositoryRoot, 'test', 'fixtures', 'evaluation-models', 'evaluated-8px');
 const ownImages = 3;
 const evaluationSamples = 12;
 

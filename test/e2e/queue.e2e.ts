@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium, openStudioPage, screenshot } from './browser';
 import { repositoryRoot, startServe, type RunningServe } from './serve-process';
 
-const modelFolder = path.join(repositoryRoot, 'test', 'electron', 'inference', 'models', 'linear-8px');
+const modelFolder = path.join(repositoryRoot, 'test', 'fixtures', 'linear-8px');
 /** Enough work that the first run is still going when the second Generate arrives. */
 const firstImages = 300;
 const secondImages = 6;

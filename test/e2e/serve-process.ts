@@ -25,7 +25,7 @@ export function e2eModelFolder(): string {
     ...(process.env.STUDIO_E2E_MODEL ? [path.resolve(process.env.STUDIO_E2E_MODEL)] : []),
     path.join(repositoryRoot, 'models', 'fashion-mnist'),
     path.join(repositoryRoot, 'test', 'fixtures', 'tiny-model'),
-    path.join(repositoryRoot, 'test', 'electron', 'inference', 'models', 'linear-8px'),
+    path.join(repositoryRoot, 'test', 'fixtures', 'linear-8px'),
   ];
   const found = candidates.find((dir) => existsSync(path.join(dir, 'manifest.json')));
   if (!found) throw new Error(`No model folder for the end-to-end tests: none of ${candidates.join(', ')} has a manifest.json.`);

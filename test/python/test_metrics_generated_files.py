@@ -16,7 +16,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 def test_committed_fixtures_are_reproducible(tmp_path: Path) -> None:
     fixtures.build(tmp_path)
-    committed = REPO / "test" / "electron" / "metrics" / "fixtures"
+    committed = REPO / "test" / "fixtures" / "metrics"
     assert json.loads((tmp_path / "expected.json").read_text()) == json.loads((committed / "expected.json").read_text())
     for path in tmp_path.glob("*.npy"):
         np.testing.assert_array_equal(np.load(path), np.load(committed / path.name))

@@ -162,7 +162,7 @@ describe('float32 as base64', () => {
 });
 
 describe('starting a sharded evaluation', () => {
-  const model = join(import.meta.dirname, '..', 'metrics', 'models', 'evaluated-8px');
+  const model = join(import.meta.dirname, '..', '..', 'fixtures', 'evaluation-models', 'evaluated-8px');
   const input: EvaluationSpecInput = { ...spec };
   // Nothing here reaches Redis or the engine's worker: every refusal comes first.
   const engine = createEngine({ modelFolders: [model], threads: 1 });

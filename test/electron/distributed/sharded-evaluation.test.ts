@@ -18,7 +18,7 @@ import { openStudio } from '../../../electron/service/open-studio';
 import { localRedis, redisAvailable, REDIS_SERVER, type LocalRedis } from './local-redis';
 import { spawnWorker, type WorkerProcess } from './worker-process';
 
-const MODELS = join(import.meta.dirname, '..', 'metrics', 'models');
+const MODELS = join(import.meta.dirname, '..', '..', 'fixtures', 'evaluation-models');
 const MODEL = join(MODELS, 'evaluated-8px');
 const LOCK_MS = 1500;
 

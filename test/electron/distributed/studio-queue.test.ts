@@ -10,7 +10,7 @@ import { invokeOperation } from '../../../electron/service/invoke';
 import { localRedis, redisAvailable, REDIS_SERVER, type LocalRedis } from './local-redis';
 import { spawnWorker } from './worker-process';
 
-const MODELS = join(import.meta.dirname, '..', 'metrics', 'models');
+const MODELS = join(import.meta.dirname, '..', '..', 'fixtures', 'evaluation-models');
 const MODEL = join(MODELS, 'evaluated-8px');
 const REPOSITORY = join(import.meta.dirname, '..', '..', '..');
 const run = promisify(execFile);

@@ -15,7 +15,7 @@ import { createEngine, type Engine } from '../../../electron/inference';
 import { localRedis, redisAvailable, REDIS_SERVER, type LocalRedis } from './local-redis';
 
 const OPENSSL = '/usr/bin/openssl';
-const MODEL = join(import.meta.dirname, '..', 'metrics', 'models', 'evaluated-8px');
+const MODEL = join(import.meta.dirname, '..', '..', 'fixtures', 'evaluation-models', 'evaluated-8px');
 const QUEUE_USER = 'gds on >queue-secret ~bull:* &bull:* +@all -@dangerous +info +client|setname +client|getname';
 const OUTSIDER = 'outsider on >outsider-secret ~other:* +@all -@dangerous +info +client|setname +client|getname';
 

@@ -9,11 +9,10 @@ import { modelSha256 } from '../../../common/models/model-identity';
 import { createEngine } from '../../../electron/inference';
 import { newSampleFrom, openGallery } from '../../../electron/gallery';
 import { decodePng } from '../../../electron/png/image';
-import { request, TEST_MODELS_DIR } from '../inference/test-models';
+import { request, TEST_MODEL_FOLDERS } from '../inference/test-models';
 import { temporaryFolder } from './gallery-fixtures';
-import { findModelFolders } from '../../../electron/service/model-folders';
 
-const engine = createEngine({ modelFolders: findModelFolders([TEST_MODELS_DIR]), threads: 1 });
+const engine = createEngine({ modelFolders: TEST_MODEL_FOLDERS, threads: 1 });
 const folder = temporaryFolder();
 afterAll(async () => {
   await engine.close();

@@ -6,10 +6,10 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createEngine, type ProgressEvent } from '../../../electron/inference';
 import { loadModel } from '../../../electron/inference/loaded-model';
 import { openModelFolder } from '../../../electron/inference/model-folder';
-import { LINEAR_MODEL, TEST_MODELS_DIR, copyModel, request } from './test-models';
+import { LINEAR_MODEL, TEST_MODEL_FOLDERS, copyModel, request } from './test-models';
 import { findModelFolders } from '../../../electron/service/model-folders';
 
-const engine = createEngine({ modelFolders: findModelFolders([TEST_MODELS_DIR]), threads: 1 });
+const engine = createEngine({ modelFolders: TEST_MODEL_FOLDERS, threads: 1 });
 afterAll(() => engine.close());
 
 const sha256 = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');

@@ -2,7 +2,7 @@
  * Golden trajectories from the PyTorch reference sampler: every step's xₜ must match within
  * 1e-4 (relative to the step's magnitude when it exceeds 1, as unclipped random networks grow
  * large), and x̂₀ within 1e-4·√(1/ᾱₜ). Two sets: the model tooling's fixtures (test/fixtures) and reference
- * trajectories of the generated linear-8px test model (models/make_reference_trajectories.py).
+ * trajectories of the generated linear-8px test model (test/fixtures/linear-8px-golden/make_reference_trajectories.py).
  * A case may add classifier-free guidance (`cfg_scale`, between its classes and the null class)
  * and a guidance schedule (`guidance_schedule`); DPM-Solver++(2M) cases have sampler "dpmpp2m".
  */
@@ -64,7 +64,7 @@ const suites = [
     name: 'linear-8px reference trajectories',
     model: LINEAR_MODEL,
     golden: path.join(path.dirname(LINEAR_MODEL), 'linear-8px-golden'),
-    howToMake: 'PYTHONPATH=models/tools/src .venv/bin/python test/electron/inference/models/make_reference_trajectories.py',
+    howToMake: 'PYTHONPATH=models/tools/src .venv/bin/python test/fixtures/linear-8px-golden/make_reference_trajectories.py',
   },
 ];
 

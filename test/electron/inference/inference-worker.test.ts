@@ -9,8 +9,8 @@ import { loadReference, scoreImages } from '../../../electron/service/evaluation
 import { openStudio } from '../../../electron/service/open-studio';
 import { request } from './test-models';
 
-const EVALUATED_MODEL = path.join(import.meta.dirname, '..', 'metrics', 'models', 'evaluated-8px');
-const MODEL_WITHOUT_EVALUATOR = path.join(import.meta.dirname, 'models', 'linear-8px');
+const EVALUATED_MODEL = path.join(import.meta.dirname, '..', '..', 'fixtures', 'evaluation-models', 'evaluated-8px');
+const MODEL_WITHOUT_EVALUATOR = path.join(import.meta.dirname, '..', '..', 'fixtures', 'linear-8px');
 
 /** `count` 8×8 single-channel images in model space, the same for the same seed. */
 function images(count: number, seed: number): Float32Array {

@@ -14,7 +14,7 @@ const sha256 = (bytes: Uint8Array): string => createHash('sha256').update(bytes)
 let generated: string;
 beforeAll(() => {
   generated = mkdtempSync(path.join(tmpdir(), 'gds-external-models-'));
-  execFileSync(path.resolve('.venv/bin/python'), [path.resolve('test/electron/inference/external_data_models.py'), LINEAR_MODEL, generated]);
+  execFileSync(path.resolve('.venv/bin/python'), [path.resolve('test/fixtures/external-data/make_external_data_models.py'), LINEAR_MODEL, generated]);
 });
 afterAll(() => rmSync(generated, { recursive: true, force: true }));
 

@@ -169,7 +169,7 @@ describe('agreement with the onnx package on files it wrote', () => {
   let out: string;
   beforeAll(() => {
     out = mkdtempSync(path.join(tmpdir(), 'gds-external-'));
-    execFileSync(path.resolve('.venv/bin/python'), [path.resolve('test/electron/inference/external_data_models.py'), LINEAR_MODEL, out]);
+    execFileSync(path.resolve('.venv/bin/python'), [path.resolve('test/fixtures/external-data/make_external_data_models.py'), LINEAR_MODEL, out]);
   });
   afterAll(() => rmSync(out, { recursive: true, force: true }));
 

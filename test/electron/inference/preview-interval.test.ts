@@ -1,9 +1,8 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { createEngine, type ProgressEvent } from '../../../electron/inference';
-import { TEST_MODELS_DIR, request } from './test-models';
-import { findModelFolders } from '../../../electron/service/model-folders';
+import { TEST_MODEL_FOLDERS, request } from './test-models';
 
-const engine = createEngine({ modelFolders: findModelFolders([TEST_MODELS_DIR]), threads: 1 });
+const engine = createEngine({ modelFolders: TEST_MODEL_FOLDERS, threads: 1 });
 afterAll(() => engine.close());
 
 /** [batch, step] of each progress event that carried previews. */

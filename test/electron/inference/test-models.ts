@@ -1,12 +1,14 @@
-/** The small generated model folders the engine tests run on (see models/make_test_models.py). */
+/** The small generated model folders the engine tests run on (test/fixtures/linear-8px, made by its make_test_models.py). */
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { RunRequest } from '../../../common/contract/run-request';
 
-export const TEST_MODELS_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'models');
-export const LINEAR_MODEL = path.join(TEST_MODELS_DIR, 'linear-8px');
+const FIXTURES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../fixtures');
+/** The engine test models: linear-8px (the model every engine test runs) and nan-below-t40 (a UNet that returns NaN below t = 40). */
+export const TEST_MODEL_FOLDERS = [path.join(FIXTURES, 'linear-8px'), path.join(FIXTURES, 'nan-below-t40')];
+export const LINEAR_MODEL = path.join(FIXTURES, 'linear-8px');
 
 export function request(overrides: Partial<RunRequest> = {}): RunRequest {
   return {

@@ -46,7 +46,7 @@ interface ReportScores {
     coverage: number;
   }[];
 }
-const reportScores = JSON.parse(readFileSync(join(import.meta.dirname, 'fixtures', 'builtin_report_scores.json'), 'utf8')) as ReportScores;
+const reportScores = JSON.parse(readFileSync(join(import.meta.dirname, '..', '..', 'fixtures', 'metrics', 'builtin_report_scores.json'), 'utf8')) as ReportScores;
 const rows = report.rows.filter((row) => row.images !== null && existsSync(join(FIXTURE, row.images)));
 
 // The evaluator and the metric math run in the engine's inference worker, as in the studio.

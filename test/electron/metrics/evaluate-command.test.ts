@@ -8,7 +8,7 @@ import type { EvaluationRecord } from '../../../common/contract/evaluation';
 import { evaluateCommand } from '../../../electron/cli/commands/evaluate';
 
 const run = promisify(execFile);
-const MODEL = join(import.meta.dirname, 'models', 'evaluated-8px');
+const MODEL = join(import.meta.dirname, '..', '..', 'fixtures', 'evaluation-models', 'evaluated-8px');
 const data = mkdtempSync(join(tmpdir(), 'gds-evaluate-cli-'));
 afterAll(() => rmSync(data, { recursive: true, force: true }));
 

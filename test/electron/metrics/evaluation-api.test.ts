@@ -8,7 +8,7 @@ import { openStudio } from '../../../electron/service/open-studio';
 import { invokeOperation } from '../../../electron/service/invoke';
 
 const data = mkdtempSync(join(tmpdir(), 'gds-evaluation-api-'));
-const service = openStudio({ dataDir: data, modelDirs: [join(import.meta.dirname, 'models')], threads: 1, appVersion: 'test' });
+const service = openStudio({ dataDir: data, modelDirs: [join(import.meta.dirname, '..', '..', 'fixtures', 'evaluation-models')], threads: 1, appVersion: 'test' });
 afterAll(async () => {
   await service.close();
   rmSync(data, { recursive: true, force: true });

@@ -14,8 +14,8 @@ import type { EvaluationEvent } from '../../../electron/service/evaluation-event
 import type { EvaluationOperations } from '../../../electron/service/evaluation-operations';
 import { openStudio as openStudioRoot } from '../../../electron/service/open-studio';
 
-const MODELS = join(import.meta.dirname, 'models');
-const MODEL_WITHOUT_EVALUATOR = join(import.meta.dirname, '..', 'inference', 'models', 'linear-8px');
+const MODELS = join(import.meta.dirname, '..', '..', 'fixtures', 'evaluation-models');
+const MODEL_WITHOUT_EVALUATOR = join(import.meta.dirname, '..', '..', 'fixtures', 'linear-8px');
 
 const spec: EvaluationSpecInput = {
   modelId: 'evaluated-8px',

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { metricsCommand, type MetricsReport } from '../../../electron/cli/commands/metrics';
 
-const fixture = (name: string) => join(import.meta.dirname, 'fixtures', name);
+const fixture = (name: string) => join(import.meta.dirname, '..', '..', 'fixtures', 'metrics', name);
 const expected = JSON.parse(readFileSync(fixture('expected.json'), 'utf8')) as Record<string, number>;
 
 async function runMetrics(args: string[]): Promise<MetricsReport> {

@@ -10,7 +10,7 @@ import { manifoldFigures, manifoldRadii, precisionRecall, referenceManifold } fr
 import { prepareReference, qualityMetrics } from '../../../electron/metrics/quality-metrics';
 import { symmetricEigenvalues } from '../../../electron/metrics/symmetric-eigenvalues';
 
-const fixtures = join(import.meta.dirname, 'fixtures');
+const fixtures = join(import.meta.dirname, '..', '..', 'fixtures', 'metrics');
 const fixture = (name: string) => join(fixtures, name);
 
 /** Written by `python -m studio_tools.metrics.fixtures` from numpy and scipy. */

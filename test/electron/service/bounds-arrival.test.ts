@@ -20,7 +20,7 @@ import { checkPresetAgainstModel, checkQueueRoom, MAX_QUEUED_JOBS } from '../../
 import { UserFacingError } from '../../../electron/service/user-facing-error';
 import { testPng } from '../gallery/gallery-fixtures';
 
-const EVALUATED_MODEL = path.join(import.meta.dirname, '../metrics/models/evaluated-8px');
+const EVALUATED_MODEL = path.join(import.meta.dirname, '../../fixtures/evaluation-models/evaluated-8px');
 const manifest = ModelManifest.parse(JSON.parse(readFileSync(path.join(EVALUATED_MODEL, 'manifest.json'), 'utf8')));
 const data = mkdtempSync(path.join(tmpdir(), 'gds-bounds-'));
 const service = openStudio({ dataDir: data, modelDirs: [EVALUATED_MODEL], threads: 1, appVersion: 'test' });

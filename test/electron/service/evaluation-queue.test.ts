@@ -11,7 +11,7 @@ import type { EvaluationSpec } from '../../../common/contract/evaluation';
 import { openStudio, type Studio } from '../../../electron/service/open-studio';
 import { request } from '../inference/test-models';
 
-const EVALUATED_MODEL = path.join(import.meta.dirname, '..', 'metrics', 'models', 'evaluated-8px');
+const EVALUATED_MODEL = path.join(import.meta.dirname, '..', '..', 'fixtures', 'evaluation-models', 'evaluated-8px');
 const spec: EvaluationSpec = {
   modelId: 'evaluated-8px',
   classes: [0, 2],

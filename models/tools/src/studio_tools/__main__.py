@@ -17,6 +17,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "export-benchmark": ("studio_tools.export.benchmark", "time an exported preset graph in onnxruntime"),
     "metrics": ("studio_tools.metrics.__main__", "evaluator export and reference statistics"),
     "metrics-fixtures": ("studio_tools.metrics.fixtures", "golden metric values from numpy and scipy"),
+    "report-scores": ("studio_tools.metrics.builtin_report_scores", "the built-in report's images scored, for tests"),
     "evaluator-fixture": ("studio_tools.metrics.evaluator_fixture", "small model folder with an evaluator, for tests"),
     "linalg-graphs": ("studio_tools.metrics.linalg_graphs", "write the metrics' linear-algebra graphs (.onnx)"),
     "fixtures": ("studio_tools.fixtures.golden", "golden sampler fixtures for the TypeScript engine"),

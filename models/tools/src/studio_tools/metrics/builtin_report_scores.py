@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m studio_tools.metrics.builtin_report_scores", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("out", type=Path, nargs="?",
-                        default=REPO_ROOT / "test" / "electron" / "metrics" / "fixtures" / "builtin_report_scores.json")
+                        default=REPO_ROOT / "test" / "fixtures" / "metrics" / "builtin_report_scores.json")
     args = parser.parse_args(argv)
     scores = build()
     args.out.write_text(json.dumps(scores, indent=2) + "\n", encoding="utf-8")

@@ -1,8 +1,8 @@
 """A small model folder with an evaluator, for the studio's evaluation-job tests.
 
-Copies the UNet and classifier graphs of ``test/electron/inference/models/linear-8px`` and adds
+Copies the UNet and classifier graphs of ``test/fixtures/linear-8px`` and adds
 a fixed random evaluator (8×8 grey images -> 16 tanh features -> 3 logits) with reference
-statistics of 200 random images, written as ``test/electron/metrics/models/evaluated-8px``;
+statistics of 200 random images, written as ``test/fixtures/evaluation-models/evaluated-8px``;
 ``spatial-8px`` is the same model whose evaluator also has a ``spatial`` output (2×2 average
 pooling of the image, flattened: 16 values) with the reference's spatial statistics, for sFID.
 
@@ -119,8 +119,8 @@ def main(argv: list[str] | None = None) -> int:
     argparse.ArgumentParser(prog="python -m studio_tools.metrics.evaluator_fixture", description=__doc__,
                             formatter_class=argparse.RawDescriptionHelpFormatter).parse_args(argv)
     repo_root = Path(__file__).resolve().parents[5]
-    source = repo_root / "test" / "electron" / "inference" / "models" / "linear-8px"
-    models = repo_root / "test" / "electron" / "metrics" / "models"
+    source = repo_root / "test" / "fixtures" / "linear-8px"
+    models = repo_root / "test" / "fixtures" / "evaluation-models"
     for name, spatial in (("evaluated-8px", False), ("spatial-8px", True)):
         build(models / name, source, spatial)
         print(f"wrote {models / name}")

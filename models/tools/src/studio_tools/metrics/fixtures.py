@@ -2,7 +2,7 @@
 
 Writes fixed features, logits and the expected FID, sFID, Inception Score, precision, recall,
 density and coverage to
-``test/electron/metrics/fixtures``.
+``test/fixtures/metrics``.
 
     python -m studio_tools.metrics.fixtures [output-folder]
 """
@@ -111,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     repo_root = Path(__file__).resolve().parents[5]
     parser = argparse.ArgumentParser(prog="python -m studio_tools.metrics.fixtures", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("out", type=Path, nargs="?", default=repo_root / "test" / "electron" / "metrics" / "fixtures")
+    parser.add_argument("out", type=Path, nargs="?", default=repo_root / "test" / "fixtures" / "metrics")
     expected = build(parser.parse_args(argv).out)
     print(json.dumps({key: value for key, value in expected.items() if isinstance(value, float)}, indent=2))
     return 0
