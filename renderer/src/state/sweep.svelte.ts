@@ -40,6 +40,16 @@ export class SweepState {
   readonly busy = $derived(this.phase === 'running');
   readonly done = $derived(this.cells.reduce((sum, cell) => sum + cell.samples.filter((sample) => sample !== null).length, 0));
   readonly total = $derived(this.cells.reduce((sum, cell) => sum + cell.seeds.length, 0));
+  /** Finished images plus the running cells' steps so far, as a fraction of every image. */
+  readonly fraction = $derived(
+    this.total === 0
+      ? 0
+      : this.cells.reduce((sum, cell) => {
+          const finished = cell.samples.filter((sample) => sample !== null).length;
+          const inProgress = cell.status === 'running' && cell.totalSteps > 0 ? ((cell.seeds.length - finished) * cell.step) / cell.totalSteps : 0;
+          return sum + finished + inProgress;
+        }, 0) / this.total,
+  );
   /** Images side by side in one cell: the cell's seeds. */
   readonly seedsPerCell = $derived(this.cells[0]?.seeds.length ?? 0);
 
