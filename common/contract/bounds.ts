@@ -20,6 +20,10 @@ export const MAX_EVALUATION_SCALES = 32;
 export const MAX_EVALUATION_CLASSES = 1000;
 /** Largest guidance scale the page offers: far past where samples stop improving (the paper's best are at 1 to 10). */
 export const MAX_GUIDANCE_SCALE = 100;
+/** Largest file one export sends to the page: far below the bridge's message limit once base64 is added. */
+export const MAX_EXPORT_BYTES = 48 * 1024 * 1024;
+/** Samples one zip export takes. */
+export const MAX_ZIP_EXPORT_SAMPLES = 1024;
 /** Largest class index any request may name; a manifest may declare at most this many classes. */
 export const MAX_CLASS_COUNT = 100_000;
 

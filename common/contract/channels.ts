@@ -21,6 +21,7 @@ export const invokeChannels = {
   deleteSample: 'gallery:delete',
   exportPng: 'gallery:export',
   exportTrajectory: 'gallery:export-trajectory',
+  exportSamplesZip: 'gallery:export-zip',
   readRecipe: 'gallery:read-recipe',
   listPresets: 'presets:list',
   savePreset: 'presets:save',

@@ -4,7 +4,7 @@
  * module, so the types that cross a process boundary have exactly one source.
  */
 import { z } from 'zod';
-import { boundedList, formatCount, MAX_SWEEP_SCALES } from './bounds';
+import { boundedList, formatCount, MAX_SWEEP_SCALES, MAX_ZIP_EXPORT_SAMPLES } from './bounds';
 import { MAX_RECIPE_PNG_BYTES, base64Length } from './bridge-protocol';
 import { GuidanceMode, ModelId, ProviderName, RecordedRunRequest, RunRequest, SamplerName } from './run-request';
 import { eventChannels, invokeChannels, type InvokeMethod } from './channels';
@@ -154,6 +154,16 @@ export type ExportUpscale = z.infer<typeof ExportUpscale>;
 export const ExportPngRequest = SampleRef.extend({ upscale: ExportUpscale.default(1) });
 export type ExportPngRequest = z.input<typeof ExportPngRequest>;
 
+/** Picked samples' PNGs (each with its recipe) in one zip. */
+export const SamplesZipRequest = z.object({
+  sampleIds: z
+    .array(SampleId)
+    .min(1, { error: 'pick at least one sample to export' })
+    .max(MAX_ZIP_EXPORT_SAMPLES, { error: `at most ${MAX_ZIP_EXPORT_SAMPLES.toLocaleString('en-US')} samples go in one zip; export the rest in another` }),
+  upscale: ExportUpscale.default(1),
+});
+export type SamplesZipRequest = z.input<typeof SamplesZipRequest>;
+
 /** A sample's trajectory as a zip of .npy arrays (the command line's layout) or as an animated PNG of xₜ or x̂₀. */
 export const TrajectoryExportRequest = SampleRef.extend({
   format: z.enum(['npy-zip', 'animation'], { error: 'the trajectory export format must be "npy-zip" or "animation"' }),
@@ -292,6 +302,7 @@ export const studioOperations = {
   deleteSample: operation('deleteSample', SampleRef, z.object({ deleted: z.boolean() })),
   exportPng: operation('exportPng', ExportPngRequest, ExportedPng),
   exportTrajectory: operation('exportTrajectory', TrajectoryExportRequest, ExportedFile),
+  exportSamplesZip: operation('exportSamplesZip', SamplesZipRequest, ExportedFile),
   readRecipe: operation('readRecipe', RecipeSource, RecipeResult),
   listPresets: operation('listPresets', NoRequest, z.array(PresetRecord)),
   savePreset: operation('savePreset', SavePresetRequest, PresetRecord),

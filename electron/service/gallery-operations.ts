@@ -1,4 +1,6 @@
 /** The gallery as the page uses it: samples, their images, PNG export and import, presets. */
+import { zipSync } from 'fflate';
+import { MAX_EXPORT_BYTES } from '../../common/contract/bounds';
 import type { ImageRef, ParsedRequestOf, ResponseOf } from '../../common/contract/studio-api';
 import type { Gallery } from '../gallery';
 import { upscaledExport } from '../gallery/recipes';
@@ -43,6 +45,25 @@ export class GalleryOperations {
   async exportTrajectory({ sampleId, format, image }: ParsedRequestOf<'exportTrajectory'>): Promise<ResponseOf<'exportTrajectory'>> {
     const exported = format === 'npy-zip' ? trajectoryNpyZip(this.gallery, sampleId) : trajectoryAnimation(this.gallery, sampleId, image);
     return { fileName: exported.fileName, mimeType: exported.mimeType, bytes: Buffer.from(exported.bytes).toString('base64') };
+  }
+
+  /** The picked samples' PNGs, each with its recipe, in one zip (stored, not deflated: PNGs are compressed already). */
+  async exportSamplesZip({ sampleIds, upscale }: ParsedRequestOf<'exportSamplesZip'>): Promise<ResponseOf<'exportSamplesZip'>> {
+    const files: Record<string, Uint8Array> = {};
+    let bytes = 0;
+    for (const sampleId of new Set(sampleIds)) {
+      const exported = upscaledExport(this.gallery.exportPng(sampleId), upscale);
+      bytes += exported.png.byteLength;
+      if (bytes > MAX_EXPORT_BYTES) {
+        throw new UserFacingError(
+          `These ${sampleIds.length} samples take more than the ${MAX_EXPORT_BYTES / 1024 / 1024} MiB the studio exports at once; pick fewer, or export at ×1, or use the command line's gallery export.`,
+        );
+      }
+      files[exported.fileName] = exported.png;
+    }
+    const zip = zipSync(files, { level: 0 });
+    const count = Object.keys(files).length;
+    return { fileName: `guided-diffusion-${count}-sample${count === 1 ? '' : 's'}.zip`, mimeType: 'application/zip', bytes: Buffer.from(zip).toString('base64') };
   }
 
   async readRecipe({ png }: ParsedRequestOf<'readRecipe'>): Promise<ResponseOf<'readRecipe'>> {

@@ -107,6 +107,7 @@ export function openStudio(setup: StudioSetup): Studio {
       'deleteSample',
       'exportPng',
       'exportTrajectory',
+      'exportSamplesZip',
       'readRecipe',
       'listPresets',
       'savePreset',

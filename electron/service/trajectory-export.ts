@@ -3,6 +3,7 @@
  * `--trajectory-out` layout, or an animated PNG of xₜ or x̂₀ over the steps.
  */
 import { zipSync } from 'fflate';
+import { MAX_EXPORT_BYTES } from '../../common/contract/bounds';
 import { variationOf } from '../../common/contract/run-request';
 import { seededNoise } from '../../common/diffusion/rng';
 import type { ModelManifest } from '../../common/models/manifest';
@@ -19,8 +20,6 @@ import { UserFacingError } from './user-facing-error';
 export const ANIMATION_MIN_SIDE = 256;
 /** How long each step of the animation is shown. */
 export const ANIMATION_FRAME_MS = 80;
-/** Far below the bridge's message limit once base64 is added; bigger trajectories belong to the command line. */
-export const MAX_TRAJECTORY_EXPORT_BYTES = 48 * 1024 * 1024;
 
 export interface ExportedFile {
   fileName: string;
@@ -68,9 +67,9 @@ function tensorOf(image: RgbaImage, channels: number): Float32Array {
 }
 
 function checkSize(bytes: number, sampleId: number): void {
-  if (bytes > MAX_TRAJECTORY_EXPORT_BYTES) {
+  if (bytes > MAX_EXPORT_BYTES) {
     throw new UserFacingError(
-      `Sample ${sampleId}'s trajectory takes ${Math.round(bytes / 1024 / 1024)} MiB as arrays, more than the ${MAX_TRAJECTORY_EXPORT_BYTES / 1024 / 1024} MiB the studio exports at once; re-run it with the command line's sample --trajectory-out, which writes the files directly.`,
+      `Sample ${sampleId}'s trajectory takes ${Math.round(bytes / 1024 / 1024)} MiB as arrays, more than the ${MAX_EXPORT_BYTES / 1024 / 1024} MiB the studio exports at once; re-run it with the command line's sample --trajectory-out, which writes the files directly.`,
     );
   }
 }

@@ -1,4 +1,4 @@
-import { bytesFromBase64 } from '../../lib/api';
+import { bytesFromBase64 } from './api';
 
 /** Hands a file the service built to the browser as a download (Electron's window saves it the same way). */
 export function downloadFile(file: { fileName: string; mimeType: string; bytes: string }): void {
