@@ -17,22 +17,9 @@ import { createEngine, type Engine } from '../../../electron/inference';
 import { openStudio } from '../../../electron/service/open-studio';
 import { localRedis, redisAvailable, REDIS_SERVER, type LocalRedis } from './local-redis';
 import { spawnWorker, type WorkerProcess } from './worker-process';
+import { EVALUATED_MODEL as MODEL, EVALUATION_MODELS as MODELS, quickEvaluationSpec as quickSpec } from '../metrics/evaluation-fixture';
 
-const MODELS = join(import.meta.dirname, '..', '..', 'fixtures', 'evaluation-models');
-const MODEL = join(MODELS, 'evaluated-8px');
 const LOCK_MS = 1500;
-
-/** Two scales, two classes, small shards: the exactness check. */
-const quickSpec: EvaluationSpecInput = {
-  modelId: 'evaluated-8px',
-  classes: [0, 2],
-  scales: [0, 4],
-  mode: 'unconditional+classifier',
-  sampler: 'ddim',
-  steps: 'ddim5',
-  eta: 0,
-  samplesPerScale: 12,
-};
 
 /** Shards long enough (a second or so each) to be interrupted part-way. */
 const slowSpec: EvaluationSpecInput = {

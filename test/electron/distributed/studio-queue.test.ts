@@ -9,22 +9,10 @@ import { openStudio, type Studio } from '../../../electron/service/open-studio';
 import { invokeOperation } from '../../../electron/service/invoke';
 import { localRedis, redisAvailable, REDIS_SERVER, type LocalRedis } from './local-redis';
 import { spawnWorker } from './worker-process';
+import { EVALUATED_MODEL as MODEL, EVALUATION_MODELS as MODELS, quickEvaluationSpec as spec } from '../metrics/evaluation-fixture';
 
-const MODELS = join(import.meta.dirname, '..', '..', 'fixtures', 'evaluation-models');
-const MODEL = join(MODELS, 'evaluated-8px');
 const REPOSITORY = join(import.meta.dirname, '..', '..', '..');
 const run = promisify(execFile);
-
-const spec: EvaluationSpecInput = {
-  modelId: 'evaluated-8px',
-  classes: [0, 2],
-  scales: [0, 4],
-  mode: 'unconditional+classifier',
-  sampler: 'ddim',
-  steps: 'ddim5',
-  eta: 0,
-  samplesPerScale: 12,
-};
 
 /** 300 samples of 100 DDPM steps in shards of 50: each shard takes long enough to stop between them. */
 const slowSpec: EvaluationSpecInput = { ...spec, classes: [0, 1, 2], scales: [2], sampler: 'ddpm', steps: '100', samplesPerScale: 300 };

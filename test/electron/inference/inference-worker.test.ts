@@ -8,8 +8,8 @@ import { sessionCensus } from '../../../electron/inference/sessions';
 import { loadReference, scoreImages } from '../../../electron/service/evaluation-scoring';
 import { openStudio } from '../../../electron/service/open-studio';
 import { request } from './test-models';
+import { EVALUATED_MODEL, quickEvaluationSpec } from '../metrics/evaluation-fixture';
 
-const EVALUATED_MODEL = path.join(import.meta.dirname, '..', '..', 'fixtures', 'evaluation-models', 'evaluated-8px');
 const MODEL_WITHOUT_EVALUATOR = path.join(import.meta.dirname, '..', '..', 'fixtures', 'linear-8px');
 
 /** `count` 8×8 single-channel images in model space, the same for the same seed. */
@@ -57,16 +57,7 @@ describe('an evaluation through the studio', () => {
     const dataDir = mkdtempSync(path.join(tmpdir(), 'gds-worker-'));
     const studio = openStudio({ dataDir, modelDirs: [EVALUATED_MODEL], threads: 1, appVersion: 'test', evaluation: { provider: 'cpu', batchSize: 4 } });
     try {
-      const record = await studio.evaluations.startEvaluation({
-        modelId: 'evaluated-8px',
-        classes: [0, 2],
-        scales: [0, 4],
-        mode: 'unconditional+classifier',
-        sampler: 'ddim',
-        steps: 'ddim5',
-        eta: 0,
-        samplesPerScale: 8,
-      });
+      const record = await studio.evaluations.startEvaluation({ ...quickEvaluationSpec, samplesPerScale: 8 });
       await studio.evaluations.whenIdle();
       const finished = studio.evaluations.getEvaluation(record.id);
       expect(finished.status).toBe('completed');
@@ -98,16 +89,7 @@ describe('an evaluation cancelled while it scores', () => {
           studio.evaluations.cancelEvaluation(event.evaluationId);
         }
       });
-      const record = await studio.evaluations.startEvaluation({
-        modelId: 'evaluated-8px',
-        classes: [0, 2],
-        scales: [0],
-        mode: 'unconditional+classifier',
-        sampler: 'ddim',
-        steps: 'ddim5',
-        eta: 0,
-        samplesPerScale: 8,
-      });
+      const record = await studio.evaluations.startEvaluation({ ...quickEvaluationSpec, scales: [0], samplesPerScale: 8 });
       await studio.evaluations.whenIdle();
       const cancelled = studio.evaluations.getEvaluation(record.id);
       expect([cancelled.status, cancelled.results]).toEqual(['cancelled', []]);

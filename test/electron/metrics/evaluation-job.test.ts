@@ -2,7 +2,6 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { EvaluationSpecInput } from '../../../common/contract/evaluation';
 import type { ModelManifest } from '../../../common/models/manifest';
 import { decodeNpy } from '../../../common/npy';
 import { OnnxMatrixKernels } from '../../../electron/inference/linalg-kernels';
@@ -13,20 +12,9 @@ import type { Gallery } from '../../../electron/gallery';
 import type { EvaluationEvent } from '../../../electron/service/evaluation-events';
 import type { EvaluationOperations } from '../../../electron/service/evaluation-operations';
 import { openStudio as openStudioRoot } from '../../../electron/service/open-studio';
+import { EVALUATION_MODELS as MODELS, quickEvaluationSpec as spec } from './evaluation-fixture';
 
-const MODELS = join(import.meta.dirname, '..', '..', 'fixtures', 'evaluation-models');
 const MODEL_WITHOUT_EVALUATOR = join(import.meta.dirname, '..', '..', 'fixtures', 'linear-8px');
-
-const spec: EvaluationSpecInput = {
-  modelId: 'evaluated-8px',
-  classes: [0, 2],
-  scales: [0, 4],
-  mode: 'unconditional+classifier',
-  sampler: 'ddim',
-  steps: 'ddim5',
-  eta: 0,
-  samplesPerScale: 12,
-};
 
 interface Studio {
   gallery: Gallery;

@@ -10,19 +10,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { EvaluationSpec } from '../../../common/contract/evaluation';
 import { openStudio, type Studio } from '../../../electron/service/open-studio';
 import { request } from '../inference/test-models';
+import { EVALUATED_MODEL, quickEvaluationSpec } from '../metrics/evaluation-fixture';
 
-const EVALUATED_MODEL = path.join(import.meta.dirname, '..', '..', 'fixtures', 'evaluation-models', 'evaluated-8px');
-const spec: EvaluationSpec = {
-  modelId: 'evaluated-8px',
-  classes: [0, 2],
-  scales: [0, 4],
-  mode: 'unconditional+classifier',
-  sampler: 'ddim',
-  steps: 'ddim5',
-  eta: 0,
-  samplesPerScale: 12,
-  seedOffset: 0,
-};
+const spec: EvaluationSpec = { ...quickEvaluationSpec, eta: 0, seedOffset: 0 };
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
