@@ -1,27 +1,12 @@
 /** Two-axis sweeps through the studio on a real gallery file and the real linear ONNX test model, and the grid PNG's sweep recipe. */
 import { PNG } from 'pngjs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SampleRecord } from '../../../common/contract/gallery';
+import { describe, expect, it } from 'vitest';
 import type { GridSweepRequest } from '../../../common/contract/sweep-grid';
-import type { RunEvent } from '../../../common/contract/studio-api';
 import { encodePng } from '../../../electron/png/image';
 import { invokeOperation } from '../../../electron/service/invoke';
-import { openStudio, removeFolder, request, type StudioFixture } from './studio-fixture';
+import { request, samplesOf, studioForThisFile } from './studio-fixture';
 
-let studio: StudioFixture;
-
-beforeAll(() => {
-  studio = openStudio();
-});
-
-afterAll(async () => {
-  await studio.close();
-  removeFolder(studio.dataDir);
-});
-
-function samplesOf(events: RunEvent[]): SampleRecord[] {
-  return events.flatMap((event) => (event.type === 'sample' ? [event.sample] : []));
-}
+const studio = studioForThisFile();
 
 async function pixelsOf(sampleId: number): Promise<Buffer> {
   return PNG.sync.read(Buffer.from((await studio.service.readImage({ kind: 'sample', sampleId }))!)).data;

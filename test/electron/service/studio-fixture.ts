@@ -2,6 +2,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
+import type { SampleRecord } from '../../../common/contract/gallery';
 import type { RunRequest } from '../../../common/contract/run-request';
 import type { RunEvent } from '../../../common/contract/studio-api';
 import { openStudio as openStudioRoot, type Studio } from '../../../electron/service/open-studio';
@@ -49,4 +51,43 @@ export function openStudio(dataDir = mkdtempSync(path.join(tmpdir(), 'gds-servic
 
 export function removeFolder(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
+}
+
+/**
+ * One studio shared by every test of a file: opened before the first test, closed and its
+ * folder removed after the last. The fields read through to that studio, so they are only
+ * there inside a test.
+ */
+export function studioForThisFile(): StudioFixture {
+  let studio: StudioFixture | undefined;
+  beforeAll(() => {
+    studio = openStudio();
+  });
+  afterAll(async () => {
+    if (!studio) return;
+    await studio.close();
+    removeFolder(studio.dataDir);
+  });
+  const opened = (): StudioFixture => {
+    if (!studio) throw new Error('The shared studio opens before the first test; use it inside a test or a hook.');
+    return studio;
+  };
+  return {
+    get service() {
+      return opened().service;
+    },
+    get dataDir() {
+      return opened().dataDir;
+    },
+    get events() {
+      return opened().events;
+    },
+    finished: (jobId) => opened().finished(jobId),
+    close: () => opened().close(),
+  };
+}
+
+/** The samples a run's events announced, in the order they came. */
+export function samplesOf(events: RunEvent[]): SampleRecord[] {
+  return events.flatMap((event) => (event.type === 'sample' ? [event.sample] : []));
 }

@@ -1,21 +1,12 @@
 import Database from 'better-sqlite3';
 import { PNG } from 'pngjs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { RunEvent } from '../../../common/contract/studio-api';
 import { galleryFile } from '../../../electron/gallery';
 import { invokeOperation } from '../../../electron/service/invoke';
-import { openStudio, removeFolder, request, type StudioFixture } from './studio-fixture';
+import { request, studioForThisFile } from './studio-fixture';
 
-let studio: StudioFixture;
-
-beforeAll(() => {
-  studio = openStudio();
-});
-
-afterAll(async () => {
-  await studio.close();
-  removeFolder(studio.dataDir);
-});
+const studio = studioForThisFile();
 
 function ofType<T extends RunEvent['type']>(events: RunEvent[], type: T): Extract<RunEvent, { type: T }>[] {
   return events.filter((event): event is Extract<RunEvent, { type: T }> => event.type === type);

@@ -1,26 +1,12 @@
 /** Variation seeds and upscaled export through the studio on a real gallery file and the real linear ONNX test model. */
 import { PNG } from 'pngjs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunEvent } from '../../../common/contract/studio-api';
+import { describe, expect, it } from 'vitest';
 import type { SampleRecord } from '../../../common/contract/gallery';
 import { readRecipe } from '../../../electron/png/recipe-chunk';
 import { invokeOperation } from '../../../electron/service/invoke';
-import { openStudio, removeFolder, request, type StudioFixture } from './studio-fixture';
+import { request, samplesOf, studioForThisFile } from './studio-fixture';
 
-let studio: StudioFixture;
-
-beforeAll(() => {
-  studio = openStudio();
-});
-
-afterAll(async () => {
-  await studio.close();
-  removeFolder(studio.dataDir);
-});
-
-function samplesOf(events: RunEvent[]): SampleRecord[] {
-  return events.flatMap((event) => (event.type === 'sample' ? [event.sample] : []));
-}
+const studio = studioForThisFile();
 
 async function draw(overrides: Parameters<typeof request>[0]): Promise<SampleRecord[]> {
   const { jobId } = await studio.service.startRun({ request: request(overrides), recordTrajectory: false });
