@@ -1,4 +1,5 @@
 import { imageProtocolScheme } from '../../common/contract/studio-api';
+import { contentSecurityPolicyText } from './content-security-policy-text';
 
 /**
  * The page's Content-Security-Policy, sent as a response header with every page the app
@@ -7,21 +8,11 @@ import { imageProtocolScheme } from '../../common/contract/studio-api';
  */
 export function contentSecurityPolicy(appUrl: URL): string {
   const developing = appUrl.protocol === 'http:';
-  const directives: Record<string, string> = {
-    'default-src': `'none'`,
-    'script-src': `'self'`,
+  return contentSecurityPolicyText({
+    defaultSrc: `'none'`,
     // The Vite dev server injects component styles as <style> elements and updates them over a WebSocket.
-    'style-src': developing ? `'self' 'unsafe-inline'` : `'self'`,
-    'img-src': `'self' data: blob: ${imageProtocolScheme}:`,
-    'connect-src': developing ? `'self' ws://${appUrl.host}` : `'self'`,
-    'font-src': `'self'`,
-    'object-src': `'none'`,
-    'frame-src': `'none'`,
-    'base-uri': `'none'`,
-    'form-action': `'none'`,
-    'frame-ancestors': `'none'`,
-  };
-  return Object.entries(directives)
-    .map(([name, sources]) => `${name} ${sources}`)
-    .join('; ');
+    styleSrc: developing ? `'self' 'unsafe-inline'` : `'self'`,
+    imgSrc: `'self' data: blob: ${imageProtocolScheme}:`,
+    connectSrc: developing ? `'self' ws://${appUrl.host}` : `'self'`,
+  });
 }

@@ -3,26 +3,17 @@
  * (electron/main/content-security-policy.ts) reads an http: address as the Vite dev server and
  * then allows inline styles, which the built renderer never needs, so the bridge states its own.
  */
+import { contentSecurityPolicyText } from '../main/content-security-policy-text';
 
 /** The page's Content-Security-Policy when it was loaded from `host` (an accepted `Host` value). */
 export function bridgeContentSecurityPolicy(host: string): string {
-  const directives: Record<string, string> = {
-    'default-src': `'self'`,
-    'script-src': `'self'`,
-    'style-src': `'self'`,
-    'img-src': `'self' data: blob:`,
+  return contentSecurityPolicyText({
+    defaultSrc: `'self'`,
+    styleSrc: `'self'`,
+    imgSrc: `'self' data: blob:`,
     // Chromium counts ws: on the same host as 'self', other browsers only when it is named.
-    'connect-src': `'self' ws://${host}`,
-    'font-src': `'self'`,
-    'object-src': `'none'`,
-    'frame-src': `'none'`,
-    'base-uri': `'none'`,
-    'form-action': `'none'`,
-    'frame-ancestors': `'none'`,
-  };
-  return Object.entries(directives)
-    .map(([name, sources]) => `${name} ${sources}`)
-    .join('; ');
+    connectSrc: `'self' ws://${host}`,
+  });
 }
 
 export function securityHeaders(host: string): Record<string, string> {
