@@ -3,39 +3,30 @@
  * follows the resumed evaluation (waiting, running, completed) instead of staying on "cancelled"
  * while it runs in the background, and Resume is not offered while it goes.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium, openStudioPage, screenshot } from './browser';
-import { repositoryRoot, startServe, type RunningServe } from './serve-process';
+import { screenshot } from './browser';
+import { openStudioSession, type StudioSession } from './studio-session';
+import { repositoryRoot } from './serve-process';
 
 const modelFolder = path.join(repositoryRoot, 'test', 'fixtures', 'evaluation-models', 'evaluated-8px');
 /** Enough samples that the evaluation is still drawing when Cancel arrives. */
 const samplesPerScale = 1500;
 
-let dataDir: string;
-let serve: RunningServe;
-let browser: Browser;
+let session: StudioSession;
 let page: Page;
-let problems: string[];
 
 const status = () => page.locator('[data-testid=evaluation-status]');
 
 beforeAll(async () => {
-  dataDir = mkdtempSync(path.join(tmpdir(), 'gds-e2e-evaluation-resume-'));
-  serve = await startServe(dataDir, modelFolder);
-  browser = await launchChromium();
-  ({ page, problems } = await openStudioPage(browser, serve.url));
-  await page.locator('[data-testid=provider]', { hasText: 'CPU' }).waitFor({ timeout: 120_000 });
+  session = await openStudioSession({ models: modelFolder, prefix: 'gds-e2e-evaluation-resume-' });
+  ({ page } = session);
   await page.getByRole('button', { name: 'Evaluation', exact: true }).click();
 }, 300_000);
 
 afterAll(async () => {
-  await browser?.close();
-  await serve?.stop();
-  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  await session?.close();
 });
 
 describe('a resumed evaluation in Chromium against serve', () => {
@@ -58,6 +49,6 @@ describe('a resumed evaluation in Chromium against serve', () => {
 
     await status().filter({ hasText: 'completed' }).waitFor({ timeout: 400_000 });
     expect(await page.locator('[data-testid=evaluation-table] tbody tr').count()).toBe(2);
-    expect(problems).toEqual([]);
+    expect(session.problems).toEqual([]);
   }, 600_000);
 });

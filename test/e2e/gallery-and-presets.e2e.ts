@@ -4,39 +4,31 @@
  * notes are searchable, the grid sorts, the evaluation's Classes field takes names and synonyms, presets are
  * renamed and deleted, and a PNG's recipe is shown without being applied.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium, openStudioPage, screenshot } from './browser';
-import { repositoryRoot, startServe, type RunningServe } from './serve-process';
+import { screenshot } from './browser';
+import { openStudioSession, type StudioSession } from './studio-session';
+import { repositoryRoot } from './serve-process';
 
 const modelFolder = path.join(repositoryRoot, 'test', 'fixtures', 'evaluation-models', 'evaluated-8px');
 const ownImages = 3;
 const evaluationSamples = 12;
 
-let dataDir: string;
-let serve: RunningServe;
-let browser: Browser;
+let session: StudioSession;
 let page: Page;
-let problems: string[];
 
 const count = () => page.locator('[data-testid=gallery-count]').textContent();
 const tiles = () => page.locator('[data-testid=gallery-item]').count();
 
 beforeAll(async () => {
-  dataDir = mkdtempSync(path.join(tmpdir(), 'gds-e2e-gallery-presets-'));
-  serve = await startServe(dataDir, modelFolder);
-  browser = await launchChromium();
-  ({ page, problems } = await openStudioPage(browser, serve.url));
-  await page.locator('[data-testid=provider]', { hasText: 'CPU' }).waitFor({ timeout: 120_000 });
+  session = await openStudioSession({ models: modelFolder, prefix: 'gds-e2e-gallery-presets-' });
+  ({ page } = session);
 }, 300_000);
 
 afterAll(async () => {
-  await browser?.close();
-  await serve?.stop();
-  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  await session?.close();
 });
 
 describe('gallery and presets in Chromium against serve', () => {
@@ -156,7 +148,7 @@ describe('gallery and presets in Chromium against serve', () => {
     await page.getByRole('button', { name: 'Gallery', exact: true }).click();
     await page.locator('[data-testid=gallery-item]').last().click();
     const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export PNG' }).click()]);
-    const pngPath = path.join(dataDir, 'exported.png');
+    const pngPath = path.join(session.dataDir, 'exported.png');
     await download.saveAs(pngPath);
     const exportedSeed = Number(/seed (\d+)/.exec((await page.locator('[data-testid=gallery-item]').last().getAttribute('title')) ?? '')?.[1]);
     await page.getByRole('button', { name: 'Create', exact: true }).click();
@@ -175,11 +167,11 @@ describe('gallery and presets in Chromium against serve', () => {
     await expect.poll(() => page.getByLabel('Base seed', { exact: true }).inputValue()).toBe(String(exportedSeed));
 
     // A file that is not a PNG is answered with a sentence, through the same button.
-    const textFile = path.join(dataDir, 'notes.txt');
+    const textFile = path.join(session.dataDir, 'notes.txt');
     writeFileSync(textFile, 'not an image');
     const [second] = await Promise.all([page.waitForEvent('filechooser'), page.getByRole('button', { name: 'Open PNG…' }).click()]);
     await second.setFiles(textFile);
     await page.locator('[data-testid=notice]', { hasText: 'is not a PNG image' }).waitFor();
-    expect(problems).toEqual([]);
+    expect(session.problems).toEqual([]);
   });
 });

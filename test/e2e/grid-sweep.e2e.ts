@@ -3,53 +3,39 @@
  * linear model. Scales against seeds fill a labelled grid as the cells finish; "Save grid PNG"
  * downloads one image with the whole sweep in its recipe chunk, and opening it restores the axes.
  */
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readSweepRecipe } from '../../electron/png/sweep-chunk';
-import { launchChromium, openStudioPage, screenshot, screenshotDir } from './browser';
-import { repositoryRoot, startServe, type RunningServe } from './serve-process';
+import { screenshot, screenshotDir } from './browser';
+import { openStudioSession, setField, type StudioSession } from './studio-session';
+import { repositoryRoot } from './serve-process';
 
 const modelFolder = path.join(repositoryRoot, 'test', 'fixtures', 'linear-8px');
 
-let dataDir: string;
-let serve: RunningServe;
-let browser: Browser;
+let session: StudioSession;
 let page: Page;
-let problems: string[];
 let gridFile: string;
 
-async function setField(label: string, value: string): Promise<void> {
-  const field = page.getByLabel(label, { exact: true });
-  await field.fill(value);
-  await field.dispatchEvent('change');
-}
-
 beforeAll(async () => {
-  dataDir = mkdtempSync(path.join(tmpdir(), 'gds-e2e-grid-sweep-'));
-  serve = await startServe(dataDir, modelFolder);
-  browser = await launchChromium();
-  ({ page, problems } = await openStudioPage(browser, serve.url));
-  await page.locator('[data-testid=provider]', { hasText: 'CPU' }).waitFor({ timeout: 120_000 });
+  session = await openStudioSession({ models: modelFolder, prefix: 'gds-e2e-grid-sweep-' });
+  ({ page } = session);
 }, 300_000);
 
 afterAll(async () => {
-  await browser?.close();
-  await serve?.stop();
-  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  await session?.close();
 });
 
 describe('two-axis sweeps in Chromium against serve', () => {
   it('runs scales × seeds as one labelled grid, each cell its own run', async () => {
-    await setField('Steps', 'ddim5');
+    await setField(page, 'Steps', 'ddim5');
     await page.getByRole('button', { name: 'Scale sweep' }).click();
     await page.getByLabel('Rows', { exact: true }).selectOption('scale');
-    await setField('Scales', '0, 4');
+    await setField(page, 'Scales', '0, 4');
     await page.getByLabel('Columns', { exact: true }).selectOption('seed');
-    await setField('Seeds', '1 2 3');
+    await setField(page, 'Seeds', '1 2 3');
     await page.getByRole('button', { name: 'Run sweep' }).click();
     await page.locator('[data-testid=sweep-progress]', { hasText: '6/6 · completed' }).waitFor({ timeout: 120_000 });
     expect(await page.locator('[data-testid=sweep-row-label]').allTextContents()).toEqual(['scale 0', 'scale 4']);
@@ -79,7 +65,7 @@ describe('two-axis sweeps in Chromium against serve', () => {
   });
 
   it('says what is wrong with an axis value and waits, then restores the axes from the grid PNG', async () => {
-    await setField('Scales', '0, lots');
+    await setField(page, 'Scales', '0, lots');
     await expect.poll(() => page.locator('[data-testid=sweep-problem]').textContent()).toMatch(/^Scales: /);
     expect(await page.getByRole('button', { name: 'Run sweep' }).isDisabled()).toBe(true);
     await page.getByLabel('Columns', { exact: true }).selectOption('none');
@@ -88,6 +74,6 @@ describe('two-axis sweeps in Chromium against serve', () => {
     expect(await page.getByLabel('Columns', { exact: true }).inputValue()).toBe('seed');
     expect(await page.getByLabel('Seeds', { exact: true }).inputValue()).toBe('1, 2, 3');
     expect(await page.getByRole('button', { name: 'Run sweep' }).isEnabled()).toBe(true);
-    expect(problems).toEqual([]);
+    expect(session.problems).toEqual([]);
   });
 });

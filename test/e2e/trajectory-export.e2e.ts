@@ -3,32 +3,23 @@
  * linear model. From the trajectory viewer, "Export .npy folder" downloads a zip in the command
  * line's layout and "Export animation" an animated PNG with one crisp frame per recorded step.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { unzipSync } from 'fflate';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import UPNG from 'upng-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeNpyFloat32 } from '../../common/npy';
 import { readRecipe } from '../../electron/png/recipe-chunk';
-import { launchChromium, openStudioPage, screenshot } from './browser';
-import { repositoryRoot, startServe, type RunningServe } from './serve-process';
+import { screenshot } from './browser';
+import { openStudioSession, setField, type StudioSession } from './studio-session';
+import { repositoryRoot } from './serve-process';
 
 const modelFolder = path.join(repositoryRoot, 'test', 'fixtures', 'linear-8px');
 const stepCount = 12;
 
-let dataDir: string;
-let serve: RunningServe;
-let browser: Browser;
+let session: StudioSession;
 let page: Page;
-let problems: string[];
-
-async function setField(label: string, value: string): Promise<void> {
-  const field = page.getByLabel(label, { exact: true });
-  await field.fill(value);
-  await field.dispatchEvent('change');
-}
 
 async function downloaded(action: () => Promise<void>): Promise<{ name: string; bytes: Buffer }> {
   const [download] = await Promise.all([page.waitForEvent('download'), action()]);
@@ -36,26 +27,21 @@ async function downloaded(action: () => Promise<void>): Promise<{ name: string; 
 }
 
 beforeAll(async () => {
-  dataDir = mkdtempSync(path.join(tmpdir(), 'gds-e2e-trajectory-'));
-  serve = await startServe(dataDir, modelFolder);
-  browser = await launchChromium();
-  ({ page, problems } = await openStudioPage(browser, serve.url));
-  await page.locator('[data-testid=provider]', { hasText: 'CPU' }).waitFor({ timeout: 120_000 });
+  session = await openStudioSession({ models: modelFolder, prefix: 'gds-e2e-trajectory-' });
+  ({ page } = session);
 }, 300_000);
 
 afterAll(async () => {
-  await browser?.close();
-  await serve?.stop();
-  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  await session?.close();
 });
 
 describe('trajectory export in Chromium against serve', () => {
   it('exports the .npy folder as a zip and the animation as an APNG from the trajectory viewer', async () => {
     await page.getByLabel('Sampler', { exact: true }).selectOption('ddpm');
-    await setField('Steps', String(stepCount));
+    await setField(page, 'Steps', String(stepCount));
     await page.getByLabel('Seed', { exact: true }).selectOption('fixed');
-    await setField('Base seed', '77');
-    await setField('Images', '1');
+    await setField(page, 'Base seed', '77');
+    await setField(page, 'Images', '1');
     await page.getByLabel('Record trajectories').check();
     await page.getByRole('button', { name: /^Generate/ }).click();
     await page.getByRole('button', { name: 'Gallery', exact: true }).click();
@@ -86,6 +72,6 @@ describe('trajectory export in Chromium against serve', () => {
     expect(Buffer.from(frames[0]!).equals(Buffer.from(frames.at(-1)!))).toBe(false);
     expect(readRecipe(animation.bytes)).toMatchObject({ seed: 77 });
     await screenshot(page, 'trajectory-export-01-viewer');
-    expect(problems).toEqual([]);
+    expect(session.problems).toEqual([]);
   });
 });

@@ -4,36 +4,27 @@
  * image; the detail shows the variation; "Vary this" starts a run around a sample; Export ×8 gives
  * a crisp enlargement that carries the sample's recipe.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readRecipe } from '../../electron/png/recipe-chunk';
-import { launchChromium, openStudioPage, screenshot } from './browser';
-import { repositoryRoot, startServe, type RunningServe } from './serve-process';
+import { screenshot } from './browser';
+import { openStudioSession, setField, type StudioSession } from './studio-session';
+import { repositoryRoot } from './serve-process';
 
 const modelFolder = path.join(repositoryRoot, 'test', 'fixtures', 'linear-8px');
 
-let dataDir: string;
-let serve: RunningServe;
-let browser: Browser;
+let session: StudioSession;
 let page: Page;
-let problems: string[];
-
-async function setField(label: string, value: string): Promise<void> {
-  const field = page.getByLabel(label, { exact: true });
-  await field.fill(value);
-  await field.dispatchEvent('change');
-}
 
 async function galleryIds(): Promise<number[]> {
   return page.locator('[data-testid=gallery-item]').evaluateAll((cells) => cells.map((cell) => Number(cell.getAttribute('data-sample-id'))));
 }
 
 async function pngOf(sampleId: number): Promise<Buffer> {
-  const response = await fetch(`${serve.origin}/images/sample/${sampleId}.png?token=${serve.token}`);
+  const response = await fetch(`${session.serve.origin}/images/sample/${sampleId}.png?token=${session.serve.token}`);
   expect(response.status).toBe(200);
   return Buffer.from(await response.arrayBuffer());
 }
@@ -56,17 +47,12 @@ async function openDetail(sampleId: number): Promise<void> {
 }
 
 beforeAll(async () => {
-  dataDir = mkdtempSync(path.join(tmpdir(), 'gds-e2e-variation-'));
-  serve = await startServe(dataDir, modelFolder);
-  browser = await launchChromium();
-  ({ page, problems } = await openStudioPage(browser, serve.url));
-  await page.locator('[data-testid=provider]', { hasText: 'CPU' }).waitFor({ timeout: 120_000 });
+  session = await openStudioSession({ models: modelFolder, prefix: 'gds-e2e-variation-' });
+  ({ page } = session);
 }, 300_000);
 
 afterAll(async () => {
-  await browser?.close();
-  await serve?.stop();
-  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  await session?.close();
 });
 
 describe('variation seeds and upscaled export in Chromium against serve', () => {
@@ -74,23 +60,23 @@ describe('variation seeds and upscaled export in Chromium against serve', () => 
 
   it('draws exactly the variation seed\'s image at strength 1, and shows the variation in the details', async () => {
     await page.getByLabel('Sampler', { exact: true }).selectOption('ddpm');
-    await setField('Steps', '10');
+    await setField(page, 'Steps', '10');
     await page.getByLabel('Seed', { exact: true }).selectOption('fixed');
-    await setField('Base seed', '900');
-    await setField('Images', '1');
-    await setField('Batch size', '1');
+    await setField(page, 'Base seed', '900');
+    await setField(page, 'Images', '1');
+    await setField(page, 'Batch size', '1');
     [subseedSample] = (await generateInto(1)) as [number];
 
     await page.getByRole('button', { name: 'Create', exact: true }).click();
-    await setField('Base seed', '5');
-    await setField('Variation seed', '900');
-    await setField('Variation strength', '1');
+    await setField(page, 'Base seed', '5');
+    await setField(page, 'Variation seed', '900');
+    await setField(page, 'Variation strength', '1');
     const [atOne] = await generateInto(2);
     expect(atOne).not.toBe(subseedSample);
     expect((await pixelsOf(atOne!)).equals(await pixelsOf(subseedSample!))).toBe(true);
 
     await page.getByRole('button', { name: 'Create', exact: true }).click();
-    await setField('Variation strength', '0.5');
+    await setField(page, 'Variation strength', '0.5');
     const [half] = await generateInto(3);
     expect((await pixelsOf(half!)).equals(await pixelsOf(subseedSample!))).toBe(false);
     await openDetail(half!);
@@ -100,16 +86,16 @@ describe('variation seeds and upscaled export in Chromium against serve', () => 
 
   it('says what is wrong with a strength outside 0 to 1 and waits to generate', async () => {
     await page.getByRole('button', { name: 'Create', exact: true }).click();
-    await setField('Variation strength', '1.5');
+    await setField(page, 'Variation strength', '1.5');
     await expect.poll(() => page.locator('[data-testid=field-problem]').allTextContents()).toContainEqual(expect.stringMatching(/variation strength must be from 0 .* to 1 .*1\.50? is out of range/));
     expect(await page.getByRole('button', { name: /^Generate/ }).isDisabled()).toBe(true);
-    await setField('Variation strength', '0');
+    await setField(page, 'Variation strength', '0');
     expect(await page.getByRole('button', { name: /^Generate/ }).isEnabled()).toBe(true);
   });
 
   it('starts a run of variations around a sample with "Vary this"', async () => {
     await page.getByRole('button', { name: 'Create', exact: true }).click();
-    await setField('Images', '3');
+    await setField(page, 'Images', '3');
     await openDetail(subseedSample);
     const before = new Set(await galleryIds());
     expect(before.size).toBe(3);
@@ -147,6 +133,6 @@ describe('variation seeds and upscaled export in Chromium against serve', () => 
     }
     expect(readRecipe(bigBytes)).toEqual(readRecipe(plainBytes));
     expect(readRecipe(bigBytes)).toMatchObject({ seed: 900, sampler: 'ddpm', steps: '10' });
-    expect(problems).toEqual([]);
+    expect(session.problems).toEqual([]);
   });
 });
