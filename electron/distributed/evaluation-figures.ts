@@ -13,7 +13,7 @@ import type { ModelManifest } from '../../common/models/manifest';
 import { encodeNpy } from '../../common/npy';
 import type { Engine } from '../inference';
 import { openModelFolder } from '../inference/model-folder';
-import { classAccuracy } from '../metrics/image-scores';
+import { imageScores } from '../metrics/image-scores';
 import { readFeatureMatrix } from '../metrics/npy-files';
 import { evaluationProvenance } from '../service/evaluation-provenance';
 import { DEFAULT_NEIGHBOURHOOD } from '../metrics/precision-recall';
@@ -54,16 +54,7 @@ export async function openFigureScorer(engine: Engine, modelDir: string): Promis
         });
         return {
           scale,
-          sampleCount: metrics.sampleCount,
-          fid: metrics.fid,
-          sfid: metrics.sfid,
-          inceptionScore: metrics.inceptionScore?.score ?? null,
-          inceptionSplitSizes: metrics.inceptionScore?.splitSizes ?? null,
-          precision: metrics.precision,
-          recall: metrics.recall,
-          density: metrics.density,
-          coverage: metrics.coverage,
-          classAccuracy: classAccuracy(outputs.logits, outputs.classIndices, classCount),
+          ...imageScores(metrics, outputs.logits, outputs.classIndices, classCount),
           provenance: evaluationProvenance(spec, folder.manifest, metrics.sampleCount, referenceCount),
         };
       } finally {

@@ -9,7 +9,7 @@ import type { FeatureMatrix } from './dense-matrix';
 import type { MatrixKernels } from './matrix-kernels';
 import { readFeatureMatrix, readSquareMatrix, readVector } from './npy-files';
 import { DEFAULT_NEIGHBOURHOOD } from './precision-recall';
-import { prepareReference, qualityMetrics, type ReferenceData } from './quality-metrics';
+import { prepareReference, qualityMetrics, type QualityMetrics, type ReferenceData } from './quality-metrics';
 
 /** What the images alone give; the evaluation adds the scale and what the figures were measured on. */
 export type ImageScores = Omit<EvaluationResult, 'scale' | 'provenance'>;
@@ -58,6 +58,11 @@ export async function scoreOutputs(
     ...(signal ? { signal } : {}),
     ...(outputs.spatial ? { spatial: outputs.spatial } : {}),
   });
+  return imageScores(metrics, outputs.logits, classIndices, classCount);
+}
+
+/** The figures an evaluation result carries for one scale, from the metrics and the evaluator's logits. */
+export function imageScores(metrics: QualityMetrics, logits: FeatureMatrix, classIndices: Int32Array, classCount: number): ImageScores {
   return {
     sampleCount: metrics.sampleCount,
     fid: metrics.fid,
@@ -68,6 +73,6 @@ export async function scoreOutputs(
     recall: metrics.recall,
     density: metrics.density,
     coverage: metrics.coverage,
-    classAccuracy: classAccuracy(outputs.logits, classIndices, classCount),
+    classAccuracy: classAccuracy(logits, classIndices, classCount),
   };
 }
