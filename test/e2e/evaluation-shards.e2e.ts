@@ -3,24 +3,21 @@
  * worker process with the model, real Chromium. An evaluation started from the page is drawn by
  * the worker, and the page shows its shards, which worker drew them and how fast.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { localRedis, redisAvailable, REDIS_SERVER, type LocalRedis } from '../electron/distributed/local-redis';
 import { spawnWorker, type WorkerProcess } from '../electron/distributed/worker-process';
-import { launchChromium, openStudioPage, screenshot } from './browser';
-import { repositoryRoot, startServe, type RunningServe } from './serve-process';
+import { screenshot } from './browser';
+import { repositoryRoot } from './serve-process';
+import { openStudioSession, type StudioSession } from './studio-session';
 
 const models = path.join(repositoryRoot, 'test', 'fixtures', 'evaluation-models');
 const modelFolder = path.join(models, 'evaluated-8px');
 
-let dataDir: string;
 let redis: LocalRedis;
 let worker: WorkerProcess;
-let serve: RunningServe;
-let browser: Browser;
+let session: StudioSession;
 let page: Page;
 
 const cellsOf = (testId: string) =>
@@ -30,22 +27,17 @@ const suiteName = redisAvailable ? 'shard table in Chromium against serve --queu
 
 describe.skipIf(!redisAvailable)(suiteName, () => {
   beforeAll(async () => {
-    dataDir = mkdtempSync(path.join(tmpdir(), 'gds-e2e-shards-'));
     redis = await localRedis();
     worker = spawnWorker({ queueUrl: redis.url, models, name: 'e2e-worker', lockDurationMs: 1500 });
-    serve = await startServe(dataDir, modelFolder, 180_000, 0, ['--queue', redis.url]);
-    browser = await launchChromium();
-    ({ page } = await openStudioPage(browser, serve.url));
-    await page.locator('[data-testid=provider]', { hasText: 'CPU' }).waitFor({ timeout: 120_000 });
+    session = await openStudioSession({ models: modelFolder, prefix: 'gds-e2e-shards-', extraArgs: ['--queue', redis.url] });
+    ({ page } = session);
     await page.getByRole('button', { name: 'Evaluation', exact: true }).click();
   }, 300_000);
 
   afterAll(async () => {
-    await browser?.close();
-    await serve?.stop();
+    await session?.close();
     worker?.kill('SIGKILL');
     await redis?.stop();
-    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   });
 
   it('shows the shard the worker drew, with the worker and its samples per second', async () => {

@@ -4,17 +4,16 @@
  * Generate disabled, and a run with classifier-free guidance, an interval and DPM-Solver++ is drawn
  * and stored with those settings in the gallery file.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RecordedRunRequest } from '../../common/contract/run-request';
 import { preferredDdimSpacing } from '../../common/diffusion/guidance-safety';
 import { ModelManifest } from '../../common/models/manifest';
-import { launchChromium, openStudioPage } from './browser';
-import { e2eModelFolder, startServe, type RunningServe } from './serve-process';
+import { e2eModelFolder } from './serve-process';
+import { openStudioSession, type StudioSession } from './studio-session';
 
 const modelFolder = e2eModelFolder();
 const manifest = ModelManifest.parse(JSON.parse(readFileSync(path.join(modelFolder, 'manifest.json'), 'utf8')));
@@ -22,28 +21,20 @@ const T = manifest.diffusion.steps;
 const plainSpacing = String(Math.min(50, T));
 const fewSteps = T >= 250 ? 'ddim10' : 'ddim5';
 
-let dataDir: string;
-let serve: RunningServe;
-let browser: Browser;
+let session: StudioSession;
 let page: Page;
-let problems: string[];
 
 const field = (label: string) => page.getByLabel(label, { exact: true });
 const generate = () => page.getByRole('button', { name: /^Generate/ });
 
 beforeAll(async () => {
-  dataDir = mkdtempSync(path.join(tmpdir(), 'gds-e2e-lab-'));
-  serve = await startServe(dataDir, modelFolder);
-  browser = await launchChromium();
-  ({ page, problems } = await openStudioPage(browser, serve.url));
-  await page.locator('[data-testid=provider]', { hasText: /CPU|CUDA|WEBGPU|DML|COREML/ }).waitFor({ timeout: 120_000 });
+  session = await openStudioSession({ models: modelFolder, prefix: 'gds-e2e-lab-', provider: /CPU|CUDA|WEBGPU|DML|COREML/ });
+  ({ page } = session);
   await page.getByLabel('Record trajectories').uncheck();
 }, 300_000);
 
 afterAll(async () => {
-  await browser?.close();
-  await serve?.stop();
-  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  await session?.close();
 });
 
 describe('the guidance lab in Chromium against serve', () => {
@@ -78,7 +69,7 @@ describe('the guidance lab in Chromium against serve', () => {
     await generate().click();
     await page.locator('[data-testid=run-status]', { hasText: 'Done' }).waitFor({ timeout: 240_000 });
 
-    const gallery = new Database(path.join(dataDir, 'gallery.sqlite'), { readonly: true, fileMustExist: true });
+    const gallery = new Database(path.join(session.dataDir, 'gallery.sqlite'), { readonly: true, fileMustExist: true });
     try {
       const rows = gallery.prepare('SELECT request FROM runs ORDER BY id').all() as { request: string }[];
       const request = RecordedRunRequest.parse(JSON.parse(rows.at(-1)!.request));
@@ -94,6 +85,6 @@ describe('the guidance lab in Chromium against serve', () => {
     } finally {
       gallery.close();
     }
-    expect(problems).toEqual([]);
+    expect(session.problems).toEqual([]);
   });
 });
