@@ -15,6 +15,7 @@ import { newSampleFrom, type Gallery } from '../gallery';
 import type { Engine } from '../inference';
 import type { EvaluatorNetwork, ReferenceSummary } from '../inference/evaluator-network';
 import type { EvaluationEvent } from './evaluation-events';
+import { endEvaluation, stoppedOrFailed } from './evaluation-ending';
 import { stoppedOnRequest, type JobOutcome } from './job-outcome';
 import { evaluationSampleIds, readEvaluationImages } from './evaluation-images';
 import { evaluationProvenance } from './evaluation-provenance';
@@ -122,16 +123,9 @@ export async function executeEvaluation(evaluationId: number, context: Evaluatio
       gallery.evaluations.saveResult(evaluationId, result);
       context.emit({ type: 'result', evaluationId, result });
     }
-    gallery.evaluations.setStatus(evaluationId, 'completed');
-    context.emit({ type: 'finished', evaluationId, status: 'completed', message: null });
-    return { status: 'completed', message: null };
+    return endEvaluation(gallery, context, evaluationId, { status: 'completed', message: null });
   } catch (error) {
-    const cancelled = stoppedOnRequest(signal, error);
-    const message = cancelled ? null : error instanceof Error ? error.message : String(error);
-    const status = cancelled ? 'cancelled' : 'failed';
-    gallery.evaluations.setStatus(evaluationId, status, message);
-    context.emit({ type: 'finished', evaluationId, status, message });
-    return { status, message };
+    return endEvaluation(gallery, context, evaluationId, stoppedOrFailed(stoppedOnRequest(signal, error), error));
   } finally {
     await evaluator?.release();
   }

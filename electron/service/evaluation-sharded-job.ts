@@ -14,6 +14,7 @@ import { startShardedEvaluation, type CollectedShard, type ShardedEvaluation, ty
 import type { Gallery } from '../gallery';
 import type { Engine } from '../inference';
 import type { EvaluationEvent } from './evaluation-events';
+import { endEvaluation, stoppedOrFailed } from './evaluation-ending';
 import type { JobOutcome } from './job-outcome';
 
 export interface ShardedEvaluationJobContext {
@@ -91,16 +92,9 @@ export async function executeShardedEvaluation(evaluationId: number, context: Sh
       gallery.evaluations.saveResult(evaluationId, result);
       context.emit({ type: 'result', evaluationId, result });
     }
-    gallery.evaluations.setStatus(evaluationId, 'completed');
-    context.emit({ type: 'finished', evaluationId, status: 'completed', message: null });
-    return { status: 'completed', message: null };
+    return endEvaluation(gallery, context, evaluationId, { status: 'completed', message: null });
   } catch (error) {
-    const cancelled = signal.aborted;
-    const message = cancelled ? null : error instanceof Error ? error.message : String(error);
-    const status = cancelled ? 'cancelled' : 'failed';
-    gallery.evaluations.setStatus(evaluationId, status, message);
-    context.emit({ type: 'finished', evaluationId, status, message });
-    return { status, message };
+    return endEvaluation(gallery, context, evaluationId, stoppedOrFailed(signal.aborted, error));
   } finally {
     signal.removeEventListener('abort', cancel);
   }
