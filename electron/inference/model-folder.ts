@@ -10,6 +10,7 @@ import path from 'node:path';
 import { ModelManifest } from '../../common/models/manifest';
 import { externalDataLocationProblem, externalDataReferences, type ExternalDataReference } from './onnx-external-data';
 import { decodeOnnxModel, OnnxDecodeError } from './onnx-model-proto';
+import { describeProblems } from '../../common/contract/bounds';
 
 export interface ModelFolder {
   /** Absolute, resolved folder path. */
@@ -60,7 +61,7 @@ export async function readManifest(dir: string): Promise<ModelManifest> {
   }
   const parsed = ModelManifest.safeParse(json);
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`).join('; ');
+    const problems = describeProblems(parsed.error);
     throw new ModelFolderError(`The manifest ${manifestPath} does not follow the model format: ${problems}. Re-export the model.`);
   }
   const manifest = parsed.data;

@@ -2,6 +2,7 @@ import encodeChunks from 'png-chunks-encode';
 import * as pngText from 'png-chunk-text';
 import { RECIPE_PNG_KEYWORD, Recipe } from '../../common/contract/recipe';
 import { hasPngSignature, pngChunks, pngHeaderOf, PngStructureError, type PngChunk } from './png-structure';
+import { describeProblems } from '../../common/contract/bounds';
 
 /** A PNG that cannot give a recipe; the message tells the user what was wrong. */
 export class RecipeReadError extends Error {
@@ -94,7 +95,7 @@ export function readRecipe(png: Uint8Array): Recipe {
   }
   const parsed = Recipe.safeParse(json);
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || 'recipe'}: ${issue.message}`).join('; ');
+    const problems = describeProblems(parsed.error);
     throw new RecipeReadError(`The recipe in this PNG is not one this version of the studio understands (${problems}).`);
   }
   return parsed.data;

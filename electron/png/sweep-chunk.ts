@@ -4,6 +4,7 @@ import * as pngText from 'png-chunk-text';
 import { SWEEP_RECIPE_PNG_KEYWORD, SweepRecipe } from '../../common/contract/sweep-grid';
 import { pngChunks, PngStructureError, hasPngSignature, pngHeaderOf, type PngChunk } from './png-structure';
 import { MAX_RECIPE_BYTES, RecipeReadError } from './recipe-chunk';
+import { describeProblems } from '../../common/contract/bounds';
 
 const KEYWORD_BYTES = new TextEncoder().encode(SWEEP_RECIPE_PNG_KEYWORD);
 
@@ -48,7 +49,7 @@ export function readSweepRecipe(png: Uint8Array): SweepRecipe {
   }
   const parsed = SweepRecipe.safeParse(json);
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || 'recipe'}: ${issue.message}`).join('; ');
+    const problems = describeProblems(parsed.error);
     throw new RecipeReadError(`The sweep recipe in this PNG is not one this version of the studio understands (${problems}).`);
   }
   return parsed.data;
