@@ -3,11 +3,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
-import type { BridgeServerFrame } from '../../../common/contract/bridge-protocol';
-import type { RunEvent } from '../../../common/contract/studio-api';
 import { startBridge, type RunningBridge } from '../../../electron/serve/bridge-server';
 import { openStudio, removeFolder, request, type StudioFixture } from '../service/studio-fixture';
+import { connect, pageClient } from './bridge-fixture';
 
 const token = 'test-token-0123456789-abcdef';
 let studio: StudioFixture;
@@ -32,37 +30,6 @@ function socketUrl(query: string): string {
   return `ws://127.0.0.1:${bridge.port}/studio${query}`;
 }
 
-/** Opens a socket; resolves with it when open, rejects with the HTTP status when refused. */
-function connect(url: string, headers: Record<string, string> = {}): Promise<WebSocket> {
-  return new Promise((resolve, reject) => {
-    const socket = new WebSocket(url, { headers });
-    socket.once('open', () => resolve(socket));
-    socket.once('unexpected-response', (_request, response) => reject(new Error(`HTTP ${response.statusCode}`)));
-    socket.once('error', reject);
-  });
-}
-
-function client(socket: WebSocket) {
-  let nextId = 1;
-  const events: RunEvent[] = [];
-  const replies = new Map<number, (frame: BridgeServerFrame) => void>();
-  socket.on('message', (data) => {
-    const frame = JSON.parse(data.toString()) as BridgeServerFrame;
-    if ('event' in frame) events.push(frame.payload as RunEvent);
-    else replies.get(frame.id)?.(frame);
-  });
-  return {
-    events,
-    call(channel: string, payload?: unknown): Promise<BridgeServerFrame> {
-      const id = nextId++;
-      return new Promise((resolve) => {
-        replies.set(id, resolve);
-        socket.send(JSON.stringify({ id, channel, payload }));
-      });
-    },
-  };
-}
-
 describe('serve bridge', () => {
   it('prints an address on 127.0.0.1 that carries the token', () => {
     expect(bridge.url).toBe(`http://127.0.0.1:${bridge.port}/?token=${token}`);
@@ -82,7 +49,7 @@ describe('serve bridge', () => {
 
   it('answers StudioApi calls and pushes run events over the socket', async () => {
     const socket = await connect(socketUrl(`?token=${token}`), { Origin: `http://127.0.0.1:${bridge.port}` });
-    const api = client(socket);
+    const api = pageClient(socket);
     const models = await api.call('models:list');
     expect(models).toMatchObject({ id: 1, ok: true, result: [{ id: 'linear-8px' }] });
 
@@ -98,7 +65,7 @@ describe('serve bridge', () => {
 
   it('answers an unknown channel or a bad payload with an error sentence, and keeps the connection', async () => {
     const socket = await connect(socketUrl(`?token=${token}`));
-    const api = client(socket);
+    const api = pageClient(socket);
     expect(await api.call('shell:exec', { command: 'rm -rf /' })).toMatchObject({ ok: false, message: expect.stringMatching(/Unknown channel/) });
     expect(await api.call('gallery:get', { sampleId: -3 })).toMatchObject({ ok: false, message: expect.stringMatching(/not valid/) });
     expect(await api.call('gallery:facets')).toMatchObject({ ok: true });
