@@ -20,6 +20,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "report-scores": ("studio_tools.metrics.builtin_report_scores", "the built-in report's images scored, for tests"),
     "evaluator-fixture": ("studio_tools.metrics.evaluator_fixture", "small model folder with an evaluator, for tests"),
     "linalg-graphs": ("studio_tools.metrics.linalg_graphs", "write the metrics' linear-algebra graphs (.onnx)"),
+    "step-graphs": ("studio_tools.export.step_graphs", "write the device sampling path's reverse-step graphs (.onnx)"),
     "fixtures": ("studio_tools.fixtures.golden", "golden sampler fixtures for the TypeScript engine"),
     "quality-report": ("studio_tools.quality.report", "quality report of the built-in model set"),
     "quality-grid": ("studio_tools.quality.grid", "picture grid of the built-in model, a row per class"),
