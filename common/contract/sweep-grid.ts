@@ -4,7 +4,8 @@
  */
 import { z } from 'zod';
 import { boundedList } from './bounds';
-import { ClassIndex, GuidanceMode, RunRequest, SamplerName, Seed, StepsText } from './run-request';
+import { scheduleLabel } from './guidance-schedule-text';
+import { ClassIndex, GuidanceMode, GuidanceScheduleSetting, RunRequest, SamplerName, Seed, StepsText } from './run-request';
 
 /** Values one axis may hold; 16 × 16 cells is already 256 runs, the queue's limit. */
 export const MAX_AXIS_VALUES = 16;
@@ -17,6 +18,10 @@ function axisValues<T extends z.ZodType>(value: T, what: string) {
 
 const Scale = z.number().finite().nonnegative();
 const Eta = z.number().finite().min(0).max(1);
+const CfgScale = RunRequest.shape.cfgScale.unwrap();
+const Schedule = z.discriminatedUnion('kind', GuidanceScheduleSetting.options, {
+  error: 'a schedule is one of constant, interval (with tLo and tHi) or ramp (with from and to), as --schedule writes them',
+});
 
 /** One axis of a sweep: which setting it changes and the values it takes, in order. */
 export const SweepAxis = z.discriminatedUnion(
@@ -30,8 +35,12 @@ export const SweepAxis = z.discriminatedUnion(
     z.object({ setting: z.literal('seed'), values: axisValues(Seed, 'seeds') }),
     z.object({ setting: z.literal('eta'), values: axisValues(Eta, 'η values') }),
     z.object({ setting: z.literal('mode'), values: axisValues(GuidanceMode, 'guidance modes') }),
+    /** w of classifier-free guidance; read only in the classifier-free modes. */
+    z.object({ setting: z.literal('cfgScale'), values: axisValues(CfgScale, 'classifier-free weights') }),
+    /** How the classifier scale changes over t; read only in the modes the classifier guides. */
+    z.object({ setting: z.literal('schedule'), values: axisValues(Schedule, 'guidance schedules') }),
   ],
-  { error: 'an axis changes one of: scale, class, steps, sampler, seed, eta, mode' },
+  { error: 'an axis changes one of: scale, class, steps, sampler, seed, eta, mode, cfgScale, schedule' },
 );
 export type SweepAxis = z.infer<typeof SweepAxis>;
 export type SweepSetting = SweepAxis['setting'];
@@ -81,6 +90,10 @@ export function withAxisValue(request: RunRequest, axis: SweepAxis, index: numbe
       return { ...request, eta: axis.values[index]! };
     case 'mode':
       return { ...request, mode: axis.values[index]! };
+    case 'cfgScale':
+      return { ...request, cfgScale: axis.values[index]! };
+    case 'schedule':
+      return { ...request, guidanceSchedule: axis.values[index]! };
   }
 }
 
@@ -90,7 +103,7 @@ export function cellRequest(sweep: GridSweepRequest, x: number, y: number): RunR
   return withAxisValue(row, sweep.x, x);
 }
 
-/** A short label of an axis value for the grid's edges: "scale 4", "DDIM ddim25", "seed 7". */
+/** A short label of an axis value for the grid's edges: "scale 4", "DDIM ddim25", "w = 2", "schedule interval 200–800". */
 export function axisValueLabel(axis: SweepAxis, index: number, classNames: readonly string[] = []): string {
   switch (axis.setting) {
     case 'scale':
@@ -109,7 +122,24 @@ export function axisValueLabel(axis: SweepAxis, index: number, classNames: reado
       return `η ${axis.values[index]}`;
     case 'mode':
       return axis.values[index]!;
+    case 'cfgScale':
+      return `w = ${axis.values[index]}`;
+    case 'schedule':
+      return `schedule ${scheduleLabel(axis.values[index]!)}`;
   }
+}
+
+/** Every cell of a sweep, row by row: its position, its request and the labels of its row and column. */
+export function sweepCells(sweep: GridSweepRequest, classNames: readonly string[] = []): { x: number; y: number; request: RunRequest; name: string }[] {
+  const cells = [];
+  for (let y = 0; y < axisLength(sweep.y); y++) {
+    for (let x = 0; x < sweep.x.values.length; x++) {
+      const column = axisValueLabel(sweep.x, x, classNames);
+      const name = sweep.y === undefined ? `the cell "${column}"` : `the cell at row "${axisValueLabel(sweep.y, y, classNames)}", column "${column}"`;
+      cells.push({ x, y, request: cellRequest(sweep, x, y), name });
+    }
+  }
+  return cells;
 }
 
 /** Keyword of the PNG text chunk that carries a sweep grid's recipe. */

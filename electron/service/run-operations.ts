@@ -8,12 +8,13 @@ import { z } from 'zod';
 import { STOPPED_RUN_STATUSES } from '../../common/contract/gallery';
 import type { QueueEntryKind } from '../../common/contract/queue';
 import { RecordedRunRequest, variationProblem, type RunRequest } from '../../common/contract/run-request';
-import { axisLength, cellRequest, SWEEP_RECIPE_FORMAT, type SweepRecipe } from '../../common/contract/sweep-grid';
+import { SWEEP_RECIPE_FORMAT, type GridSweepRequest, type SweepRecipe } from '../../common/contract/sweep-grid';
 import { NOISE_ALGORITHM } from '../../common/diffusion/rng';
 import type { ParsedRequestOf, ResponseOf, RunEvent } from '../../common/contract/studio-api';
 import type { ModelManifest } from '../../common/models/manifest';
 import { modelSha256 } from '../../common/models/model-identity';
-import { planRun, type RunPlan } from '../../common/models/run-plan';
+import { planRun, RunRequestError, type RunPlan } from '../../common/models/run-plan';
+import { planSweepCells, type PlannedSweepCell } from '../../common/models/sweep-plan';
 import type { Gallery } from '../gallery';
 import type { NewQueueEntry, StoredQueueEntry } from '../gallery/queue-repository';
 import type { Engine } from '../inference';
@@ -94,17 +95,13 @@ export class RunOperations implements JobKind {
   /** Queues one cell per pair of axis values, row by row, after checking every cell against the model. */
   async startGridSweep(sweep: ParsedRequestOf<'startGridSweep'>): Promise<ResponseOf<'startGridSweep'>> {
     const sweepId = randomUUID();
-    const entries: PlannedEntry[] = [];
-    const positions: { x: number; y: number }[] = [];
-    for (let y = 0; y < axisLength(sweep.y); y++) {
-      for (let x = 0; x < sweep.x.values.length; x++) {
-        const payload: RunEntryPayload = { request: cellRequest(sweep, x, y), recordTrajectory: sweep.recordTrajectory, finishesRunId: null, replaysNoise: false };
-        entries.push(await this.entryFor(payload, 'sweep-cell', sweepId));
-        positions.push({ x, y });
-      }
-    }
+    const manifest = await this.options.catalog.manifestOf(sweep.request.modelId);
+    const cells = this.planCells(manifest, sweep);
+    const entries = cells.map(({ request }) =>
+      this.entryOf({ request, recordTrajectory: sweep.recordTrajectory, finishesRunId: null, replaysNoise: false }, 'sweep-cell', sweepId, manifest, request.seeds),
+    );
     const queued = this.enqueue(entries);
-    return { sweepId, cells: queued.map((entry, index) => ({ jobId: entry.id, ...positions[index]! })) };
+    return { sweepId, cells: queued.map((entry, index) => ({ jobId: entry.id, x: cells[index]!.x, y: cells[index]!.y })) };
   }
 
   /** The page's grid PNG with the sweep's recipe in its text chunk, named after the model and the axes. */
@@ -139,9 +136,7 @@ export class RunOperations implements JobKind {
       throw error;
     }
     const manifest = await this.options.catalog.manifestOf(recipe.model.id);
-    for (let y = 0; y < axisLength(recipe.sweep.y); y++) {
-      for (let x = 0; x < recipe.sweep.x.values.length; x++) this.plan(manifest, cellRequest(recipe.sweep, x, y));
-    }
+    this.planCells(manifest, recipe.sweep);
     const warnings: string[] = [];
     if (modelSha256(manifest) !== recipe.model.sha256) warnings.push(`The installed model "${manifest.id}" has other weights than the one that made this grid, so a re-run will differ.`);
     if (recipe.noiseAlgorithm !== NOISE_ALGORITHM) warnings.push(`The grid was made with noise generator "${recipe.noiseAlgorithm.slice(0, 60)}"; this studio draws noise with "${NOISE_ALGORITHM}", so the same seeds give other images.`);
@@ -273,6 +268,16 @@ export class RunOperations implements JobKind {
       totalSamples: count,
     };
     return { entry, payload, plan };
+  }
+
+  /** Every cell of a sweep planned; the first one the model cannot run is refused, named, with the planner's sentence. */
+  private planCells(manifest: ModelManifest, sweep: GridSweepRequest): PlannedSweepCell[] {
+    try {
+      return planSweepCells(manifest, sweep);
+    } catch (error) {
+      if (error instanceof RunRequestError) throw new UserFacingError(error.message);
+      throw error;
+    }
   }
 
   /** What the request means for the model; a request the model cannot run is refused with the planner's sentence. */

@@ -67,6 +67,49 @@ describe('two-axis sweeps', () => {
   });
 });
 
+describe('schedule × classifier-free weight sweeps', () => {
+  it('draws each cell with its schedule and w into the gallery, the same pixels as a plain run of those settings', async () => {
+    const sweep: GridSweepRequest = {
+      request: request({ mode: 'classifier-free+classifier', seeds: [4], batchSize: 1 }),
+      x: { setting: 'cfgScale', values: [0.5, 3] },
+      y: { setting: 'schedule', values: [{ kind: 'constant' }, { kind: 'interval', tLo: 20, tHi: 70 }] },
+      recordTrajectory: false,
+    };
+    const handle = await studio.service.startGridSweep(sweep);
+    const cells = await Promise.all(handle.cells.map(async (cell) => ({ ...cell, sample: samplesOf(await studio.finished(cell.jobId))[0]! })));
+    const recorded = await Promise.all(cells.map(async (cell) => (await studio.service.getSample({ sampleId: cell.sample.id })).run.request));
+    expect(recorded.map((run) => [run.cfgScale, run.guidanceSchedule])).toEqual([
+      [0.5, { kind: 'constant' }],
+      [3, { kind: 'constant' }],
+      [0.5, { kind: 'interval', tLo: 20, tHi: 70 }],
+      [3, { kind: 'interval', tLo: 20, tHi: 70 }],
+    ]);
+    const plain = await studio.service.startRun({
+      request: request({ mode: 'classifier-free+classifier', cfgScale: 3, guidanceSchedule: { kind: 'interval', tLo: 20, tHi: 70 }, seeds: [4], batchSize: 1 }),
+      recordTrajectory: false,
+    });
+    const [alone] = samplesOf(await studio.finished(plain.jobId));
+    const pixels = await Promise.all(cells.map((cell) => pixelsOf(cell.sample.id)));
+    expect(pixels[3]).toEqual(await pixelsOf(alone!.id));
+    // Each schedule and each weight changes the image: no two cells are the same.
+    expect(new Set(pixels.map((bytes) => bytes.toString('base64'))).size).toBe(4);
+  });
+
+  it('refuses, before queueing anything, a cell that hits the DDIM trap or a weight its mode ignores, naming the cell', async () => {
+    const base = request({ mode: 'classifier-free+classifier', seeds: [1] });
+    await expect(
+      studio.service.startGridSweep({ request: base, x: { setting: 'cfgScale', values: [1, 2] }, y: { setting: 'steps', values: ['ddim10', '10'] }, recordTrajectory: false }),
+    ).rejects.toThrow(/^In the cell at row "10 steps", column "w = 1" of the sweep: .*ddim10/);
+    await expect(
+      studio.service.startGridSweep({ request: { ...base, mode: 'conditional' }, x: { setting: 'cfgScale', values: [1, 2] }, recordTrajectory: false }),
+    ).rejects.toThrow('In the cell "w = 1" of the sweep, the mode "conditional" does not read the classifier-free weight w.');
+    await expect(invokeOperation(studio.service, 'sweep:start-grid', { request: base, x: { setting: 'schedule', values: [{ kind: 'wave' }] } })).rejects.toThrow(
+      'The request for sweep:start-grid is not valid: x.values.0.kind: a schedule is one of constant, interval (with tLo and tHi) or ramp (with from and to), as --schedule writes them',
+    );
+    expect(await waitingEntries()).toBe(0);
+  });
+});
+
 describe('the grid PNG\'s sweep recipe', () => {
   const sweep: GridSweepRequest = {
     request: request({ seeds: [1, 2], batchSize: 2, subseed: 9, subseedStrength: 0.2 }),

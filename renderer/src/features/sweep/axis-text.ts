@@ -1,7 +1,9 @@
 /**
  * What the user types for a sweep axis, turned into the contract's axis: numbers may be split by
- * commas or spaces; steps ("10,15,20" holds commas) and samplers ("ddpm:50") by spaces or semicolons.
+ * commas or spaces; steps ("10,15,20" holds commas), samplers ("ddpm:50") and schedules
+ * ("interval:200-800", the command line's --schedule form) by spaces or semicolons.
  */
+import { parseScheduleText, scheduleText } from '../../../../common/contract/guidance-schedule-text';
 import { GuidanceMode, SamplerName } from '../../../../common/contract/run-request';
 import { MAX_AXIS_VALUES, SweepAxis, type SweepSetting } from '../../../../common/contract/sweep-grid';
 
@@ -16,6 +18,8 @@ export const axisSettings: { setting: SweepSetting; label: string; example: stri
   { setting: 'seed', label: 'Seeds', example: '1 2 3' },
   { setting: 'eta', label: 'η values', example: '0, 0.5, 1' },
   { setting: 'mode', label: 'Modes', example: 'conditional unconditional+classifier' },
+  { setting: 'cfgScale', label: 'Classifier-free weights w', example: '1, 2, 4' },
+  { setting: 'schedule', label: 'Schedules', example: 'constant interval:200-800 ramp:4-0' },
 ];
 
 export function axisLabel(setting: SweepSetting): string {
@@ -31,6 +35,7 @@ function rawValues(setting: SweepSetting, text: string, classNames: readonly str
     case 'scale':
     case 'eta':
     case 'seed':
+    case 'cfgScale':
       return parts(text, true).map((part) => (/^[-+]?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$/i.test(part) ? Number(part) : part));
     case 'class':
       return text
@@ -54,6 +59,15 @@ function rawValues(setting: SweepSetting, text: string, classNames: readonly str
       });
     case 'mode':
       return parts(text, false).map((part) => (GuidanceMode.safeParse(part).success ? part : `“${part.slice(0, 40)}” is not a guidance mode`));
+    case 'schedule': {
+      const schedules = [];
+      for (const [position, part] of parts(text, false).entries()) {
+        const parsed = parseScheduleText(part);
+        if (!parsed.ok) return `value ${position + 1} ${parsed.problem}`;
+        schedules.push(parsed.schedule);
+      }
+      return schedules;
+    }
   }
 }
 
@@ -84,6 +98,8 @@ export function axisText(axis: SweepAxis, classNames: readonly string[] = []): s
     case 'steps':
     case 'mode':
       return axis.values.join(' ');
+    case 'schedule':
+      return axis.values.map(scheduleText).join(' ');
     default:
       return axis.values.join(', ');
   }
