@@ -27,6 +27,9 @@ export const MAX_ZIP_EXPORT_SAMPLES = 1024;
 /** Largest class index any request may name; a manifest may declare at most this many classes. */
 export const MAX_CLASS_COUNT = 100_000;
 
+/** Largest sampling step a switch or a fork may name: far past the 1,000 steps of the released models; the model's own step count is checked on arrival. */
+export const MAX_SWITCH_STEP = 100_000;
+
 /** Longest text, in characters, of each kind of string a request or a recipe may carry. */
 export const TEXT_LIMITS = {
   modelId: 200,

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { boundedList, boundedWholeNumber, MAX_BATCH_SIZE, MAX_CLASS_COUNT, MAX_GUIDANCE_SCALE, MAX_SEEDS_PER_RUN, requiredText, TEXT_LIMITS } from './bounds';
+import { boundedList, boundedWholeNumber, MAX_BATCH_SIZE, MAX_CLASS_COUNT, MAX_GUIDANCE_SCALE, MAX_SEEDS_PER_RUN, MAX_SWITCH_STEP, requiredText, TEXT_LIMITS } from './bounds';
 
 /**
  * How the class enters sampling: through the UNet's label, the classifier's gradient, or both;
@@ -53,6 +53,41 @@ export const StepsText = requiredText('the steps setting', TEXT_LIMITS.steps);
 export const ClassIndex = boundedWholeNumber('a class index', 0, MAX_CLASS_COUNT - 1);
 export const Seed = boundedWholeNumber('a seed', 0, 2 ** 32 - 1);
 
+/**
+ * Settings that take over from sampling step `step` on (0-based; steps 0 … step − 1 keep the
+ * request's own): a class switch mid-run, or the fork of a recorded trajectory. The guidance mode
+ * and the spacing stay the request's, so the later steps visit the same timesteps with the same noise.
+ */
+export const SwitchAt = z.object({
+  step: boundedWholeNumber('the switch step', 1, MAX_SWITCH_STEP),
+  classIndex: boundedWholeNumber('the switched class index', 0, MAX_CLASS_COUNT - 1).optional(),
+  scale: z.number({ error: 'the switched guidance scale must be a number' }).finite().min(0, { error: 'the switched guidance scale must be 0 or more' }).max(MAX_GUIDANCE_SCALE, { error: `the switched guidance scale is at most ${MAX_GUIDANCE_SCALE}` }).optional(),
+  cfgScale: z
+    .number({ error: 'the switched classifier-free guidance weight must be a number' })
+    .finite()
+    .min(0, { error: 'the switched classifier-free guidance weight must be 0 or more' })
+    .max(MAX_GUIDANCE_SCALE, { error: `the switched classifier-free guidance weight is at most ${MAX_GUIDANCE_SCALE}` })
+    .optional(),
+  guidanceSchedule: GuidanceScheduleSetting.optional(),
+  sampler: SamplerName.optional(),
+  eta: z.number({ error: 'the switched η must be a number from 0 to 1' }).finite().min(0, { error: 'the switched η must be at least 0' }).max(1, { error: 'the switched η is at most 1' }).optional(),
+});
+export type SwitchAt = z.infer<typeof SwitchAt>;
+
+const GallerySampleId = z.number({ error: 'a sample id must be a whole number' }).int({ error: 'a sample id must be a whole number' }).positive({ error: 'a sample id must be 1 or more' });
+
+/** Where a fork came from: the parent sample and the step its trajectory was continued from. */
+export const ForkOf = z.object({ sampleId: GallerySampleId, step: boundedWholeNumber('the fork step', 1, MAX_SWITCH_STEP) });
+export type ForkOf = z.infer<typeof ForkOf>;
+
+/** The settings an A/B comparison may change in the compared sample's recorded request. */
+export const ComparedSetting = z.enum(['classIndex', 'scale', 'guidanceSchedule', 'sampler', 'steps', 'cfgScale', 'eta']);
+export type ComparedSetting = z.infer<typeof ComparedSetting>;
+
+/** Where run B of an A/B comparison came from: sample A and the one setting B changed. */
+export const ComparedWith = z.object({ sampleId: GallerySampleId, setting: ComparedSetting });
+export type ComparedWith = z.infer<typeof ComparedWith>;
+
 const runSettings = {
   modelId: ModelId,
   classIndex: ClassIndex,
@@ -77,6 +112,12 @@ const runSettings = {
   subseed: Seed.optional(),
   /** How far toward the subseed's noise, 0 (the seed's own image) to 1 (the subseed's image). */
   subseedStrength: z.number({ error: 'the variation strength must be a number from 0 to 1' }).finite().min(0, { error: 'the variation strength must be at least 0' }).max(1, { error: 'the variation strength is at most 1 (the subseed\'s own image)' }).optional(),
+  /** Settings that take over from a later step (a class switch, a fork); absent: one set of settings throughout. */
+  switchAt: SwitchAt.optional(),
+  /** Provenance of a fork: kept in the run's recorded request, so the gallery finds a sample's forks. */
+  forkOf: ForkOf.optional(),
+  /** Provenance of run B of an A/B comparison, recorded likewise. */
+  comparedWith: ComparedWith.optional(),
 };
 
 /** Everything needed to produce (and reproduce) a batch of samples, as a request arrives. */

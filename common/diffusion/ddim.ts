@@ -3,16 +3,16 @@
  * (Dhariwal & Nichol 2021, Algorithm 2: condition_score), η interpolating to DDPM-like noise.
  */
 import { conditionScore } from './guidance';
-import { allocateStepBuffers, assertFinite, evaluateStep, stepRecord } from './reverse-step';
-import { elementsOf, type Sampler, type SamplerInput, type SamplerStep } from './sampler';
+import { allocateStepBuffers, assertFinite, evaluateStep, startingPoint, stepRecord } from './reverse-step';
+import type { Sampler, SamplerInput, SamplerStep } from './sampler';
 
 export const ddimSample: Sampler = async function* ddimSample(input: SamplerInput): AsyncGenerator<SamplerStep, void, void> {
   const { diffusion, shape, noise, eta } = input;
   if (!(eta >= 0 && eta <= 1)) throw new Error(`η must be between 0 and 1, got ${eta}.`);
   const buffers = allocateStepBuffers(shape);
-  let xt: Float32Array = new Float32Array(elementsOf(shape));
-  noise.initial(xt);
-  for (let step = 0; step < diffusion.betas.length; step++) {
+  const start = startingPoint(input);
+  let xt: Float32Array = start.xt;
+  for (let step = start.firstStep; step < diffusion.betas.length; step++) {
     // 1. ε_θ(xₜ, t) → x̂₀ (clipped when asked); ∇ₓ log p(y|xₜ) when guided
     const evaluated = await evaluateStep(input, xt, step, buffers);
     const { index } = evaluated;

@@ -3,15 +3,15 @@
  * (Dhariwal & Nichol 2021, Algorithm 1: condition_mean).
  */
 import { conditionMean } from './guidance';
-import { allocateStepBuffers, assertFinite, evaluateStep, stepRecord } from './reverse-step';
-import { elementsOf, type Sampler, type SamplerInput, type SamplerStep } from './sampler';
+import { allocateStepBuffers, assertFinite, evaluateStep, startingPoint, stepRecord } from './reverse-step';
+import type { Sampler, SamplerInput, SamplerStep } from './sampler';
 
 export const ddpmSample: Sampler = async function* ddpmSample(input: SamplerInput): AsyncGenerator<SamplerStep, void, void> {
   const { shape, noise } = input;
   const buffers = allocateStepBuffers(shape);
-  let xt: Float32Array = new Float32Array(elementsOf(shape));
-  noise.initial(xt);
-  for (let step = 0; step < input.diffusion.betas.length; step++) {
+  const start = startingPoint(input);
+  let xt: Float32Array = start.xt;
+  for (let step = start.firstStep; step < input.diffusion.betas.length; step++) {
     // 1. ε_θ(xₜ, t) (and v) → x̂₀, μ̃ₜ(xₜ, x̂₀), log σ²ₜ; ∇ₓ log p(y|xₜ) when guided
     const evaluated = await evaluateStep(input, xt, step, buffers);
 

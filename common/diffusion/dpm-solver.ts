@@ -11,12 +11,16 @@
  * The last step then goes to σ = 0, where λ is infinite and the first-order step lands exactly on
  * x̂₀, as DDIM's last step does (DPM-Solver's denoise_to_zero).
  *
+ * A run continued from a later step (`start`, a switch or a fork) has no x̂₀ of the step before, so
+ * the multistep history restarts there with a first-order step, as at the first step of a run:
+ * the earlier x̂₀ came from other settings, and extrapolating from it would mix the two.
+ *
  * Classifier guidance goes through the score, as DPM-Solver's guidance_type="classifier":
  * ε' = ε − √(1−ᾱₜ)·s·∇ₓ log p(y|xₜ) before x̂₀ is formed; x̂₀ is then clipped to [−1, 1] when asked
  * (plain clipping: the reference's thresholding off). Deterministic: only x_T is drawn.
  */
 import { conditionEps } from './guidance';
-import { allocateStepBuffers, assertFinite, evaluateStep, stepRecord } from './reverse-step';
+import { allocateStepBuffers, assertFinite, evaluateStep, startingPoint, stepRecord } from './reverse-step';
 import { elementsOf, type Sampler, type SamplerInput, type SamplerStep } from './sampler';
 
 /** λ = log(α/σ) = ½·log(ᾱ/(1−ᾱ)). */
@@ -25,13 +29,13 @@ function halfLogSnr(alphaBar: number): number {
 }
 
 export const dpmSolverPlusPlus2mSample: Sampler = async function* dpmSolverPlusPlus2mSample(input: SamplerInput): AsyncGenerator<SamplerStep, void, void> {
-  const { diffusion, shape, noise, clipDenoised } = input;
+  const { diffusion, shape, clipDenoised } = input;
   const buffers = allocateStepBuffers(shape);
   const previousPredX0 = new Float32Array(elementsOf(shape));
   let previousLambda: number | null = null;
-  let xt: Float32Array = new Float32Array(elementsOf(shape));
-  noise.initial(xt);
-  for (let step = 0; step < diffusion.betas.length; step++) {
+  const start = startingPoint(input);
+  let xt: Float32Array = start.xt;
+  for (let step = start.firstStep; step < diffusion.betas.length; step++) {
     // 1. ε_θ(xₜ, t) (x̂₀ unclipped: guidance comes first); ∇ₓ log p(y|xₜ) when guided
     const evaluated = await evaluateStep({ ...input, clipDenoised: false }, xt, step, buffers);
     const { index } = evaluated;

@@ -110,6 +110,24 @@ export function assertFinite(x: Float32Array, shape: BatchShape, step: number, t
   }
 }
 
+/**
+ * x before the sampler's first step and that step: x_T drawn from the noise source at step 0, or a
+ * copy of the given x when the run continues from a later step.
+ */
+export function startingPoint(input: SamplerInput): { xt: Float32Array; firstStep: number } {
+  const xt = new Float32Array(elementsOf(input.shape));
+  if (input.start === undefined) {
+    input.noise.initial(xt);
+    return { xt, firstStep: 0 };
+  }
+  const { step, xt: given } = input.start;
+  const stepCount = input.diffusion.betas.length;
+  if (!Number.isInteger(step) || step < 0 || step >= stepCount) throw new Error(`A sampler can continue from steps 0 to ${stepCount - 1}, not from step ${step}.`);
+  if (given.length !== xt.length) throw new Error(`The x to continue from holds ${given.length} values but the batch needs ${xt.length}.`);
+  xt.set(given);
+  return { xt, firstStep: step };
+}
+
 /** Respaced index of step `step` in sampling order (S − 1 first). */
 export function respacedIndex(diffusion: SpacedDiffusion, step: number): number {
   return diffusion.betas.length - 1 - step;

@@ -52,6 +52,16 @@ export type VarianceType = 'learned-range' | 'fixed-small' | 'fixed-large';
 
 export interface SamplerInput {
   diffusion: SpacedDiffusion;
+/**
+ * Where a sampler continues a run instead of starting from x_T: `xt` is x before step `step`
+ * (the output of step − 1, [B, C, H, W]), and the steps from `step` on are taken with the same
+ * noise streams a whole run would use there.
+ */
+export interface SamplerStart {
+  step: number;
+  xt: Float32Array;
+}
+
   shape: BatchShape;
   denoise: DenoiseFn;
   variance: VarianceType;
@@ -62,6 +72,8 @@ export interface SamplerInput {
   noise: NoiseSource;
   signal?: AbortSignal;
 }
+  /** Continue from this step and x; absent: from step 0 and x_T drawn from `noise`. */
+  start?: SamplerStart;
 
 /**
  * One finished step. `xt` and `predX0` are buffers the sampler reuses: they are valid until the

@@ -16,7 +16,9 @@ export function checkReplayNoise(noise: ReplayNoise, request: RunRequest, plan: 
   if (noise.initial.length !== samples * perSample) {
     throw new Error(`The replayed x_T holds ${noise.initial.length} values, but ${samples} samples of ${plan.channels}×${plan.size}×${plan.size} need ${samples * perSample}.`);
   }
-  if (needsStepNoise(request) && (noise.steps === null || noise.steps.length !== stepCount * samples * perSample)) {
+  // The steps after a switch may draw noise where the steps before did not (DDIM η = 0 to DDPM).
+  const stepNoise = needsStepNoise(request) || (plan.switchAt !== null && needsStepNoise(plan.switchAt));
+  if (stepNoise && (noise.steps === null || noise.steps.length !== stepCount * samples * perSample)) {
     throw new Error(`The replayed step noise must have shape [${stepCount}, ${samples}, ${plan.channels}, ${plan.size}, ${plan.size}] for ${request.steps} ${request.sampler} steps${noise.steps === null ? ', but none was given' : `, but it holds ${noise.steps.length} values`}.`);
   }
 }

@@ -4,14 +4,15 @@
  */
 import { variationOf, type RunRequest } from '../../common/contract/run-request';
 import { toRgba, toUint8 } from '../../common/diffusion/preview';
-import { classifierFreeDenoiser } from '../../common/diffusion/classifier-free';
 import { replayedNoise, seededNoise, type NoiseSource } from '../../common/diffusion/rng';
 import { samplers } from '../../common/diffusion/samplers';
-import type { BatchShape, ClassifierGradientFn, DenoiseFn, Guidance, SamplerStep } from '../../common/diffusion/sampler';
+import { switchedSampling } from '../../common/diffusion/switched-sampling';
+import type { BatchShape, ClassifierGradientFn, SamplerStep } from '../../common/diffusion/sampler';
 import { planRun, recordedSteps, TRAJECTORY_BUDGET_BYTES, type RunPlan } from '../../common/models/run-plan';
 import type { LoadedModel } from './loaded-model';
 import { checkReplayNoise } from './replay-noise';
-import { classifierGradient, emptyTimings, labelledUnetDenoiser, unetDenoiser, type RuntimeTimings } from './networks';
+import { emptyTimings, type RuntimeTimings } from './networks';
+import { phaseNetworks } from './phase-networks';
 import type { ProgressEvent, ReplayNoise, RunTimings, SampleResult, SampleTrajectory } from './types';
 
 export { checkReplayNoise, needsStepNoise } from './replay-noise';
@@ -145,7 +146,6 @@ export async function runSamplingJob(model: LoadedModel, request: RunRequest, op
     const runBatch = Math.max(graphBatch, members.length);
     const rows = Array.from({ length: runBatch }, (_, position) => (members[Math.min(position, members.length - 1)] as { index: number }).index);
     const shape: BatchShape = { batch: runBatch, channels, height: size, width: size };
-    const geometry = { batch: runBatch, channels, size };
     const noise: NoiseSource =
       options.noise === null
         ? seededNoise(
@@ -156,24 +156,12 @@ export async function runSamplingJob(model: LoadedModel, request: RunRequest, op
             gatherRows(options.noise.initial, 1, total, perSample, rows),
             options.noise.steps === null ? null : gatherRows(options.noise.steps, stepCount, total, perSample, rows),
           );
-    const labels = (label: number): number[] => new Array<number>(runBatch).fill(label);
-    const gradient: ClassifierGradientFn | null =
-      plan.guidanceLabel === null || model.classifier === null ? null : cancellable(classifierGradient(model.classifier.session, manifest, geometry, labels(plan.guidanceLabel), timings), options.cancelled);
-    const guidance: Guidance | null =
-      gradient === null ? null : { gradient, scale: request.scale, ...(plan.guidanceSchedule.kind === 'constant' ? {} : { schedule: plan.guidanceSchedule }) };
-    const denoise: DenoiseFn =
-      plan.classifierFree === null
-        ? unetDenoiser(model.unet.session, manifest, geometry, plan.unetLabel === null ? null : labels(plan.unetLabel), timings)
-        : classifierFreeDenoiser({
-            denoise: labelledUnetDenoiser(model.unet.session, manifest, { channels, size }, timings),
-            labels: labels(plan.classifierFree.label),
-            nullClass: plan.classifierFree.nullClass,
-            weight: plan.classifierFree.weight,
-            shape,
-            learnedSigma: manifest.diffusion.learn_sigma,
-            // A graph exported for fixed batch sizes may lack the doubled one.
-            batching: manifest.unet.batch === 'dynamic' ? 'doubled' : 'separate',
-          });
+    const batchNetworks = { model, shape, timings, guard: (run: ClassifierGradientFn) => cancellable(run, options.cancelled) };
+    const { gradient: firstGradient, guidance, denoise } = phaseNetworks(batchNetworks, { ...plan, scale: request.scale });
+    const switched = plan.switchAt === null ? null : phaseNetworks(batchNetworks, plan.switchAt);
+    // The sample's last steps are the switched ones: its confidence is asked of their classifier.
+    const gradient = switched === null ? firstGradient : switched.gradient;
+    const finalSchedule = plan.switchAt?.guidanceSchedule ?? plan.guidanceSchedule;
     const initial = new Float32Array(runBatch * perSample);
     if (options.trajectory) {
       // The samplers draw x_T themselves; the recorder keeps a copy from the same source.
@@ -184,11 +172,11 @@ export async function runSamplingJob(model: LoadedModel, request: RunRequest, op
     let lastPreviewAt = -Infinity;
     // The input of the step under way: a schedule that skips the classifier on the last step
     // leaves the sample's confidence to be asked of it afterwards, where a run at scale 0 asks it.
-    const keepsLastInput = guidance !== null && plan.guidanceSchedule.kind !== 'constant';
+    const keepsLastInput = gradient !== null && finalSchedule.kind !== 'constant';
     const lastInput = keepsLastInput ? new Float32Array(runBatch * perSample) : null;
     if (lastInput !== null && options.trajectory) lastInput.set(initial);
 
-    for await (const step of samplers[request.sampler]({
+    const firstInput = {
       diffusion: plan.diffusion,
       shape,
       denoise: cancellable(denoise, options.cancelled),
@@ -198,7 +186,16 @@ export async function runSamplingJob(model: LoadedModel, request: RunRequest, op
       eta: request.eta,
       noise,
       ...(options.signal ? { signal: options.signal } : {}),
-    })) {
+    };
+    const afterSwitch =
+      plan.switchAt === null || switched === null
+        ? null
+        : {
+            step: plan.switchAt.step,
+            sampler: samplers[plan.switchAt.sampler],
+            input: { ...firstInput, denoise: cancellable(switched.denoise, options.cancelled), guidance: switched.guidance, eta: plan.switchAt.eta },
+          };
+    for await (const step of switchedSampling({ sampler: samplers[request.sampler], input: firstInput }, afterSwitch)) {
       recorder?.record(step);
       last = step;
       const isLast = step.step === stepCount - 1;
@@ -239,7 +236,7 @@ export async function runSamplingJob(model: LoadedModel, request: RunRequest, op
       events.sample({
         index: member.index,
         seed: member.seed,
-        classIndex: request.classIndex,
+        classIndex: plan.switchAt?.classIndex ?? request.classIndex,
         channels,
         height: size,
         width: size,

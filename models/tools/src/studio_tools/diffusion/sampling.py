@@ -156,12 +156,19 @@ def sample(
     eta: float = 0.0,
     generator: torch.Generator | None = None,
     guidance_schedule: GuidanceSchedule = CONSTANT_GUIDANCE,
+    start_step: int = 0,
 ) -> Iterator[SampleStep]:
     """Run the reverse process from x_T, yielding x_{t−1} and x̂₀ after each step.
 
     ``noise[k]`` is the z of the k-th step in sampling order (t = S−1 first); without it,
     z is drawn from ``generator``. DPM-Solver++(2M) is deterministic and draws none.
+
+    With ``start_step`` k the run continues a trajectory: ``x_T`` is then x before step k
+    (what step k − 1 left), the steps from k on are taken, and step k uses ``noise[k]``, as a
+    whole run would. DPM-Solver++(2M) has no x̂₀ of the step before and restarts first order.
     """
+    if not 0 <= start_step < diffusion.num_timesteps:
+        raise ValueError(f"start_step must be from 0 to {diffusion.num_timesteps - 1}, got {start_step}.")
     if sampler not in (*STEPS, "dpmpp2m"):
         raise ValueError(f"Unknown sampler {sampler!r}; use \"ddpm\", \"ddim\" or \"dpmpp2m\".")
     if noise is not None and len(noise) != diffusion.num_timesteps:
@@ -169,13 +176,15 @@ def sample(
     if sampler == "dpmpp2m":
         yield from dpmpp2m_sample(
             diffusion, denoise, x_T, clip_denoised=clip_denoised, gradient_fn=gradient_fn,
-            guidance_schedule=guidance_schedule,
+            guidance_schedule=guidance_schedule, start_step=start_step,
         )
         return
     step_fn = STEPS[sampler]
     x = x_T
     batch = x_T.shape[0]
     for k, index in enumerate(range(diffusion.num_timesteps - 1, -1, -1)):
+        if k < start_step:
+            continue
         t = torch.full((batch,), index, dtype=torch.int64, device=x.device)
         z = (
             noise[k].to(x.dtype)
@@ -212,6 +221,7 @@ def dpmpp2m_sample(
     clip_denoised: bool,
     gradient_fn: GradientFn | None = None,
     guidance_schedule: GuidanceSchedule = CONSTANT_GUIDANCE,
+    start_step: int = 0,
 ) -> Iterator[SampleStep]:
     """DPM-Solver++(2M) (Lu et al. 2022, Algorithm 2) over the kept timesteps, x̂₀ form.
 
@@ -222,8 +232,11 @@ def dpmpp2m_sample(
     """
     x = x_T
     batch = x_T.shape[0]
+    # A run continued from ``start_step`` has no earlier x̂₀, so it restarts first order.
     previous: tuple[float, torch.Tensor] | None = None
     for k, index in enumerate(range(diffusion.num_timesteps - 1, -1, -1)):
+        if k < start_step:
+            continue
         t = torch.full((batch,), index, dtype=torch.int64, device=x.device)
         model_t = diffusion.model_timesteps(t)
         alpha_bar = float(diffusion.alphas_cumprod[index])
