@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { allDistinct, boundedList, boundedWholeNumber, MAX_EVALUATION_CLASSES, MAX_EVALUATION_SAMPLES_PER_SCALE, MAX_EVALUATION_SCALES } from './bounds';
-import { ClassIndex, GuidanceMode, ModelId, RunRequest, SamplerName, StepsText } from './run-request';
+import { ClassIndex, GuidanceMode, GuidanceScheduleSetting, ModelId, RunRequest, SamplerName, StepsText } from './run-request';
 
 /** Milliseconds since the Unix epoch. */
 const Timestamp = z.number().int().nonnegative();
@@ -64,6 +64,10 @@ export const EvaluationProvenance = z.object({
   steps: StepsText,
   eta: z.number(),
   mode: GuidanceMode,
+  /** w the classifier-free modes drew with (the default when the spec left it out); null in the other modes; absent in figures stored before it was recorded. */
+  cfgScale: z.number().nullable().optional(),
+  /** How the scale changed over t (constant when the spec named none); absent in figures stored before it was recorded. */
+  guidanceSchedule: GuidanceScheduleSetting.optional(),
   evaluatorSha256: Sha256,
   /** sha256 of the reference batch's files: its features (the k-NN balls), mean and covariance. */
   referenceFeaturesSha256: Sha256,

@@ -1,5 +1,6 @@
 /**
- * What crosses Redis between the coordinator and the workers: a shard job (the run settings,
+ * What crosses Redis between the coordinator and the workers: a shard job (every run setting
+ * the evaluation gives, classifier-free weight and guidance schedule included,
  * the model's fingerprint, the seeds and their classes) and its result (the evaluator's
  * features and logits, row i for seeds[i]). Both are checked on arrival, since any process
  * that can reach the queue can write them.
@@ -28,6 +29,10 @@ export const ShardJob = z
     modelId: EvaluationSpec.shape.modelId,
     modelSha256: Sha256,
     mode: EvaluationSpec.shape.mode,
+    /** w of classifier-free guidance, as the evaluation gives it; absent: the contract's default. */
+    cfgScale: EvaluationSpec.shape.cfgScale,
+    /** How the scale changes over t, as the evaluation gives it; absent: constant. */
+    guidanceSchedule: EvaluationSpec.shape.guidanceSchedule,
     sampler: EvaluationSpec.shape.sampler,
     steps: EvaluationSpec.shape.steps,
     eta: z.number().finite().min(0).max(1),
@@ -45,6 +50,13 @@ export const ShardResult = z.object({
   shardId: z.string(),
   worker: z.string(),
   seeds: z.array(Seed),
+  /**
+   * The classifier-free weight and schedule the worker drew with, as its job named them. A
+   * worker of an older studio drops settings it does not know and would draw other images;
+   * without this echo its result could not be told from a right one.
+   */
+  cfgScale: ShardJob.shape.cfgScale,
+  guidanceSchedule: ShardJob.shape.guidanceSchedule,
   /** Float32 bytes, little-endian, base64: [seeds.length, featureDimension]. */
   features: Base64,
   featureDimension: z.number().int().positive(),

@@ -1,6 +1,6 @@
 /**
  * One shard drawn and evaluated on this machine: the engine samples its seeds (one run per
- * class), the images go to model space exactly as the single-machine evaluation reads its
+ * class, with the evaluation's mode, classifier-free weight and schedule), the images go to model space exactly as the single-machine evaluation reads its
  * stored 8-bit PNGs back (x = pixel / 127.5 − 1), and the evaluator turns them into features
  * and logits, row i for the shard's seed i.
  */
@@ -44,6 +44,8 @@ export async function drawShard(engine: Engine, evaluator: EvaluatorNetwork, job
       modelId: job.modelId,
       classIndex,
       mode: job.mode,
+      ...(job.cfgScale === undefined ? {} : { cfgScale: job.cfgScale }),
+      ...(job.guidanceSchedule === undefined ? {} : { guidanceSchedule: job.guidanceSchedule }),
       scale: job.scale,
       sampler: job.sampler,
       steps: job.steps,

@@ -40,10 +40,6 @@ export function planShards(spec: EvaluationSpec, options: ShardPlanOptions): Pla
   if (!/^[A-Za-z0-9_-]{1,100}$/.test(options.evaluationId)) {
     throw new Error(`An evaluation id is 1 to 100 letters, digits, '-' or '_'; got "${options.evaluationId.slice(0, 120)}".`);
   }
-  // A shard job carries the run settings workers know; it would draw these without them.
-  if (spec.cfgScale !== undefined || (spec.guidanceSchedule !== undefined && spec.guidanceSchedule.kind !== 'constant')) {
-    throw new Error('A sharded evaluation cannot carry a classifier-free weight or a guidance schedule yet; evaluate on this machine (leave out the queue address), or leave out the weight and the schedule.');
-  }
   const shards: PlannedShard[] = [];
   for (const [scaleIndex, scale] of spec.scales.entries()) {
     for (let first = 0; first < spec.samplesPerScale; first += shardSize) {
@@ -59,6 +55,8 @@ export function planShards(spec: EvaluationSpec, options: ShardPlanOptions): Pla
           modelId: spec.modelId,
           modelSha256: options.modelSha256,
           mode: spec.mode,
+          ...(spec.cfgScale === undefined ? {} : { cfgScale: spec.cfgScale }),
+          ...(spec.guidanceSchedule === undefined ? {} : { guidanceSchedule: spec.guidanceSchedule }),
           sampler: spec.sampler,
           steps: spec.steps,
           eta: spec.eta,

@@ -8,7 +8,16 @@
 import type { EvaluationSpec } from '../../common/contract/evaluation';
 import type { FeatureMatrix } from '../metrics/dense-matrix';
 import { float32FromBase64 } from './float32-base64';
+import { scheduleText } from '../../common/contract/guidance-schedule-text';
 import type { ShardJob, ShardResult } from './shard-contract';
+
+type GuidanceSettings = Pick<ShardJob, 'cfgScale' | 'guidanceSchedule'>;
+
+/** The classifier-free weight and the schedule as a sentence names them: "w = 2, schedule interval:200-800". */
+function guidanceWords({ cfgScale, guidanceSchedule }: GuidanceSettings): string {
+  const words = [cfgScale === undefined ? 'no classifier-free weight' : `w = ${cfgScale}`, guidanceSchedule === undefined ? 'no schedule' : `schedule ${scheduleText(guidanceSchedule)}`];
+  return words.join(', ');
+}
 
 interface SeedOutputs {
   features: Float32Array;
@@ -39,6 +48,13 @@ export class ShardResults {
   add(scaleIndex: number, job: ShardJob, result: ShardResult, pixelsPerSample: number): number {
     if (result.seeds.length !== job.seeds.length || result.seeds.some((seed, index) => seed !== job.seeds[index])) {
       throw new Error(`Worker ${result.worker} returned other seeds than shard ${job.shardId} asked for.`);
+    }
+    const asked = guidanceWords(job);
+    const drawn = guidanceWords(result);
+    if (asked !== drawn) {
+      throw new Error(
+        `Worker ${result.worker} drew shard ${job.shardId} with ${drawn} where the evaluation asks for ${asked}, so its images are not the evaluation's; it may run an older studio version. Update that worker and resume the evaluation.`,
+      );
     }
     const count = job.seeds.length;
     const dimensions = { features: result.featureDimension, logits: result.logitDimension };

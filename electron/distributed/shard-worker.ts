@@ -123,6 +123,8 @@ export async function startShardWorker(options: ShardWorkerOptions): Promise<Sha
         shardId: shard.shardId,
         worker: name,
         seeds: shard.seeds,
+        ...(shard.cfgScale === undefined ? {} : { cfgScale: shard.cfgScale }),
+        ...(shard.guidanceSchedule === undefined ? {} : { guidanceSchedule: shard.guidanceSchedule }),
         features: float32ToBase64(drawn.features.data),
         featureDimension: drawn.features.dimension,
         logits: float32ToBase64(drawn.logits.data),

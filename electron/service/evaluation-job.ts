@@ -9,7 +9,7 @@
  */
 import { MAX_BATCH_SIZE, MAX_SEEDS_PER_RUN } from '../../common/contract/bounds';
 import type { EvaluationResult, EvaluationSpec } from '../../common/contract/evaluation';
-import type { ProviderName, RunRequest } from '../../common/contract/run-request';
+import { DEFAULT_CFG_SCALE, usesClassifierFree, type ProviderName, type RunRequest } from '../../common/contract/run-request';
 import { NOISE_ALGORITHM } from '../../common/diffusion/rng';
 import { newSampleFrom, type Gallery } from '../gallery';
 import type { Engine } from '../inference';
@@ -77,7 +77,8 @@ export async function executeEvaluation(evaluationId: number, context: Evaluatio
             modelId: spec.modelId,
             classIndex,
             mode: spec.mode,
-            ...(spec.cfgScale === undefined ? {} : { cfgScale: spec.cfgScale }),
+            // The classifier-free runs name the w they drew with, the default included, so a run read alone says it.
+            ...(usesClassifierFree(spec.mode) ? { cfgScale: spec.cfgScale ?? DEFAULT_CFG_SCALE } : spec.cfgScale === undefined ? {} : { cfgScale: spec.cfgScale }),
             ...(spec.guidanceSchedule === undefined ? {} : { guidanceSchedule: spec.guidanceSchedule }),
             scale,
             sampler: spec.sampler,

@@ -107,6 +107,8 @@ function resultFor(job: ShardJob, worker = 'w'): ShardResult {
     shardId: job.shardId,
     worker,
     seeds: job.seeds,
+    ...(job.cfgScale === undefined ? {} : { cfgScale: job.cfgScale }),
+    ...(job.guidanceSchedule === undefined ? {} : { guidanceSchedule: job.guidanceSchedule }),
     features: float32ToBase64(Float32Array.from(job.seeds.flatMap((seed) => [seed, 10 * seed]))),
     featureDimension: 2,
     logits: float32ToBase64(Float32Array.from(job.seeds.map((seed) => seed + 0.5))),
@@ -147,6 +149,39 @@ describe('shard results', () => {
     const other = shards[1]!.job;
     expect(() => results.add(0, other, { ...resultFor(other), featureDimension: 1, features: float32ToBase64(new Float32Array(4)) }, 64)).toThrow(/its evaluator is not the same network/);
     expect(() => results.add(0, other, { ...resultFor(other), pixels: Buffer.alloc(3).toString('base64') }, 64)).toThrow(/images of shard e1-scale0-seeds4 hold 3 bytes where 256 were expected/);
+  });
+});
+
+describe('the classifier-free weight and the schedule in shards', () => {
+  const guided = EvaluationSpec.parse({ ...spec, mode: 'classifier-free+classifier', cfgScale: 3, guidanceSchedule: { kind: 'interval', tLo: 20, tHi: 70 } });
+  const shards = planShards(guided, { evaluationId: 'cfg', modelSha256: SHA, shardSize: 4 });
+
+  it('go with every shard, as the evaluation gives them, and pass the contract a worker checks', () => {
+    for (const shard of shards) {
+      expect(shard.job).toMatchObject({ mode: 'classifier-free+classifier', cfgScale: 3, guidanceSchedule: { kind: 'interval', tLo: 20, tHi: 70 } });
+      expect(ShardJob.parse(shard.job)).toEqual(shard.job);
+    }
+    // An evaluation that names neither sends neither, so its shards read as before.
+    expect(planShards(spec, { evaluationId: 'plain', modelSha256: SHA })[0]!.job).not.toHaveProperty('cfgScale');
+    expect(planShards(spec, { evaluationId: 'plain', modelSha256: SHA })[0]!.job).not.toHaveProperty('guidanceSchedule');
+  });
+
+  it('a worker\'s job with a weight or schedule the contract cannot hold is refused', () => {
+    const job = shards[0]!.job;
+    expect(ShardJob.safeParse({ ...job, cfgScale: -1 }).error?.issues[0]?.message).toBe('the classifier-free guidance weight must be 0 or more');
+    expect(ShardJob.safeParse({ ...job, guidanceSchedule: { kind: 'interval', tLo: 'late', tHi: 70 } }).success).toBe(false);
+  });
+
+  it('a result drawn without them (a worker of an older studio drops what it does not know) is refused, naming the worker', () => {
+    const results = new ShardResults(guided);
+    const job = shards[0]!.job;
+    const { cfgScale: _weight, guidanceSchedule: _schedule, ...olderWorker } = resultFor(job, 'old-box');
+    expect(() => results.add(0, job, olderWorker, 64)).toThrow(
+      'Worker old-box drew shard cfg-scale0-seeds0 with no classifier-free weight, no schedule where the evaluation asks for w = 3, schedule interval:20-70, so its images are not the evaluation\'s; it may run an older studio version. Update that worker and resume the evaluation.',
+    );
+    expect(() => results.add(0, job, { ...resultFor(job), cfgScale: 2 }, 64)).toThrow(/drew shard cfg-scale0-seeds0 with w = 2, schedule interval:20-70 where the evaluation asks for w = 3/);
+    expect(results.heldCount(0)).toBe(0);
+    expect(results.add(0, job, resultFor(job), 64)).toBe(4);
   });
 });
 

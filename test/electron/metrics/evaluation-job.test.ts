@@ -100,6 +100,8 @@ describe('evaluation job', () => {
       steps: 'ddim5',
       eta: 0,
       mode: 'unconditional+classifier',
+      cfgScale: null,
+      guidanceSchedule: { kind: 'constant' },
       evaluatorSha256: manifest.files[evaluator!.file],
       referenceFeaturesSha256: manifest.files[evaluator!.reference.features],
       referenceMuSha256: manifest.files[evaluator!.reference.mu],
@@ -115,6 +117,30 @@ describe('evaluation job', () => {
     expect(result!.coverage).toBeLessThanOrEqual(1);
     const seeds = [...samplesByScale(studio.gallery, record.id).get(4)!.keys()].sort((a, b) => a - b);
     expect(seeds).toEqual([...Array(12).keys()].map((position) => 500 + position));
+  });
+
+  it('names the classifier-free weight and the schedule in each figure\'s provenance and in every run it recorded, the default w included', async () => {
+    const studio = openStudio(dataDir());
+    const given = await studio.evaluations.startEvaluation({ ...spec, scales: [4], mode: 'classifier-free+classifier', cfgScale: 3, guidanceSchedule: { kind: 'ramp', from: 2, to: 0 } });
+    const implicit = await studio.evaluations.startEvaluation({ ...spec, scales: [0], mode: 'classifier-free' });
+    await studio.evaluations.whenIdle();
+    const runsOf = (evaluationId: number) => {
+      const runIds = new Set(studio.gallery.samples.list({ modelId: 'evaluated-8px', limit: 500 }).items.map((sample) => sample.runId));
+      return [...runIds].map((runId) => studio.gallery.runs.get(runId)!).filter((run) => run.evaluationId === evaluationId);
+    };
+
+    const withWeight = studio.evaluations.getEvaluation(given.id);
+    expect(withWeight.status, withWeight.error ?? '').toBe('completed');
+    expect(withWeight.results[0]!.provenance).toMatchObject({ mode: 'classifier-free+classifier', cfgScale: 3, guidanceSchedule: { kind: 'ramp', from: 2, to: 0 } });
+    expect(runsOf(given.id).map((run) => [run.request.cfgScale, run.request.guidanceSchedule])).toEqual([
+      [3, { kind: 'ramp', from: 2, to: 0 }],
+      [3, { kind: 'ramp', from: 2, to: 0 }],
+    ]);
+
+    const withDefault = studio.evaluations.getEvaluation(implicit.id);
+    expect(withDefault.status, withDefault.error ?? '').toBe('completed');
+    expect(withDefault.results[0]!.provenance).toMatchObject({ mode: 'classifier-free', cfgScale: 2, guidanceSchedule: { kind: 'constant' } });
+    expect(runsOf(implicit.id).map((run) => run.request.cfgScale)).toEqual([2, 2]);
   });
 
   it("gives the sFID of the evaluator's spatial output against the reference's spatial statistics", async () => {
