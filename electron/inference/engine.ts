@@ -50,6 +50,8 @@ export function createEngine(options: EngineOptions = {}): Engine {
     linalgGraphsDir: options.linalgGraphsDir ?? sourceLinalgGraphsDir(),
   };
   let worker: Worker | null = null;
+  /** Set by close: a call that arrives afterwards must not start a worker nobody will stop. */
+  let closed = false;
   /** Counts the workers started, so a handle into a worker that has stopped is not sent to its successor. */
   let generation = 0;
   let nextId = 1;
@@ -57,6 +59,7 @@ export function createEngine(options: EngineOptions = {}): Engine {
 
   function ensureWorker(): Worker {
     if (worker !== null) return worker;
+    if (closed) throw new Error('The engine was closed.');
     const started = startWorker(entry, settings);
     generation += 1;
     started.on('message', (message: FromWorker) => pending.get(message.id)?.onMessage(message));
@@ -72,6 +75,8 @@ export function createEngine(options: EngineOptions = {}): Engine {
   }
 
   function send(message: ToWorker): void {
+    // Closing failed every job, so there is nothing left to cancel.
+    if (closed && message.type === 'cancel') return;
     ensureWorker().postMessage(message);
   }
 
@@ -290,6 +295,7 @@ export function createEngine(options: EngineOptions = {}): Engine {
   }
 
   async function close(): Promise<void> {
+    closed = true;
     const running = worker;
     worker = null;
     if (running !== null) {

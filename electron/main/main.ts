@@ -45,6 +45,8 @@ async function start(): Promise<void> {
     return window;
   };
   openWindow();
+  // Once the window is loading, so the first Generate finds the worker started and the model open.
+  void service.preloadDefaultModel();
   app.on('activate', () => {
     if (BrowserWindow.getAllWindows().length === 0) openWindow();
   });

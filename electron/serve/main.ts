@@ -10,7 +10,7 @@ import { openStudio } from '../service/open-studio';
 import { accessTokenArgument, minimumTokenLength } from './access-token';
 import { startBridge } from './bridge-server';
 import { loadOrCreateToken, tokenFilePath } from './stored-token';
-import { ensureRendererBuilt } from './renderer-bundle';
+import { builtRendererAt, ensureRendererBuilt } from './renderer-bundle';
 
 function portNumber(text: string): number {
   const port = Number(text);
@@ -34,6 +34,7 @@ const program = new Command()
   .addOption(unetPrecisionOption())
   .option('--token <token>', `use this token instead of the stored one (at least ${minimumTokenLength} base64url characters)`, accessTokenArgument)
   .option('--rotate-token', 'replace the token stored in the data folder with a new random one (old addresses stop working)', false)
+  .option('--renderer <dir>', 'serve this built renderer as it is, instead of renderer/dist (built when its sources are newer)')
   .option('--queue <url>', 'Redis address (redis://:PASSWORD@host:6379): evaluations are drawn by workers on other machines (cli worker)')
   .showHelpAfterError();
 
@@ -45,9 +46,9 @@ function storedToken(dataDir: string, rotate: boolean, log: (line: string) => vo
 
 async function main(): Promise<void> {
   program.parse();
-  const options = program.opts<{ data: string; port: number; models: string[]; threads: number; unetPrecision: UnetPrecision; token?: string; rotateToken: boolean; queue?: string }>();
+  const options = program.opts<{ data: string; port: number; models: string[]; threads: number; unetPrecision: UnetPrecision; token?: string; rotateToken: boolean; queue?: string; renderer?: string }>();
   const log = (line: string) => process.stderr.write(`${line}\n`);
-  const rendererDir = await ensureRendererBuilt(log);
+  const rendererDir = options.renderer ? builtRendererAt(options.renderer) : await ensureRendererBuilt(log);
   const service = openStudio({
     dataDir: options.data,
     modelDirs: options.models,
@@ -58,6 +59,8 @@ async function main(): Promise<void> {
   const token = options.token ?? storedToken(options.data, options.rotateToken, log);
   const bridge = await startBridge({ service, rendererDir, token, port: options.port, log });
   process.stdout.write(`Studio ready at ${bridge.url}\n`);
+  // After the address is out, so the page starts loading while the model opens.
+  void service.preloadDefaultModel();
 
   let stopping = false;
   const stop = (): void => {

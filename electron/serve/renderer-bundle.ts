@@ -27,10 +27,24 @@ export function rendererBuildIsCurrent(): boolean {
   return statSync(builtIndex).mtimeMs >= sources;
 }
 
+/** Builds the renderer with vite into `outDir` (renderer/dist unless told otherwise). */
+export async function buildRenderer(outDir = rendererDistDir): Promise<string> {
+  const { build } = await import('vite');
+  await build({ configFile: path.join(rendererDir, 'vite.config.ts'), logLevel: 'warn', build: { outDir, emptyOutDir: true } });
+  return outDir;
+}
+
 export async function ensureRendererBuilt(log: (line: string) => void): Promise<string> {
   if (rendererBuildIsCurrent()) return rendererDistDir;
   log('Building the renderer…');
-  const { build } = await import('vite');
-  await build({ configFile: path.join(rendererDir, 'vite.config.ts'), logLevel: 'warn' });
-  return rendererDistDir;
+  return buildRenderer();
+}
+
+/** A renderer built elsewhere (the tests build one for their whole run), checked before it is served. */
+export function builtRendererAt(dir: string): string {
+  const resolved = path.resolve(dir);
+  if (!existsSync(path.join(resolved, 'index.html'))) {
+    throw new Error(`There is no built renderer in ${resolved} (no index.html). Build one with \`npx vite build --config renderer/vite.config.ts --outDir ${resolved}\`, or leave out --renderer to serve renderer/dist.`);
+  }
+  return resolved;
 }

@@ -19,6 +19,10 @@ export class ModelCatalog {
   private readonly openSessions = new Map<string, Map<ProviderName, string>>();
   /** The provider of each model's most recent load: what the page shows next to it. */
   private readonly activeProviders = new Map<string, string>();
+  /** Loads under way, by model id and provider asked for, so a second ask for the same load waits on the first. */
+  private readonly loadsUnderWay = new Map<string, Promise<LoadedModel>>();
+  /** Why the default model did not open at start, until a later load of it succeeds. */
+  private readonly startupProblems = new Map<string, ModelFolderProblem>();
 
   constructor(
     private readonly engine: Engine,
@@ -52,10 +56,38 @@ export class ModelCatalog {
   }
 
   async listModelProblems(): Promise<ModelFolderProblem[]> {
-    return (await this.scanned()).problems;
+    return [...(await this.scanned()).problems, ...this.startupProblems.values()];
   }
 
-  async loadModel(request: { modelId: string; provider: ProviderName }): Promise<LoadedModel> {
+  /**
+   * Opens the sessions of the model the page starts on (the first one listed) on the automatic
+   * provider, as the page asks for it, so neither the page's load nor the first run waits for
+   * the worker or the graphs. A model that does not open is kept as one of listModelProblems.
+   */
+  async preloadDefaultModel(): Promise<void> {
+    // The scan keeps its own problems (folders not offered) and does not fail as a whole.
+    const [model] = await this.summaries();
+    if (!model) return;
+    try {
+      await this.loadModel({ modelId: model.id, provider: 'auto' });
+    } catch (error) {
+      this.startupProblems.set(model.id, {
+        folder: model.dir,
+        message: `${model.name} could not be opened when the studio started: ${(error as Error).message}`,
+      });
+    }
+  }
+
+  loadModel(request: { modelId: string; provider: ProviderName }): Promise<LoadedModel> {
+    const key = JSON.stringify([request.modelId, request.provider]);
+    const underWay = this.loadsUnderWay.get(key);
+    if (underWay) return underWay;
+    const load = this.loadNow(request).finally(() => this.loadsUnderWay.delete(key));
+    this.loadsUnderWay.set(key, load);
+    return load;
+  }
+
+  private async loadNow(request: { modelId: string; provider: ProviderName }): Promise<LoadedModel> {
     await this.find(request.modelId);
     const info = await this.engine.loadModel(request.modelId, request.provider);
     this.gallery.models.register(info.manifest, modelSha256(info.manifest));
@@ -63,6 +95,7 @@ export class ModelCatalog {
     sessions.set(request.provider, info.provider);
     this.openSessions.set(request.modelId, sessions);
     this.activeProviders.set(request.modelId, info.provider);
+    this.startupProblems.delete(request.modelId);
     const fallbackNote =
       info.fallbacks.length === 0
         ? null

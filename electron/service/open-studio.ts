@@ -14,6 +14,7 @@ import { JobQueue } from './job-queue';
 import { ModelCatalog } from './model-catalog';
 import { findModelFolders } from './model-folders';
 import { RunOperations } from './run-operations';
+import { TrajectoryQuestions } from './trajectory-questions';
 
 /** The engine's part of the setup: all that a command needing no gallery (metrics) opens. */
 export interface EngineSetup {
@@ -53,6 +54,12 @@ export interface Studio extends StudioHandlers {
   readonly queue: JobQueue;
   readonly evaluations: EvaluationOperations;
   readonly runs: RunOperations;
+  /**
+   * Starts the worker and opens the default model in the background, so the first Generate waits
+   * for nothing; hosts call it once their page is on its way. Resolves when that is done or has
+   * failed; a failure is one of listModelProblems, never a rejection.
+   */
+  preloadDefaultModel(): Promise<void>;
   /** Stops the running entry (it waits in the queue for the next studio), and closes engine and gallery. */
   close(): Promise<void>;
 }
@@ -94,6 +101,7 @@ export function openStudio(setup: StudioSetup): Studio {
   const runs = new RunOperations({ engine, gallery, catalog, queue, appVersion, emit });
   const evaluations = new EvaluationOperations({ engine, gallery, catalog, queue, appVersion, ...setup.evaluation });
   const galleryOperations = new GalleryOperations(gallery, catalog);
+  const trajectoryQuestions = new TrajectoryQuestions(gallery, catalog, engine);
   queue.start({ adoptLeftEntries: setup.carryOnQueue ?? true });
 
   const operations: StudioHandlers = {
@@ -113,6 +121,7 @@ export function openStudio(setup: StudioSetup): Studio {
       'savePreset',
       'deletePreset',
     ]),
+    ...operationsOf(trajectoryQuestions, ['askClassifier', 'askEvaluator']),
     startEvaluation: (spec) => evaluations.startEvaluation(spec),
     resumeEvaluation: ({ evaluationId }) => evaluations.resumeEvaluation(evaluationId),
     cancelEvaluation: async ({ evaluationId }) => ({ cancelled: evaluations.cancelEvaluation(evaluationId) }),
@@ -126,6 +135,7 @@ export function openStudio(setup: StudioSetup): Studio {
     removeQueueEntry: async ({ jobId }) => queue.remove(jobId),
   };
 
+  let preload: Promise<void> | null = null;
   let closed: Promise<void> | null = null;
   return {
     ...operations,
@@ -139,10 +149,17 @@ export function openStudio(setup: StudioSetup): Studio {
     queue,
     evaluations,
     runs,
+    preloadDefaultModel() {
+      // A closing studio opens nothing more.
+      preload ??= closed === null ? catalog.preloadDefaultModel() : Promise.resolve();
+      return preload;
+    },
     close() {
       closed ??= (async () => {
         await queue.close();
+        // Closing the engine ends a load under way; the gallery stays open until that load has let go of it.
         await engine.close();
+        await preload;
         gallery.close();
       })();
       return closed;

@@ -3,6 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { inject } from 'vitest';
 
 export const repositoryRoot = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -32,12 +33,24 @@ export function e2eModelFolder(): string {
   return found;
 }
 
+/** The built-in Fashion-MNIST model, for the figures that are quoted on it. */
+export function builtInModelFolder(): string {
+  const dir = path.join(repositoryRoot, 'models', 'fashion-mnist');
+  if (!existsSync(path.join(dir, 'manifest.json'))) {
+    throw new Error(`The built-in model is missing from ${dir}. Export it with: .venv/bin/python -m studio_tools.train.export_builtin`);
+  }
+  return dir;
+}
+
 /** `port` 0 picks a free one; a restart that keeps open pages' addresses passes the port it had. */
 export async function startServe(dataDir: string, modelFolders: string | string[], timeoutMs = 180_000, port = 0, extraArgs: readonly string[] = []): Promise<RunningServe> {
+  // The run's renderer, built once before the first test (renderer-build-setup); serve builds its own without it.
+  const rendererDir = inject('rendererDir');
+  const rendererArgs = rendererDir ? ['--renderer', rendererDir] : [];
   const startedAt = performance.now();
   const child: ChildProcess = spawn(
     process.execPath,
-    ['--import', 'tsx', path.join(repositoryRoot, 'electron/serve/main.ts'), '--port', String(port), '--data', dataDir, '--models', ...[modelFolders].flat(), '--threads', '2', ...extraArgs],
+    ['--import', 'tsx', path.join(repositoryRoot, 'electron/serve/main.ts'), '--port', String(port), '--data', dataDir, '--models', ...[modelFolders].flat(), '--threads', '2', ...rendererArgs, ...extraArgs],
     { cwd: repositoryRoot, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let output = '';
