@@ -106,6 +106,30 @@ export async function openCpuGraph(bytes: Uint8Array, label: string, threads: nu
   }
 }
 
+/**
+ * Opens one of the studio's own graphs on the provider a model's sessions really got (the device
+ * sampling path's step graphs), outputs placed as `outputLocation` asks. It does not fall back:
+ * the provider already opened the model's UNet, so a failure here is a damaged install.
+ */
+export async function openStudioGraphOn(
+  bytes: Uint8Array,
+  label: string,
+  provider: ConcreteProvider,
+  threads: number,
+  outputLocation: 'cpu' | 'gpu-buffer',
+): Promise<ort.InferenceSession> {
+  try {
+    return await createSession(bytes, {
+      executionProviders: [provider],
+      graphOptimizationLevel: 'all',
+      preferredOutputLocation: outputLocation,
+      ...(threads > 0 ? { intraOpNumThreads: threads, interOpNumThreads: 1 } : {}),
+    });
+  } catch (error) {
+    throw new GraphLoadError(`The studio's ${label} graph could not be opened on ${provider.toUpperCase()}: ${firstLine(error)}. Reinstall the studio; its graph files may be damaged.`);
+  }
+}
+
 /** Expected input of a graph: the name the manifest gives it and what it is for. */
 export interface ExpectedInput {
   name: string;

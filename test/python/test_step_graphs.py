@@ -37,7 +37,8 @@ def test_the_generator_writes_the_graphs_into_a_folder(tmp_path: Path) -> None:
 def _run(name: str, feeds: Mapping[str, np.ndarray | float]) -> dict[str, np.ndarray]:
     session = onnxruntime.InferenceSession(str(STEP_GRAPHS / name), providers=["CPUExecutionProvider"])
     names = [output.name for output in session.get_outputs()]
-    results = session.run(None, {key: np.asarray(value, dtype=np.float32) for key, value in feeds.items()})
+    types = {value.name: np.float64 if value.type == "tensor(double)" else np.float32 for value in session.get_inputs()}
+    results = session.run(None, {key: np.asarray(value, dtype=types[key]) for key, value in feeds.items()})
     return dict(zip(names, results, strict=True))
 
 

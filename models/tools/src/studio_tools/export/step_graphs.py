@@ -4,7 +4,7 @@ On a GPU provider the sampler arithmetic of a step (p_mean_variance, the classif
 condition_score / condition_mean, and x_{t-1}) runs as a small ONNX graph beside the UNet, so
 x, ε, the gradient and the noise never need to visit the CPU. Each graph takes the step's
 coefficients as scalar inputs (computed once per step, in float64, by the TypeScript
-schedule), and gives x_{t-1}, x̂₀, ‖∇ₓ log p(y|xₜ)‖ per sample and a count of non-finite
+schedule, and fed in the graph's arithmetic type), and gives x_{t-1}, x̂₀, ‖∇ₓ log p(y|xₜ)‖ per sample and a count of non-finite
 elements per sample (the divergence check without copying x back).
 
 Each graph comes twice: ``<name>.onnx`` does its arithmetic in float64 between float32
@@ -58,8 +58,10 @@ class StepGraph:
         return self._computed(name)
 
     def scalar(self, name: str) -> str:
-        self.inputs.append(helper.make_tensor_value_info(name, FLOAT, []))
-        return self._computed(name)
+        # Coefficients come in the compute type: √(1/ᾱₜ) reaches thousands at the noisiest step,
+        # where its float32 rounding alone would move x̂₀ by more than the float64 arithmetic does.
+        self.inputs.append(helper.make_tensor_value_info(name, self.compute, []))
+        return name
 
     def constant(self, name: str, value: float) -> str:
         self.initializers.append(helper.make_tensor(name, self.compute, [], [value]))
