@@ -8,6 +8,7 @@ import { boundedList, formatCount, MAX_SWEEP_SCALES, MAX_ZIP_EXPORT_SAMPLES } fr
 import { MAX_RECIPE_PNG_BYTES, base64Length } from './bridge-protocol';
 import { GuidanceMode, ModelId, ProviderName, RecordedRunRequest, RunRequest, SamplerName } from './run-request';
 import { eventChannels, invokeChannels, type InvokeMethod } from './channels';
+import { CompareRequest, ForkRequest } from './fork-compare';
 import { EvaluationRecord, EvaluationRef, EvaluationShards, EvaluationSpec, EvaluationView } from './evaluation';
 import { QueueEntryRef, QueueMove, QueueView } from './queue';
 import { GridSweepHandle, GridSweepRequest } from './sweep-grid';
@@ -172,6 +173,16 @@ export const TrajectoryExportRequest = SampleRef.extend({
 });
 export type TrajectoryExportRequest = z.input<typeof TrajectoryExportRequest>;
 
+/** Recorded steps to ask a network about: all of them when `steps` is absent. */
+export const TrajectoryQuestion = SampleRef.extend({
+  steps: z
+    .array(z.number().int({ error: 'a step index is a whole number' }).nonnegative({ error: 'a step index is 0 or more' }))
+    .min(1, { error: 'name at least one step, or leave the steps out to ask about all of them' })
+    .max(100_000)
+    .optional(),
+});
+export type TrajectoryQuestion = z.input<typeof TrajectoryQuestion>;
+
 export const ExportedFile = z.object({ fileName: z.string(), mimeType: z.string(), bytes: Base64 });
 export type ExportedFile = z.infer<typeof ExportedFile>;
 
@@ -205,6 +216,8 @@ export const ImageRef = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('thumbnail'), sampleId: SampleId }),
   z.object({ kind: z.literal('xt'), sampleId: SampleId, step: z.number().int().nonnegative() }),
   z.object({ kind: z.literal('x0'), sampleId: SampleId, step: z.number().int().nonnegative() }),
+  /** |∇ₓ log p(y | xₜ)| per pixel of a recorded step, colour-mapped, scaled to that step's largest value. */
+  z.object({ kind: z.literal('heat'), sampleId: SampleId, step: z.number().int().nonnegative() }),
 ]);
 export type ImageRef = z.infer<typeof ImageRef>;
 
@@ -213,7 +226,7 @@ export const imageProtocolScheme = 'studio-image';
 
 /** Path of an image below the image root: `sample/<id>.png`, `xt/<id>/<step>.png`, … */
 export function imagePath(ref: ImageRef): string {
-  if (ref.kind === 'xt' || ref.kind === 'x0') return `${ref.kind}/${ref.sampleId}/${ref.step}.png`;
+  if (ref.kind === 'xt' || ref.kind === 'x0' || ref.kind === 'heat') return `${ref.kind}/${ref.sampleId}/${ref.step}.png`;
   return `${ref.kind}/${ref.sampleId}.png`;
 }
 
@@ -221,8 +234,8 @@ export function imagePath(ref: ImageRef): string {
 export function parseImagePath(path: string): ImageRef | null {
   const single = /^(sample|thumbnail)\/([1-9]\d{0,15})\.png$/.exec(path);
   if (single) return { kind: single[1] as 'sample' | 'thumbnail', sampleId: Number(single[2]) };
-  const stepped = /^(xt|x0)\/([1-9]\d{0,15})\/(\d{1,6})\.png$/.exec(path);
-  if (stepped) return { kind: stepped[1] as 'xt' | 'x0', sampleId: Number(stepped[2]), step: Number(stepped[3]) };
+  const stepped = /^(xt|x0|heat)\/([1-9]\d{0,15})\/(\d{1,6})\.png$/.exec(path);
+  if (stepped) return { kind: stepped[1] as 'xt' | 'x0' | 'heat', sampleId: Number(stepped[2]), step: Number(stepped[3]) };
   return null;
 }
 
@@ -291,6 +304,10 @@ export const studioOperations = {
   /** Cancels any queue entry by its job id: a run, a sweep cell, a finish-run or an evaluation. */
   cancelRun: operation('cancelRun', RunHandle, z.object({ cancelled: z.boolean() })),
   finishRun: operation('finishRun', FinishRunRequest, RunHandle),
+  /** Continues a sample's trajectory from a step with other settings: a new run linked to it (forkOf). */
+  forkSample: operation('forkSample', ForkRequest, RunHandle),
+  /** Run B of an A/B comparison: the sample's request with one setting changed, on its seed (comparedWith). */
+  compareSample: operation('compareSample', CompareRequest, RunHandle),
   startSweep: operation('startSweep', SweepRequest, SweepHandle),
   startGridSweep: operation('startGridSweep', GridSweepRequest, GridSweepHandle),
   tagSweepGrid: operation('tagSweepGrid', TagSweepGridRequest, ExportedPng),
@@ -302,6 +319,10 @@ export const studioOperations = {
   deleteSample: operation('deleteSample', SampleRef, z.object({ deleted: z.boolean() })),
   exportPng: operation('exportPng', ExportPngRequest, ExportedPng),
   exportTrajectory: operation('exportTrajectory', TrajectoryExportRequest, ExportedFile),
+  /** Runs the guiding classifier on the stored xₜ of recorded steps that have no classifier view, and stores what it saw. */
+  askClassifier: operation('askClassifier', TrajectoryQuestion, SampleDetail),
+  /** Runs the model's evaluator on the stored x̂₀ of recorded steps, and stores p(y | x̂₀). */
+  askEvaluator: operation('askEvaluator', TrajectoryQuestion, SampleDetail),
   exportSamplesZip: operation('exportSamplesZip', SamplesZipRequest, ExportedFile),
   readRecipe: operation('readRecipe', RecipeSource, RecipeResult),
   listPresets: operation('listPresets', NoRequest, z.array(PresetRecord)),

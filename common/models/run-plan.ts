@@ -149,7 +149,7 @@ function switchStartRefusal(settings: PlannedSettings, step: number, diffusion: 
   const alphaBar = diffusion.alphasCumprod[index] as number;
   if (alphaBar >= MINIMUM_GUIDED_ALPHA_BAR) return null;
   const name = settings.sampler === 'ddim' ? 'DDIM' : 'DPM-Solver++(2M)';
-  return `The switch to ${name} at step ${step} starts at t = ${diffusion.timestepMap[index] as number} where ᾱ = ${alphaBar.toPrecision(2)}, so classifier guidance saturates there; switch at a later step.`;
+  return `The switch to ${name} at step ${step} starts at t = ${diffusion.timestepMap[index] as number} where ᾱ = ${alphaBar.toExponential(1)}, so classifier guidance saturates there; switch at a later step.`;
 }
 
 function planSwitch(manifest: ModelManifest, request: PlannedSettings, change: SwitchAt, diffusion: SpacedDiffusion): SwitchPlan {

@@ -129,8 +129,9 @@ export class SamplesRepository {
     this.runs = runs;
     this.trajectories = trajectories;
     // Only the fields a sample copies are read out of the request: its seed list may be a million long.
+    // A run that switches class part way ends steered to the switched class, which its confidence is of.
     this.runSettingsStatement = db.prepare<[number], Record<keyof SampleSettings, unknown>>(
-      `SELECT model_id AS modelId, request ->> '$.classIndex' AS classIndex, request ->> '$.scale' AS scale,
+      `SELECT model_id AS modelId, coalesce(request ->> '$.switchAt.classIndex', request ->> '$.classIndex') AS classIndex, request ->> '$.scale' AS scale,
               request ->> '$.mode' AS mode, request ->> '$.sampler' AS sampler, request ->> '$.steps' AS steps
        FROM runs WHERE id = ?`,
     );

@@ -106,7 +106,7 @@ export function openStudio(setup: StudioSetup): Studio {
 
   const operations: StudioHandlers = {
     ...operationsOf(catalog, ['listModels', 'listModelProblems', 'loadModel']),
-    ...operationsOf(runs, ['startRun', 'startSweep', 'startGridSweep', 'tagSweepGrid', 'readSweepGrid', 'finishRun', 'cancelRun']),
+    ...operationsOf(runs, ['startRun', 'startSweep', 'startGridSweep', 'tagSweepGrid', 'readSweepGrid', 'finishRun', 'forkSample', 'compareSample', 'cancelRun']),
     ...operationsOf(galleryOperations, [
       'listSamples',
       'getSample',

@@ -170,6 +170,36 @@ export class RunOperations implements JobKind {
     return { jobId: queued!.id };
   }
 
+  /**
+   * Queues the fork of a sample: its recorded request on its own seed, the steps before `step`
+   * replayed (the seed's noise gives the parent's xₜ there), the steps from it with the changes.
+   */
+  async forkSample({ sampleId, step, changes }: ParsedRequestOf<'forkSample'>): Promise<ResponseOf<'forkSample'>> {
+    const { request, seed } = this.recordedSample(sampleId);
+    if (request.switchAt !== undefined) {
+      throw new UserFacingError(`Sample ${sampleId} already switches its settings at step ${request.switchAt.step}, and a run switches once; fork the sample it came from instead.`);
+    }
+    const fork: RunRequest = { ...request, seeds: [seed], batchSize: 1, switchAt: { ...changes, step }, forkOf: { sampleId, step } };
+    return this.startLinkedRun(fork);
+  }
+
+  /** Queues run B of an A/B comparison: sample A's request with one setting changed, on A's seed. */
+  async compareSample(comparison: ParsedRequestOf<'compareSample'>): Promise<ResponseOf<'compareSample'>> {
+    const { request, seed } = this.recordedSample(comparison.sampleId);
+    const current: unknown = request[comparison.setting];
+    if (JSON.stringify(current) === JSON.stringify(comparison.value)) {
+      throw new UserFacingError(`Sample ${comparison.sampleId} already has ${comparison.setting} ${JSON.stringify(comparison.value)}; pick another value to compare with.`);
+    }
+    const compared: RunRequest = {
+      ...request,
+      [comparison.setting]: comparison.value,
+      seeds: [seed],
+      batchSize: 1,
+      comparedWith: { sampleId: comparison.sampleId, setting: comparison.setting },
+    };
+    return this.startLinkedRun(compared);
+  }
+
   async cancelRun({ jobId }: ParsedRequestOf<'cancelRun'>): Promise<ResponseOf<'cancelRun'>> {
     return { cancelled: this.options.queue.cancel(jobId) };
   }
@@ -234,6 +264,20 @@ export class RunOperations implements JobKind {
   }
 
   // ------------------------------------------------------------ checks on arrival
+
+  /** A sample's recorded request (without the links of its own run) and its seed. */
+  private recordedSample(sampleId: number): { request: RunRequest; seed: number } {
+    const detail = this.options.gallery.samples.detail(sampleId);
+    if (detail === undefined || detail === null) throw new UserFacingError(`Sample ${sampleId} is not in the gallery any more; it may have been deleted.`);
+    const { forkOf: _fork, comparedWith: _comparison, ...request } = detail.run.request;
+    return { request, seed: detail.sample.seed };
+  }
+
+  /** Queues a fork or comparison run with its trajectory, checked against its model as every run is. */
+  private async startLinkedRun(request: RunRequest): Promise<ResponseOf<'startRun'>> {
+    const [queued] = this.enqueue([await this.entryFor({ request, recordTrajectory: true, finishesRunId: null, replaysNoise: false }, 'run', null)]);
+    return { jobId: queued!.id };
+  }
 
   private enqueue(entries: PlannedEntry[]): StoredQueueEntry[] {
     const queued = this.options.queue.add(
