@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { allDistinct, boundedList, boundedWholeNumber, MAX_EVALUATION_CLASSES, MAX_EVALUATION_SAMPLES_PER_SCALE, MAX_EVALUATION_SCALES } from './bounds';
-import { ClassIndex, GuidanceMode, GuidanceScheduleSetting, ModelId, RunRequest, SamplerName, StepsText } from './run-request';
+import { ClassIndex, DEFAULT_CFG_SCALE, GuidanceMode, GuidanceScheduleSetting, ModelId, RunRequest, SamplerName, StepsText, usesClassifierFree } from './run-request';
 
 /** Milliseconds since the Unix epoch. */
 const Timestamp = z.number().int().nonnegative();
@@ -53,6 +53,18 @@ export const EvaluationSpec = z
   });
 export type EvaluationSpec = z.infer<typeof EvaluationSpec>;
 export type EvaluationSpecInput = z.input<typeof EvaluationSpec>;
+
+/**
+ * The classifier-free weight and the schedule an evaluation's samples are drawn with: w as the
+ * sampler reads it (the default when the spec leaves it out, null outside the classifier-free
+ * modes) and the schedule (constant when the spec names none).
+ */
+export function drawnGuidance(spec: Pick<EvaluationSpec, 'mode' | 'cfgScale' | 'guidanceSchedule'>): { cfgScale: number | null; guidanceSchedule: GuidanceScheduleSetting } {
+  return {
+    cfgScale: usesClassifierFree(spec.mode) ? (spec.cfgScale ?? DEFAULT_CFG_SCALE) : null,
+    guidanceSchedule: spec.guidanceSchedule ?? { kind: 'constant' },
+  };
+}
 
 /** What a stored figure was measured on, so two figures can be told comparable or not. */
 export const EvaluationProvenance = z.object({

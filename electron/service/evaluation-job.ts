@@ -8,8 +8,8 @@
  * Inception Score's splits of 5,000 must each hold the classes as they were drawn.
  */
 import { MAX_BATCH_SIZE, MAX_SEEDS_PER_RUN } from '../../common/contract/bounds';
-import type { EvaluationResult, EvaluationSpec } from '../../common/contract/evaluation';
-import { DEFAULT_CFG_SCALE, usesClassifierFree, type ProviderName, type RunRequest } from '../../common/contract/run-request';
+import { drawnGuidance, type EvaluationResult, type EvaluationSpec } from '../../common/contract/evaluation';
+import type { ProviderName, RunRequest } from '../../common/contract/run-request';
 import { NOISE_ALGORITHM } from '../../common/diffusion/rng';
 import { newSampleFrom, type Gallery } from '../gallery';
 import type { Engine } from '../inference';
@@ -48,6 +48,7 @@ export async function executeEvaluation(evaluationId: number, context: Evaluatio
   if (!record) throw new Error(`Evaluation ${evaluationId} is not in the gallery.`);
   const { spec } = record;
   const plan = seedsByClass(spec);
+  const drawnWeight = drawnGuidance(spec).cfgScale;
   const total = spec.samplesPerScale * spec.scales.length;
   let evaluator: EvaluatorNetwork | null = null;
   gallery.evaluations.setStatus(evaluationId, 'running');
@@ -78,7 +79,7 @@ export async function executeEvaluation(evaluationId: number, context: Evaluatio
             classIndex,
             mode: spec.mode,
             // The classifier-free runs name the w they drew with, the default included, so a run read alone says it.
-            ...(usesClassifierFree(spec.mode) ? { cfgScale: spec.cfgScale ?? DEFAULT_CFG_SCALE } : spec.cfgScale === undefined ? {} : { cfgScale: spec.cfgScale }),
+            ...(drawnWeight !== null ? { cfgScale: drawnWeight } : spec.cfgScale === undefined ? {} : { cfgScale: spec.cfgScale }),
             ...(spec.guidanceSchedule === undefined ? {} : { guidanceSchedule: spec.guidanceSchedule }),
             scale,
             sampler: spec.sampler,

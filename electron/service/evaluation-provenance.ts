@@ -4,8 +4,7 @@
  * evaluator and of the reference batch's files, so figures from other weights, other reference
  * data or other sample counts are never taken for comparable ones.
  */
-import type { EvaluationProvenance, EvaluationSpec } from '../../common/contract/evaluation';
-import { DEFAULT_CFG_SCALE, usesClassifierFree } from '../../common/contract/run-request';
+import { drawnGuidance, type EvaluationProvenance, type EvaluationSpec } from '../../common/contract/evaluation';
 import type { ModelManifest } from '../../common/models/manifest';
 
 /** What a scale's figures are measured on: the seeds, the sampler settings and the evaluator's files. */
@@ -26,8 +25,7 @@ export function evaluationProvenance(spec: EvaluationSpec, manifest: ModelManife
     eta: spec.eta,
     mode: spec.mode,
     // The values the sampler used, so figures of w = 2 left implicit and w = 2 given read the same.
-    cfgScale: usesClassifierFree(spec.mode) ? (spec.cfgScale ?? DEFAULT_CFG_SCALE) : null,
-    guidanceSchedule: spec.guidanceSchedule ?? { kind: 'constant' },
+    ...drawnGuidance(spec),
     evaluatorSha256: sha256(evaluator.file),
     referenceFeaturesSha256: sha256(evaluator.reference.features),
     referenceMuSha256: sha256(evaluator.reference.mu),

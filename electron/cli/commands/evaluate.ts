@@ -7,7 +7,8 @@
  */
 import { SingleBar } from 'cli-progress';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import type { EvaluationRecord, EvaluationSpecInput } from '../../../common/contract/evaluation';
+import { drawnGuidance, type EvaluationRecord, type EvaluationSpecInput } from '../../../common/contract/evaluation';
+import { scheduleText } from '../../../common/contract/guidance-schedule-text';
 import { GuidanceMode, ProviderName, SamplerName, usesClassifierFree, type GuidanceScheduleSetting } from '../../../common/contract/run-request';
 import { preferredDdimSpacing } from '../../../common/diffusion/guidance-safety';
 import { findClass } from '../../../common/models/class-search';
@@ -57,6 +58,14 @@ function formatted(value: number | null, digits: number): string {
 }
 
 /** The results as an aligned text table, one row per scale. */
+/** The line above the table: the evaluation, how it ended, and the settings every figure shares, w and the schedule among them. */
+export function evaluationHeading(record: EvaluationRecord): string {
+  const { spec } = record;
+  const { cfgScale, guidanceSchedule } = drawnGuidance(spec);
+  const settings = [spec.mode, ...(cfgScale === null ? [] : [`w = ${cfgScale}`]), `schedule ${scheduleText(guidanceSchedule)}`, `${spec.sampler} ${spec.steps}`, `η ${spec.eta}`];
+  return `evaluation ${record.id} (${record.status}) · ${settings.join(' · ')}`;
+}
+
 export function resultsTable(record: EvaluationRecord): string {
   const header = ['scale', 'samples', 'FID', 'sFID', 'IS', 'IS splits', 'precision', 'recall', 'density', 'coverage', 'accuracy'];
   const rows = record.results.map((result) => [
@@ -162,6 +171,6 @@ export function evaluateCommand(): Command {
     .option('--no-progress', 'no progress bar')
     .action(async (options: EvaluateCommandOptions) => {
       const record = await runEvaluateCommand(options);
-      process.stdout.write(options.json ? `${JSON.stringify(record)}\n` : `evaluation ${record.id} (${record.status})\n${resultsTable(record)}\n`);
+      process.stdout.write(options.json ? `${JSON.stringify(record)}\n` : `${evaluationHeading(record)}\n${resultsTable(record)}\n`);
     });
 }

@@ -45,6 +45,15 @@ describe('npm run cli -- evaluate', () => {
     expect(record.results[0]!.inceptionSplitSizes).toEqual([6]);
   });
 
+  it('prints w and the schedule above the table, and names them in the JSON record\'s provenance', async () => {
+    const args = ['evaluate', '--model', MODEL, '--classes', '0,2', '--scales', '2', '--samples', '6', '--cfg', '3', '--schedule', 'interval:20-70', '--mode', 'classifier-free+classifier', '--steps', 'ddim5', '--data', data, '--provider', 'cpu', '--threads', '1', '--no-progress'];
+    const table = await cli(args);
+    expect(table.stdout.split('\n')[0]).toMatch(/^evaluation \d+ \(completed\) · classifier-free\+classifier · w = 3 · schedule interval:20-70 · ddim ddim5 · η 0$/);
+    const record = JSON.parse((await cli([...args, '--json'])).stdout) as EvaluationRecord;
+    expect(record.spec).toMatchObject({ mode: 'classifier-free+classifier', cfgScale: 3, guidanceSchedule: { kind: 'interval', tLo: 20, tHi: 70 } });
+    expect(record.results[0]!.provenance).toMatchObject({ mode: 'classifier-free+classifier', cfgScale: 3, guidanceSchedule: { kind: 'interval', tLo: 20, tHi: 70 } });
+  });
+
   it('explains a bad scale list', async () => {
     await expect(inProcess(['--model', MODEL, '--scales', '1,x', '--data', data])).rejects.toThrow(
       '--scales must be a comma-separated list of numbers',

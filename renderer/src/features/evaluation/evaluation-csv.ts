@@ -1,5 +1,6 @@
 /** The evaluation table as CSV (RFC 4180), one row per guidance scale, with what each row was measured on. */
-import type { EvaluationRecord } from '../../../../common/contract/evaluation';
+import { drawnGuidance, type EvaluationRecord, type EvaluationResult } from '../../../../common/contract/evaluation';
+import { scheduleText } from '../../../../common/contract/guidance-schedule-text';
 
 export const CSV_COLUMNS = [
   'scale',
@@ -15,6 +16,9 @@ export const CSV_COLUMNS = [
   'class_accuracy',
   'first_seed',
   'last_seed',
+  'mode',
+  'cfg_scale',
+  'guidance_schedule',
   'evaluator_sha256',
   'reference_sha256',
 ] as const;
@@ -25,10 +29,25 @@ function cell(value: number | string | null): string {
   return /[",\n\r]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
+/**
+ * The mode, w and schedule of a row: its provenance's, or for figures stored before provenance
+ * named them, what the spec gave (the same rule the sampler follows).
+ */
+function guidanceOf(record: EvaluationRecord, result: EvaluationResult): { mode: string; cfgScale: number | null; schedule: string } {
+  const { provenance } = result;
+  const fromSpec = drawnGuidance(record.spec);
+  return {
+    mode: provenance?.mode ?? record.spec.mode,
+    cfgScale: provenance?.cfgScale !== undefined ? provenance.cfgScale : fromSpec.cfgScale,
+    schedule: scheduleText(provenance?.guidanceSchedule ?? fromSpec.guidanceSchedule),
+  };
+}
+
 export function evaluationCsv(record: EvaluationRecord): string {
   const lines = [CSV_COLUMNS.join(',')];
   for (const result of record.results) {
     const { provenance } = result;
+    const guidance = guidanceOf(record, result);
     lines.push(
       [
         result.scale,
@@ -44,6 +63,9 @@ export function evaluationCsv(record: EvaluationRecord): string {
         result.classAccuracy,
         provenance?.firstSeed ?? null,
         provenance?.lastSeed ?? null,
+        guidance.mode,
+        guidance.cfgScale,
+        guidance.schedule,
         provenance?.evaluatorSha256 ?? null,
         provenance?.referenceFeaturesSha256 ?? null,
       ]
