@@ -18,7 +18,6 @@ import type { EvaluatorNetwork } from '../inference/evaluator-network';
 import { DEFAULT_NEIGHBOURHOOD } from '../metrics/precision-recall';
 import type { EvaluationEvent } from './evaluation-events';
 import { executeEvaluation } from './evaluation-job';
-import { executeShardedEvaluation } from './evaluation-sharded-job';
 import type { JobControl, JobKind, JobQueue } from './job-queue';
 import type { JobOutcome } from './job-outcome';
 import type { ModelCatalog } from './model-catalog';
@@ -143,6 +142,8 @@ export class EvaluationOperations implements JobKind {
       this.emit(event);
     };
     if (queueUrl !== undefined) {
+      // BullMQ and Redis load only when evaluations are shared out: a studio without a queue starts without them.
+      const { executeShardedEvaluation } = await import('./evaluation-sharded-job');
       return executeShardedEvaluation(
         evaluationId,
         {
