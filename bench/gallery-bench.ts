@@ -63,7 +63,7 @@ function insertRate(gallery: Gallery, size: number, count: number, trajectorySte
   const images = Array.from({ length: 8 }, (_, k) => noisyImage(size, k));
   const pngs = images.map(encodePng);
   const trajectory = Array.from({ length: trajectorySteps }, (_, index) => ({
-    index, t: 999 - index * 40, xtPng: pngs[index % 8] as Uint8Array, predX0Png: pngs[(index + 1) % 8] as Uint8Array, probability: 0.5, gradientNorm: 1,
+    index, t: 999 - index * 40, xt: new Float32Array(3 * size * size).fill(index / trajectorySteps), predX0: new Uint8Array(3 * size * size).fill(index % 256), probability: 0.5, gradientNorm: 1, classifier: null,
   }));
   const started = performance.now();
   for (let i = 0; i < count; i++) gallery.samples.add(run.id, { seed: i, png: pngs[i % 8] as Uint8Array, pixels: images[i % 8], confidence: 0.9, trajectory });

@@ -67,6 +67,26 @@ export const SampleRecord = z.object({
 });
 export type SampleRecord = z.infer<typeof SampleRecord>;
 
+/** A class and the probability a network gives it. */
+export const ClassProbability = z.object({ classIndex: z.number().int().nonnegative(), probability: z.number().min(0).max(1) });
+export type ClassProbability = z.infer<typeof ClassProbability>;
+
+/** How many of the classifier's most probable classes each recorded step keeps. */
+export const CLASSIFIER_TOP_CLASSES = 3;
+
+/** One classifier pass on a recorded xₜ. */
+export const ClassifierView = z.object({
+  /** The original timestep index the classifier was told xₜ is at. */
+  t: z.number().int().nonnegative(),
+  /** p(y | xₜ) of the sample's class. */
+  probability: z.number().min(0).max(1),
+  /** The most probable classes under softmax(logits), most probable first. */
+  top: z.array(ClassProbability).min(1).max(CLASSIFIER_TOP_CLASSES),
+  /** The largest per-pixel |∇ₓ log p(y | xₜ)| (L2 over channels, before the guidance scale): the heatmap's white. */
+  gradientMax: z.number().nonnegative(),
+});
+export type ClassifierView = z.infer<typeof ClassifierView>;
+
 export const TrajectoryStepRecord = z.object({
   /** Position in the recorded sequence, 0 = first step taken (noisiest). */
   index: z.number().int().nonnegative(),
@@ -76,6 +96,13 @@ export const TrajectoryStepRecord = z.object({
   probability: z.number().nullable(),
   /** ‖∇ₓ log p(y | xₜ)‖, when guided. */
   gradientNorm: z.number().nullable(),
+  /**
+   * What the classifier sees in the xₜ stored with this step, read at the timestep that xₜ is at
+   * (the next step's t; 0 after the last step): null until a pass ran, during the run or asked for.
+   */
+  classifierView: ClassifierView.nullable(),
+  /** The evaluator's p(y | x̂₀) on this step's x̂₀; null until asked for. */
+  evaluatorProbability: z.number().min(0).max(1).nullable(),
 });
 export type TrajectoryStepRecord = z.infer<typeof TrajectoryStepRecord>;
 

@@ -174,6 +174,7 @@ export function stepRecord(step: number, evaluated: EvaluatedStep, xt: Float32Ar
     t,
     xt,
     predX0,
-    ...(guided === null ? {} : { classProbability: guided.classProbability, gradNorm: guided.gradNorm }),
+    ...(guided === null ? {} : { classProbability: guided.classProbability, gradNorm: guided.gradNorm, classifierGrad: guided.grad }),
+    ...(guided?.logits === undefined ? {} : { classifierLogits: guided.logits }),
   };
 }

@@ -31,6 +31,8 @@ export interface ClassifierGradient {
   grad: Float32Array;
   /** p(y|xₜ) of each sample [B]. */
   classProbability: Float32Array;
+  /** The classifier's logits over every class [B, K], where the graph gives them. */
+  logits?: Float32Array;
 }
 
 /** The noisy classifier at original timestep index `t`, labels bound by the caller. */
@@ -50,8 +52,6 @@ export interface Guidance {
 /** How σ²ₜ of the reverse step is chosen. */
 export type VarianceType = 'learned-range' | 'fixed-small' | 'fixed-large';
 
-export interface SamplerInput {
-  diffusion: SpacedDiffusion;
 /**
  * Where a sampler continues a run instead of starting from x_T: `xt` is x before step `step`
  * (the output of step − 1, [B, C, H, W]), and the steps from `step` on are taken with the same
@@ -62,6 +62,8 @@ export interface SamplerStart {
   xt: Float32Array;
 }
 
+export interface SamplerInput {
+  diffusion: SpacedDiffusion;
   shape: BatchShape;
   denoise: DenoiseFn;
   variance: VarianceType;
@@ -70,10 +72,10 @@ export interface SamplerStart {
   /** η of DDIM (0: deterministic); DDPM ignores it. */
   eta: number;
   noise: NoiseSource;
-  signal?: AbortSignal;
-}
   /** Continue from this step and x; absent: from step 0 and x_T drawn from `noise`. */
   start?: SamplerStart;
+  signal?: AbortSignal;
+}
 
 /**
  * One finished step. `xt` and `predX0` are buffers the sampler reuses: they are valid until the
@@ -92,6 +94,9 @@ export interface SamplerStep {
   classProbability?: Float32Array;
   /** ‖∇ₓ log p(y|xₜ)‖₂ per sample (before scaling), for guided runs. */
   gradNorm?: Float32Array;
+  /** ∇ₓ log p(y|xₜ) [B, C, H, W] (before scaling) and the logits [B, K] this step's classifier pass gave, at `t`, for the input of this step. */
+  classifierGrad?: Float32Array;
+  classifierLogits?: Float32Array;
 }
 
 export type Sampler = (input: SamplerInput) => AsyncGenerator<SamplerStep, void, void>;

@@ -1,6 +1,9 @@
-import { encodePng, imageFromTensor, rgbaFromInterleaved } from '../png/image';
+import { CLASSIFIER_TOP_CLASSES, type ClassProbability } from '../../common/contract/gallery';
+import type { RecordedClassifierViews } from '../inference/types';
+import { encodePng, rgbaFromInterleaved } from '../png/image';
 import type { NewSample } from './samples-repository';
-import type { NewTrajectoryStep } from './trajectories-repository';
+import type { NewTrajectoryStep, StoredClassifierView } from './trajectories-repository';
+import { bytesOfTensor } from './trajectory-images';
 
 /** The parts of a finished engine sample the gallery keeps (the engine's SampleResult has this shape). */
 export interface FinishedSample {
@@ -20,10 +23,31 @@ export interface FinishedSample {
     predX0: Float32Array;
     classProbability: Float32Array | null;
     gradNorm: Float32Array | null;
+    classifier: RecordedClassifierViews | null;
   };
 }
 
-/** Encodes an engine sample (image and, when recorded, every trajectory step) for `samples.add`. */
+/** The classifier pass filed under step `step`, or null where none ran. */
+export function classifierViewAt(views: RecordedClassifierViews | null, step: number, plane: number): StoredClassifierView | null {
+  if (views === null || (views.t[step] as number) < 0) return null;
+  const top: ClassProbability[] = [];
+  for (let rank = 0; rank < CLASSIFIER_TOP_CLASSES; rank++) {
+    const classIndex = views.topClasses[step * CLASSIFIER_TOP_CLASSES + rank] as number;
+    if (classIndex >= 0) top.push({ classIndex, probability: views.topProbabilities[step * CLASSIFIER_TOP_CLASSES + rank] as number });
+  }
+  return {
+    t: views.t[step] as number,
+    probability: views.probability[step] as number,
+    top,
+    heat: views.heat.slice(step * plane, (step + 1) * plane),
+    gradientMax: views.gradientMax[step] as number,
+  };
+}
+
+/**
+ * The sample's image and its trajectory steps for `samples.add`. Only the final image is encoded
+ * here; each step keeps its exact xₜ and 8-bit x̂₀, and is encoded when someone looks at it.
+ */
 export function newSampleFrom(finished: FinishedSample): NewSample {
   const { channels, height, width } = finished;
   const pixels = rgbaFromInterleaved(finished.pixels, width, height, channels);
@@ -31,17 +55,16 @@ export function newSampleFrom(finished: FinishedSample): NewSample {
   const trajectory: NewTrajectoryStep[] = [];
   const recorded = finished.trajectory;
   if (recorded !== undefined) {
-    const plane = channels * height * width;
-    const stepImage = (tensor: Float32Array, step: number) =>
-      encodePng(imageFromTensor(tensor.subarray(step * plane, (step + 1) * plane), channels, height, width));
+    const perSample = channels * height * width;
     for (let step = 0; step < recorded.t.length; step++) {
       trajectory.push({
         index: step,
         t: recorded.t[step] as number,
-        xtPng: stepImage(recorded.xt, step),
-        predX0Png: stepImage(recorded.predX0, step),
+        xt: recorded.xt.subarray(step * perSample, (step + 1) * perSample),
+        predX0: bytesOfTensor(recorded.predX0.subarray(step * perSample, (step + 1) * perSample)),
         probability: recorded.classProbability?.[step] ?? null,
         gradientNorm: recorded.gradNorm?.[step] ?? null,
+        classifier: classifierViewAt(recorded.classifier, step, height * width),
       });
     }
   }

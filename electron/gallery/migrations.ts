@@ -205,6 +205,42 @@ export const migrations: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 8,
+    description: "trajectory steps kept compactly (exact float32 xₜ, 8-bit x̂₀) with PNGs made when viewed, and what the classifier and the evaluator saw at each step",
+    sql: `
+      -- SQLite cannot drop NOT NULL from a column, so the table is rebuilt; old rows keep their PNGs.
+      CREATE TABLE trajectory_steps_compact (
+        sample_id INTEGER NOT NULL REFERENCES samples(id) ON DELETE CASCADE,
+        step_index INTEGER NOT NULL,
+        t INTEGER NOT NULL,
+        -- Steps recorded before version 8: PNG bytes, 8 bits per value.
+        xt_png BLOB,
+        pred_x0_png BLOB,
+        -- Steps recorded since: xₜ as little-endian float32 [C, H, W], exact, and x̂₀ as bytes [C, H, W] (toByte).
+        xt_f32 BLOB,
+        pred_x0_u8 BLOB,
+        probability REAL,
+        gradient_norm REAL,
+        -- The classifier on this step's xₜ at timestep classifier_t: p(y), the top classes as JSON,
+        -- and |∇ₓ log p(y|xₜ)| per pixel as bytes [H, W] scaled so 255 is classifier_gradient_max.
+        classifier_t INTEGER,
+        classifier_probability REAL,
+        classifier_top TEXT,
+        classifier_heat BLOB,
+        classifier_gradient_max REAL,
+        -- The evaluator's p(y | x̂₀) on this step's x̂₀.
+        evaluator_probability REAL,
+        PRIMARY KEY (sample_id, step_index),
+        CHECK ((xt_png IS NOT NULL AND pred_x0_png IS NOT NULL) OR (xt_f32 IS NOT NULL AND pred_x0_u8 IS NOT NULL)),
+        CHECK ((classifier_t IS NULL) = (classifier_heat IS NULL))
+      ) STRICT;
+      INSERT INTO trajectory_steps_compact (sample_id, step_index, t, xt_png, pred_x0_png, probability, gradient_norm)
+        SELECT sample_id, step_index, t, xt_png, pred_x0_png, probability, gradient_norm FROM trajectory_steps;
+      DROP TABLE trajectory_steps;
+      ALTER TABLE trajectory_steps_compact RENAME TO trajectory_steps;
+    `,
+  },
 ];
 
 export const LATEST_VERSION = migrations.length;

@@ -13,7 +13,7 @@ import { sourceLinalgGraphsDir } from './linalg-graph-files';
 import { readManifest } from './model-folder';
 import { checkReplayNoise } from './replay-noise';
 import type { SessionCensus } from './sessions';
-import type { Engine, EngineOptions, LoadedModelInfo, ModelScan, ModelSummary, RunResult, SampleOptions, SampleResult } from './types';
+import type { Engine, EngineOptions, LoadedModelInfo, ModelScan, ModelSummary, RecordedClassifierViews, RunResult, SampleOptions, SampleResult } from './types';
 import type { CancelFlag, FromWorker, QualityMetricFiles, ToWorker, WorkerSettings } from './worker-protocol';
 
 /** Runs a TypeScript worker entry through tsx's loader; a built .js entry starts directly. */
@@ -140,6 +140,16 @@ export function createEngine(options: EngineOptions = {}): Engine {
     return call(
       (id) => ({ type: 'qualityMetrics', id, files }),
       (answer) => (answer.type === 'metrics' ? answer.metrics : undefined),
+    );
+  }
+
+  async function classifierViews(modelId: string, question: { states: Float32Array; t: Int32Array; label: number; provider?: ProviderName }, signal?: AbortSignal): Promise<RecordedClassifierViews> {
+    const model = await findModel(modelId);
+    const { states, t, label } = question;
+    return call(
+      (id, cancelFlag) => ({ type: 'classifierViews', id, dir: model.dir, provider: question.provider ?? 'auto', states, t, label, cancelFlag }),
+      (answer) => (answer.type === 'classifierViews' ? answer.views : undefined),
+      signal,
     );
   }
 
@@ -306,5 +316,5 @@ export function createEngine(options: EngineOptions = {}): Engine {
     pending.clear();
   }
 
-  return { listModels, scanModels, loadModel, sample, openEvaluator, qualityMetrics, workerSessionCensus, close };
+  return { listModels, scanModels, loadModel, sample, openEvaluator, qualityMetrics, workerSessionCensus, classifierViews, close };
 }

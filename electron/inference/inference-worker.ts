@@ -7,6 +7,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { ProviderName } from '../../common/contract/run-request';
 import { loadModel, releaseModel, type LoadedModel } from './loaded-model';
+import { classifierViews } from './classifier-views-job';
 import { runSamplingJob } from './sampling-job';
 import { ScoringJobs } from './scoring-jobs';
 import { sessionCensus } from './sessions';
@@ -29,7 +30,7 @@ function post(message: FromWorker): void {
   };
   if (message.type === 'sample') {
     const { sample } = message;
-    for (const array of [sample.image, sample.pixels, sample.trajectory?.xt, sample.trajectory?.predX0]) owned(array);
+    for (const array of [sample.image, sample.pixels, sample.trajectory?.xt, sample.trajectory?.predX0, sample.trajectory?.classifier?.heat]) owned(array);
   } else if (message.type === 'evaluated') {
     owned(message.features.data);
     owned(message.logits.data);
@@ -102,6 +103,11 @@ async function answer(message: Exclude<ToWorker, { type: 'cancel' }>, signal: Ab
       return { type: 'metrics', id: message.id, metrics: await scoring.qualityMetrics(message.files) };
     case 'census':
       return { type: 'census', id: message.id, census: sessionCensus() };
+    case 'classifierViews': {
+      const model = await modelFor(message.dir, message.provider);
+      const question = { states: message.states, t: message.t, label: message.label };
+      return { type: 'classifierViews', id: message.id, views: await classifierViews(model, question, cancelCheck(signal, message.cancelFlag)) };
+    }
   }
 }
 

@@ -100,6 +100,7 @@ export function classifierGradient(session: ort.InferenceSession, manifest: Mode
     return {
       grad: float32Output(outputs, classifier.outputs.grad, 'classifier'),
       classProbability: classProbabilities(logits, labels, logits.length / geometry.batch),
+      logits,
     };
   };
 }

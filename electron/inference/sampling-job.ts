@@ -13,7 +13,9 @@ import type { LoadedModel } from './loaded-model';
 import { checkReplayNoise } from './replay-noise';
 import { emptyTimings, type RuntimeTimings } from './networks';
 import { phaseNetworks } from './phase-networks';
-import type { ProgressEvent, ReplayNoise, RunTimings, SampleResult, SampleTrajectory } from './types';
+import type { ProgressEvent, RecordedClassifierViews, ReplayNoise, RunTimings, SampleResult, SampleTrajectory } from './types';
+import { gradientHeat, topClasses } from './classifier-view';
+import { CLASSIFIER_TOP_CLASSES } from '../../common/contract/gallery';
 
 export { checkReplayNoise, needsStepNoise } from './replay-noise';
 
@@ -65,17 +67,51 @@ interface TrajectoryRecorder {
   forSample(position: number): SampleTrajectory;
 }
 
+
+function emptyClassifierViews(slots: number, plane: number): RecordedClassifierViews {
+  return {
+    t: new Int32Array(slots).fill(-1),
+    probability: new Float32Array(slots),
+    topClasses: new Int32Array(slots * CLASSIFIER_TOP_CLASSES).fill(-1),
+    topProbabilities: new Float32Array(slots * CLASSIFIER_TOP_CLASSES),
+    heat: new Uint8Array(slots * plane),
+    gradientMax: new Float32Array(slots),
+  };
+}
+
+/** Files one classifier pass (a step's, on the xₜ the step before left) under that earlier step's slot. */
+function recordClassifierView(views: RecordedClassifierViews, slot: number, step: SamplerStep, sample: number, channels: number, plane: number): void {
+  const { classifierGrad, classifierLogits, classProbability } = step;
+  if (classifierGrad === undefined || classifierLogits === undefined || classProbability === undefined) return;
+  views.t[slot] = step.t;
+  views.probability[slot] = classProbability[sample] as number;
+  const rows = classProbability.length;
+  const { max } = gradientHeat(classifierGrad, sample, channels, plane, views.heat.subarray(slot * plane, (slot + 1) * plane));
+  views.gradientMax[slot] = max;
+  topClasses(classifierLogits, sample, classifierLogits.length / rows).forEach(({ classIndex, probability }, rank) => {
+    views.topClasses[slot * CLASSIFIER_TOP_CLASSES + rank] = classIndex;
+    views.topProbabilities[slot * CLASSIFIER_TOP_CLASSES + rank] = probability;
+  });
+}
+
 /** Keeps the steps listed in `kept` (ascending sampler steps); memory is allocated for those only. */
-function trajectoryRecorder(initial: Float32Array, batch: number, perSample: number, kept: readonly number[], guided: boolean): TrajectoryRecorder {
+function trajectoryRecorder(initial: Float32Array, batch: number, channels: number, perSample: number, kept: readonly number[], guided: boolean): TrajectoryRecorder {
   const slotOfStep = new Map(kept.map((step, slot) => [step, slot]));
   const slots = kept.length;
+  const plane = perSample / channels;
   const t = new Int32Array(slots);
   const xt = Array.from({ length: batch }, () => new Float32Array(slots * perSample));
   const predX0 = Array.from({ length: batch }, () => new Float32Array(slots * perSample));
   const classProbability = guided ? Array.from({ length: batch }, () => new Float32Array(slots)) : null;
   const gradNorm = guided ? Array.from({ length: batch }, () => new Float32Array(slots)) : null;
+  const classifierViews = guided ? Array.from({ length: batch }, () => emptyClassifierViews(slots, plane)) : null;
   return {
     record(step) {
+      // This step's classifier pass ran on the xₜ the step before left: what it saw belongs there.
+      const previousSlot = slotOfStep.get(step.step - 1);
+      if (classifierViews && previousSlot !== undefined) {
+        classifierViews.forEach((views, sample) => recordClassifierView(views, previousSlot, step, sample, channels, plane));
+      }
       const slot = slotOfStep.get(step.step);
       if (slot === undefined) return;
       t[slot] = step.t;
@@ -95,6 +131,7 @@ function trajectoryRecorder(initial: Float32Array, batch: number, perSample: num
         predX0: predX0[position] as Float32Array,
         classProbability: classProbability?.[position] ?? null,
         gradNorm: gradNorm?.[position] ?? null,
+        classifier: classifierViews?.[position] ?? null,
       };
     },
   };
@@ -167,7 +204,7 @@ export async function runSamplingJob(model: LoadedModel, request: RunRequest, op
       // The samplers draw x_T themselves; the recorder keeps a copy from the same source.
       noise.initial(initial);
     }
-    const recorder = options.trajectory ? trajectoryRecorder(initial, members.length, perSample, keptSteps, guidance !== null) : null;
+    const recorder = options.trajectory ? trajectoryRecorder(initial, members.length, channels, perSample, keptSteps, guidance !== null) : null;
     let last: SamplerStep | null = null;
     let lastPreviewAt = -Infinity;
     // The input of the step under way: a schedule that skips the classifier on the last step

@@ -111,6 +111,25 @@ export interface SampleTrajectory {
   /** p(y|xₜ) and gradient norm per step [S], for guided runs. */
   classProbability: Float32Array | null;
   gradNorm: Float32Array | null;
+  /** What the classifier saw in each step's xₜ, for guided runs. */
+  classifier: RecordedClassifierViews | null;
+}
+
+/**
+ * The classifier's pass on each recorded step's xₜ: the one the next step's guidance made, at the
+ * next step's t. Steps it did not reach (the last, or those a schedule left unguided) have t = −1.
+ */
+export interface RecordedClassifierViews {
+  /** Timestep the classifier was told each step's xₜ is at, −1 where no pass ran [S]. */
+  t: Int32Array;
+  /** p(y|xₜ) [S]. */
+  probability: Float32Array;
+  /** The most probable classes and their probabilities [S, CLASSIFIER_TOP_CLASSES]; class −1 pads models with fewer classes. */
+  topClasses: Int32Array;
+  topProbabilities: Float32Array;
+  /** |∇ₓ log p(y|xₜ)| per pixel as bytes [S, H, W] (255 = that step's gradientMax), see gradientHeat. */
+  heat: Uint8Array;
+  gradientMax: Float32Array;
 }
 
 export interface SampleResult {
@@ -167,6 +186,8 @@ export interface Engine {
   qualityMetrics(files: QualityMetricFiles): Promise<QualityMetrics>;
   /** How many sessions the inference worker has opened, and that it is not the main thread. */
   workerSessionCensus(): Promise<SessionCensus>;
+  /** The guiding classifier of model `modelId` on stored states, each at its own timestep, in the inference worker. */
+  classifierViews(modelId: string, question: { states: Float32Array; t: Int32Array; label: number; provider?: ProviderName }, signal?: AbortSignal): Promise<RecordedClassifierViews>;
   /** Stops the worker. */
   close(): Promise<void>;
 }

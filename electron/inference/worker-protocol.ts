@@ -11,7 +11,7 @@ import type { QualityMetrics } from '../metrics/quality-metrics';
 import type { UnetGraphPrecision, UnetPrecision } from './provider-order';
 import type { SessionCensus } from './sessions';
 import type { StoredPngs } from './stored-pngs';
-import type { ConcreteProvider, ProgressEvent, ProviderAttempt, ReplayNoise, RunTimings, SampleResult } from './types';
+import type { ConcreteProvider, ProgressEvent, ProviderAttempt, RecordedClassifierViews, ReplayNoise, RunTimings, SampleResult } from './types';
 
 /** Int32Array over a SharedArrayBuffer; the main thread stores 1 to cancel while the worker is busy. */
 export type CancelFlag = Int32Array;
@@ -66,6 +66,17 @@ export type ToWorker =
   | { type: 'releaseEvaluator'; id: number; handle: number }
   | { type: 'qualityMetrics'; id: number; files: QualityMetricFiles }
   | { type: 'census'; id: number }
+  | {
+      type: 'classifierViews';
+      id: number;
+      dir: string;
+      provider: ProviderName;
+      /** Stored states [N, C, H, W], the timestep each is at [N], and the class asked about. */
+      states: Float32Array;
+      t: Int32Array;
+      label: number;
+      cancelFlag: CancelFlag;
+    }
   | { type: 'cancel'; id: number };
 
 export interface SerializedError {
@@ -85,6 +96,7 @@ export type FromWorker =
   | { type: 'released'; id: number }
   | { type: 'metrics'; id: number; metrics: QualityMetrics }
   | { type: 'census'; id: number; census: SessionCensus }
+  | { type: 'classifierViews'; id: number; views: RecordedClassifierViews }
   | { type: 'failed'; id: number; error: SerializedError };
 
 export interface WorkerSettings {

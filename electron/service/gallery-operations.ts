@@ -93,6 +93,7 @@ export class GalleryOperations {
         return this.gallery.samples.thumbnail(ref.sampleId) ?? this.gallery.samples.image(ref.sampleId) ?? null;
       case 'xt':
       case 'x0':
+      case 'heat':
         return this.gallery.trajectories.image(ref.sampleId, ref.step, ref.kind) ?? null;
     }
   }

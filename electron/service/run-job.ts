@@ -64,7 +64,7 @@ const STORABLE_CHANNELS: readonly number[] = [1, 3];
 
 function storedBytes(sample: NewSample): number {
   let bytes = sample.png.byteLength;
-  for (const step of sample.trajectory ?? []) bytes += step.xtPng.byteLength + step.predX0Png.byteLength;
+  for (const step of sample.trajectory ?? []) bytes += step.xt.byteLength + step.predX0.byteLength + (step.classifier?.heat.byteLength ?? 0);
   return bytes;
 }
 

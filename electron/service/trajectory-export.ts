@@ -56,13 +56,10 @@ function recordedTrajectory(gallery: Gallery, sampleId: number): RecordedTraject
   };
 }
 
-/** CHW floats in [-1, 1] from an 8-bit image: byte b stands for b / 127.5 − 1 (the gallery keeps 8 bits per step). */
-function tensorOf(image: RgbaImage, channels: number): Float32Array {
-  const plane = image.width * image.height;
-  const tensor = new Float32Array(channels * plane);
-  for (let pixel = 0; pixel < plane; pixel++) {
-    for (let channel = 0; channel < channels; channel++) tensor[channel * plane + pixel] = (image.data[pixel * 4 + channel] as number) / 127.5 - 1;
-  }
+/** A step's xₜ (exact where the gallery keeps it) or x̂₀ (8 bits: byte b stands for b / 127.5 − 1) as CHW floats. */
+function stepTensor(gallery: Gallery, sampleId: number, index: number, kind: 'xt' | 'x0', channels: number): Float32Array {
+  const tensor = gallery.trajectories.tensor(sampleId, index, kind, channels);
+  if (tensor === undefined) throw new UserFacingError(`Step ${index + 1} of sample ${sampleId}'s trajectory is missing from the gallery; the trajectory cannot be exported whole.`);
   return tensor;
 }
 
@@ -77,8 +74,9 @@ function checkSize(bytes: number, sampleId: number): void {
 const README = `Trajectory of one sample, in the layout of the command line's sample --trajectory-out:
 x_T.npy [1, C, H, W]      the initial noise, exactly as drawn (float32)
 noise.npy [S, 1, C, H, W] the noise of every sampling step, exactly as drawn (only for samplers that draw it)
-xt.npy [K, 1, C, H, W]    x_t at each recorded step, from the gallery's 8-bit images (byte / 127.5 - 1)
-pred_x0.npy               the same for the predicted x_0
+xt.npy [K, 1, C, H, W]    x_t at each recorded step: exact (float32) for steps recorded by studios that keep
+                          exact states, else from the gallery's 8-bit images (byte / 127.5 - 1)
+pred_x0.npy               the predicted x_0, from 8-bit values (byte / 127.5 - 1)
 t.npy [K]                 the original timestep of each recorded step
 class_probability.npy, grad_norm.npy [K, 1]  the classifier's p(y | x_t) and gradient norm, when guided
 run.json                  the sample's recipe
@@ -87,7 +85,7 @@ x_T.npy and noise.npy replay the sample exactly: sample --noise-from FOLDER.
 
 /** The .npy zip: exact noise regenerated from the seed, the recorded steps as the gallery keeps them. */
 export function trajectoryNpyZip(gallery: Gallery, sampleId: number): ExportedFile {
-  const { detail, manifest, baseName, steps, image } = recordedTrajectory(gallery, sampleId);
+  const { detail, manifest, baseName, steps } = recordedTrajectory(gallery, sampleId);
   const { run, sample } = detail;
   const request = { ...run.request, seeds: [sample.seed] };
   const channels = manifest.image.channels;
@@ -103,8 +101,8 @@ export function trajectoryNpyZip(gallery: Gallery, sampleId: number): ExportedFi
   const xt = new Float32Array(steps.length * perSample);
   const predX0 = new Float32Array(steps.length * perSample);
   steps.forEach((step, position) => {
-    xt.set(tensorOf(image(step.index, 'xt'), channels), position * perSample);
-    predX0.set(tensorOf(image(step.index, 'x0'), channels), position * perSample);
+    xt.set(stepTensor(gallery, sampleId, step.index, 'xt', channels), position * perSample);
+    predX0.set(stepTensor(gallery, sampleId, step.index, 'x0', channels), position * perSample);
   });
   const files: Record<string, Uint8Array> = {
     'x_T.npy': encodeNpy(initial, [1, ...imageShape]),

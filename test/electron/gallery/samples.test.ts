@@ -39,7 +39,8 @@ describe('writing samples', () => {
   it('stores each sample with its settings, image and trajectory, and reads it back with its run', () => {
     const run = startRun({ classIndex: 3, scale: 2.5, sampler: 'ddpm', steps: '50' });
     const png = testPng(32, 9);
-    const step = { t: 999, xtPng: testPng(32, 1), predX0Png: testPng(32, 2), probability: 0.1, gradientNorm: 3.5 };
+    const predX0 = Uint8Array.from({ length: 32 * 32 }, (_, k) => k % 256);
+    const step = { t: 999, xt: new Float32Array(32 * 32).fill(0.5), predX0, probability: 0.1, gradientNorm: 3.5, classifier: null };
     const added = gallery.samples.add(run.id, {
       seed: 42,
       png,
@@ -53,10 +54,10 @@ describe('writing samples', () => {
     const detail = gallery.samples.detail(added.id);
     expect(detail?.run).toMatchObject({ id: run.id, status: 'running', provider: 'cpu', sampleCount: 1, modelSha256: 'b'.repeat(64) });
     expect(detail?.trajectory).toEqual([
-      { index: 0, t: 999, probability: 0.1, gradientNorm: 3.5 },
-      { index: 1, t: 959, probability: 0.4, gradientNorm: 3.5 },
+      { index: 0, t: 999, probability: 0.1, gradientNorm: 3.5, classifierView: null, evaluatorProbability: null },
+      { index: 1, t: 959, probability: 0.4, gradientNorm: 3.5, classifierView: null, evaluatorProbability: null },
     ]);
-    expect(Buffer.from(gallery.trajectories.image(added.id, 1, 'x0') as Uint8Array)).toEqual(Buffer.from(step.predX0Png));
+    expect(Array.from(decodePng(gallery.trajectories.image(added.id, 1, 'x0') as Uint8Array).data.filter((_, i) => i % 4 === 0))).toEqual(Array.from(predX0));
     expect(gallery.runs.end(run.id, 'completed').status).toBe('completed');
     // A run keeps its first ending.
     expect(gallery.runs.end(run.id, 'cancelled').status).toBe('completed');
@@ -71,15 +72,15 @@ describe('writing samples', () => {
       run.id,
       newSampleFrom({
         seed: 11, channels: 1, height, width, pixels, classProbability: 0.75,
-        trajectory: { t: Int32Array.from([999, 499]), xt, predX0: xt, classProbability: Float32Array.from([0.25, 0.5]), gradNorm: null },
+        trajectory: { t: Int32Array.from([999, 499]), xt, predX0: xt, classProbability: Float32Array.from([0.25, 0.5]), gradNorm: null, classifier: null },
       }),
     );
     expect(sample).toMatchObject({ seed: 11, width: 3, height: 2, confidence: 0.75 });
     const stored = decodePng(gallery.samples.image(sample.id) as Uint8Array);
     expect(Array.from(stored.data.filter((_, i) => i % 4 === 1))).toEqual(Array.from(pixels));
     expect(gallery.trajectories.steps(sample.id)).toEqual([
-      { index: 0, t: 999, probability: 0.25, gradientNorm: null },
-      { index: 1, t: 499, probability: 0.5, gradientNorm: null },
+      { index: 0, t: 999, probability: 0.25, gradientNorm: null, classifierView: null, evaluatorProbability: null },
+      { index: 1, t: 499, probability: 0.5, gradientNorm: null, classifierView: null, evaluatorProbability: null },
     ]);
     const firstXt = decodePng(gallery.trajectories.image(sample.id, 0, 'xt') as Uint8Array);
     expect(Array.from(firstXt.data.filter((_, i) => i % 4 === 0))).toEqual([0, 63, 127, 191, 255, 255]);
@@ -204,7 +205,7 @@ describe('gallery queries', () => {
 
   it('deletes a sample with its image, tags and trajectory', () => {
     const run = startRun();
-    const step = { index: 0, t: 10, xtPng: testPng(8), predX0Png: testPng(8), probability: null, gradientNorm: null };
+    const step = { index: 0, t: 10, xt: new Float32Array(64), predX0: new Uint8Array(64), probability: null, gradientNorm: null, classifier: null };
     const sample = gallery.samples.add(run.id, { seed: 1, png: testPng(256), trajectory: [step] });
     gallery.samples.addTag(sample.id, 'x');
     expect(gallery.samples.delete(sample.id)).toBe(true);

@@ -16,10 +16,10 @@ gallery.models.register(testManifest(), 'b'.repeat(64));
 const run = gallery.runs.start({ request: testRequest(), provider: 'cpu', noiseAlgorithm: NOISE_ALGORITHM, appVersion: APP_VERSION });
 process.stdout.write(`run ${run.id}\n`);
 
-const xt = testPng(size, 1);
-const predX0 = testPng(size, 2);
+const xt = new Float32Array(3 * size * size).fill(0.25);
+const predX0 = new Uint8Array(3 * size * size).fill(200);
 for (let i = 0; count === 0 || i < count; i++) {
-  const trajectory = [0, 1, 2, 3].map((index) => ({ index, t: 999 - index * 40, xtPng: xt, predX0Png: predX0, probability: 0.5, gradientNorm: 1 }));
+  const trajectory = [0, 1, 2, 3].map((index) => ({ index, t: 999 - index * 40, xt, predX0, probability: 0.5, gradientNorm: 1, classifier: null }));
   const sample = gallery.samples.add(run.id, { seed: i, png: testPng(size, i), confidence: 0.5, trajectory });
   // Pipes to the parent are written synchronously on Linux, so a printed id is a committed one.
   process.stdout.write(`committed ${sample.id}\n`);
