@@ -13,6 +13,8 @@ import type { LoadedModel } from './loaded-model';
 import { checkReplayNoise } from './replay-noise';
 import { emptyTimings, type RuntimeTimings } from './networks';
 import { phaseNetworks } from './phase-networks';
+import { deviceRunFor, type StepPlacement } from './device-sampling';
+import { previewClock } from './preview-clock';
 import type { ProgressEvent, RecordedClassifierViews, ReplayNoise, RunTimings, SampleResult, SampleTrajectory } from './types';
 import { gradientHeat, topClasses } from './classifier-view';
 import { CLASSIFIER_TOP_CLASSES } from '../../common/contract/gallery';
@@ -36,6 +38,8 @@ export interface JobOptions {
   plan?: RunPlan;
   /** Memory one batch's trajectory may take; fewer steps are kept when all would not fit. */
   trajectoryBudgetBytes?: number;
+  /** Where the reverse steps run (device-sampling.ts); "auto" when absent. */
+  stepsOn?: StepPlacement;
 }
 
 export interface JobEvents {
@@ -66,7 +70,6 @@ interface TrajectoryRecorder {
   record(step: SamplerStep): void;
   forSample(position: number): SampleTrajectory;
 }
-
 
 function emptyClassifierViews(slots: number, plane: number): RecordedClassifierViews {
   return {
@@ -175,6 +178,7 @@ export async function runSamplingJob(model: LoadedModel, request: RunRequest, op
   const graphBatch = graphBatchSize(manifest.unet.batch, samplesPerBatch);
   // Sized for a full batch, so every sample of the run keeps the same steps.
   const keptSteps = options.trajectory ? recordedSteps(stepCount, samplesPerBatch, perSample, options.trajectoryBudgetBytes ?? TRAJECTORY_BUDGET_BYTES) : [];
+  const device = await deviceRunFor(model, request, plan, options.stepsOn ?? 'auto', { trajectory: options.trajectory, switches: plan.switchAt !== null });
 
   for (let batch = 0; batch < batches; batch++) {
     const first = batch * samplesPerBatch;
@@ -206,7 +210,7 @@ export async function runSamplingJob(model: LoadedModel, request: RunRequest, op
     }
     const recorder = options.trajectory ? trajectoryRecorder(initial, members.length, channels, perSample, keptSteps, guidance !== null) : null;
     let last: SamplerStep | null = null;
-    let lastPreviewAt = -Infinity;
+    const previews = previewClock(options.previewEvery, options.previewIntervalMs ?? 0, stepCount);
     // The input of the step under way: a schedule that skips the classifier on the last step
     // leaves the sample's confidence to be asked of it afterwards, where a run at scale 0 asks it.
     const keepsLastInput = gradient !== null && finalSchedule.kind !== 'constant';
@@ -232,15 +236,23 @@ export async function runSamplingJob(model: LoadedModel, request: RunRequest, op
             sampler: samplers[plan.switchAt.sampler],
             input: { ...firstInput, denoise: cancellable(switched.denoise, options.cancelled), guidance: switched.guidance, eta: plan.switchAt.eta },
           };
-    for await (const step of switchedSampling({ sampler: samplers[request.sampler], input: firstInput }, afterSwitch)) {
+    const steps =
+      device === null
+        ? switchedSampling({ sampler: samplers[request.sampler], input: firstInput }, afterSwitch)
+        : device.sample({
+            shape,
+            noise,
+            timings,
+            // x after the next-to-last step is the last step's input, which a schedule may ask the classifier about.
+            hostCopyAt: (step) => previews.due(step) || (lastInput !== null && step === stepCount - 2),
+            ...(options.cancelled ? { cancelled: options.cancelled } : {}),
+          });
+    for await (const step of steps) {
       recorder?.record(step);
       last = step;
       const isLast = step.step === stepCount - 1;
       if (lastInput !== null && !isLast) lastInput.set(step.xt);
-      const now = performance.now();
-      const onSchedule = options.previewEvery > 0 && step.step % options.previewEvery === 0;
-      const wantPreview = isLast || (onSchedule && (step.step === 0 || now - lastPreviewAt >= (options.previewIntervalMs ?? 0)));
-      if (wantPreview) lastPreviewAt = now;
+      const wantPreview = previews.due(step.step);
       events.progress({
         batch,
         batches,

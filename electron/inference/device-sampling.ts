@@ -1,0 +1,226 @@
+/**
+ * The device sampling path: DDIM and DDPM with x, the UNet output, the classifier gradient and
+ * the step arithmetic on the model's provider. Per step the CPU draws the noise (the same Philox
+ * numbers as the host path, uploaded), computes the step's coefficients and reads back only what
+ * it reports: p(y|xₜ), ‖∇ₓ log p(y|xₜ)‖ and the per-sample divergence count. x and x̂₀ are copied
+ * back only on the steps the caller asks for (previews when due, the last step).
+ *
+ * onnxruntime-node keeps tensors on the device only for WebGPU, so "auto" takes this path there;
+ * on the CPU provider the same code runs with CPU tensors, which is how it is tested.
+ */
+import type { RunRequest } from '../../common/contract/run-request';
+import { scaleAt, type GuidanceSchedule } from '../../common/diffusion/guidance-schedule';
+import type { SpacedDiffusion } from '../../common/diffusion/respace';
+import { respacedIndex } from '../../common/diffusion/reverse-step';
+import type { NoiseSource } from '../../common/diffusion/rng';
+import { SamplingDivergedError, elementsOf, type BatchShape, type SamplerStep, type VarianceType } from '../../common/diffusion/sampler';
+import type { RunPlan } from '../../common/models/run-plan';
+import { deviceClassifier, deviceUnet, type DeviceClassifierFn, type DeviceDenoiseFn } from './device-networks';
+import { DeviceStepGraph, ddimStepCoefficients, ddpmStepCoefficients, stepGraphFor, type StepSampler } from './device-step-graphs';
+import type { LoadedModel } from './loaded-model';
+import type { RuntimeTimings } from './networks';
+import { ort, type ConcreteProvider } from './sessions';
+
+/** Where a run's reverse steps are computed: "auto" takes the device path where tensors can stay on the device (WebGPU). */
+export type StepPlacement = 'auto' | 'host' | 'device';
+
+export interface DeviceGuidance {
+  gradient: DeviceClassifierFn;
+  scale: number;
+  schedule: GuidanceSchedule;
+}
+
+export interface DeviceSamplingInput {
+  sampler: StepSampler;
+  diffusion: SpacedDiffusion;
+  shape: BatchShape;
+  variance: VarianceType;
+  clipDenoised: boolean;
+  eta: number;
+  noise: NoiseSource;
+  denoise: DeviceDenoiseFn;
+  guidance: DeviceGuidance | null;
+  graph: DeviceStepGraph;
+  /** Whether x and x̂₀ of this step are wanted on the CPU; the last step's always are. */
+  hostCopyAt(step: number): boolean;
+  /** Polled before every network call. */
+  cancelled?: () => boolean;
+}
+
+/**
+ * One finished step. `xt` and `predX0` are CPU buffers the sampler reuses and refreshes only when
+ * `onHost` is true; on other steps they still hold the last copied step.
+ */
+export interface DeviceSamplerStep extends SamplerStep {
+  onHost: boolean;
+}
+
+function abortError(): Error {
+  const error = new Error('Sampling was cancelled.');
+  error.name = 'AbortError';
+  return error;
+}
+
+/** Frees a tensor the provider holds; CPU tensors are left to the garbage collector. */
+function releaseDeviceTensor(tensor: ort.Tensor): void {
+  if (tensor.location === 'gpu-buffer') tensor.dispose();
+}
+
+export async function* deviceSample(input: DeviceSamplingInput): AsyncGenerator<DeviceSamplerStep, void, void> {
+  const { diffusion, shape, noise, guidance, graph } = input;
+  if (input.sampler === 'ddim' && !(input.eta >= 0 && input.eta <= 1)) throw new Error(`η must be between 0 and 1, got ${input.eta}.`);
+  const dims = [shape.batch, shape.channels, shape.height, shape.width];
+  const count = elementsOf(shape);
+  const stepCount = diffusion.betas.length;
+  const initial = new Float32Array(count);
+  noise.initial(initial);
+  const zeros = new ort.Tensor('float32', new Float32Array(count), dims);
+  const xtHost = new Float32Array(count);
+  const predX0Host = new Float32Array(count);
+  const guard = (): void => {
+    if (input.cancelled?.() === true) throw abortError();
+  };
+  let x: ort.Tensor = new ort.Tensor('float32', initial, dims);
+
+  for (let step = 0; step < stepCount; step++) {
+    // 1. ε_θ(xₜ, t) (and v); ∇ₓ log p(y|xₜ) where the schedule's s is not 0 (a run at s = 0 throughout still asks it)
+    const index = respacedIndex(diffusion, step);
+    const t = diffusion.timestepMap[index] as number;
+    guard();
+    const modelOutput = await input.denoise(x, t);
+    const scale = guidance === null ? 0 : scaleAt(guidance.schedule, guidance.scale, t, diffusion.originalSteps);
+    const skipped = guidance === null || (scale === 0 && guidance.scale !== 0);
+    guard();
+    const guided = skipped ? null : await guidance.gradient(x, t);
+
+    // 2. the step's coefficients in float64; z drawn on the CPU where the host path draws it
+    const coefficients = input.sampler === 'ddim' ? ddimStepCoefficients(diffusion, index, input.eta, input.clipDenoised, guided === null ? 0 : scale) : ddpmStepCoefficients(diffusion, index, input.variance, input.clipDenoised, guided === null ? 0 : scale);
+    const drawsNoise = input.sampler === 'ddpm' || coefficients.noiseWeight > 0;
+    let stepNoise = zeros;
+    if (drawsNoise) {
+      const z = new Float32Array(count);
+      noise.step(z, step);
+      stepNoise = new ort.Tensor('float32', z, dims);
+    }
+
+    // 3. x̂₀, the guidance shift and x_{t−1} on the provider
+    const outputs = await graph.run({ x, modelOutput, grad: guided?.grad ?? zeros, noise: stepNoise }, coefficients);
+    const diverged = outputs.nonFinite.findIndex((elements) => elements > 0);
+    releaseDeviceTensor(x);
+    releaseDeviceTensor(modelOutput);
+    if (guided !== null) releaseDeviceTensor(guided.grad);
+    x = outputs.xNext;
+    if (diverged >= 0) {
+      releaseDeviceTensor(outputs.predX0);
+      releaseDeviceTensor(x);
+      throw new SamplingDivergedError(step, t, diverged);
+    }
+
+    // 4. x and x̂₀ to the CPU only when wanted
+    const onHost = step === stepCount - 1 || input.hostCopyAt(step);
+    if (onHost) {
+      xtHost.set(await graph.toHost(x));
+      predX0Host.set(await graph.toHost(outputs.predX0));
+    }
+    releaseDeviceTensor(outputs.predX0);
+    yield {
+      step,
+      t,
+      xt: xtHost,
+      predX0: predX0Host,
+      onHost,
+      ...(guided === null ? {} : { classProbability: guided.classProbability, gradNorm: outputs.gradNorm }),
+    };
+  }
+  releaseDeviceTensor(x);
+}
+
+/** What the device path cannot do yet, as the reason a request stays on the host path; null when it can run it. */
+export function deviceRefusal(request: Pick<RunRequest, 'sampler'>, plan: Pick<RunPlan, 'classifierFree'>, extras: { trajectory: boolean; switches: boolean }): string | null {
+  if (request.sampler !== 'ddim' && request.sampler !== 'ddpm') return `the ${request.sampler} sampler has no step graph`;
+  if (plan.classifierFree !== null) return 'classifier-free guidance mixes two UNet outputs on the host';
+  if (extras.switches) return 'a run that switches settings mid-way is sampled on the host';
+  if (extras.trajectory) return 'a trajectory keeps every step on the host anyway';
+  return null;
+}
+
+/** Whether "auto" places the steps on the device on this provider: only where onnxruntime-node keeps tensors there. */
+export function devicePathByDefault(provider: ConcreteProvider): boolean {
+  return provider === 'webgpu';
+}
+
+/** The device path bound to one loaded model and request, for the batches of a job. */
+export interface DeviceRun {
+  sample(batch: {
+    shape: BatchShape;
+    noise: NoiseSource;
+    timings: RuntimeTimings;
+    hostCopyAt(step: number): boolean;
+    cancelled?: () => boolean;
+  }): AsyncGenerator<DeviceSamplerStep, void, void>;
+}
+
+const openGraphs = new WeakMap<LoadedModel, Map<string, Promise<DeviceStepGraph>>>();
+
+/** The model's step graph, opened once per model on the provider its UNet really runs on. */
+function stepGraphOf(model: LoadedModel, sampler: StepSampler, variance: VarianceType): Promise<DeviceStepGraph> {
+  const name = stepGraphFor(sampler, variance);
+  const graphs = openGraphs.get(model) ?? new Map<string, Promise<DeviceStepGraph>>();
+  openGraphs.set(model, graphs);
+  let graph = graphs.get(name);
+  if (graph === undefined) {
+    // Elementwise work on one image batch: one thread, so it does not contend with the UNet's pool.
+    graph = DeviceStepGraph.open(name, model.unet.provider, 1);
+    // A failed open is not kept: the next run reports it again instead of a stale rejection.
+    graph.catch(() => graphs.delete(name));
+    graphs.set(name, graph);
+  }
+  return graph;
+}
+
+/**
+ * The device path for this request, or null when its steps stay on the host: "host", or "auto" on
+ * a provider that cannot keep tensors on the device. "device" on a request it cannot run is refused
+ * with the reason.
+ */
+export async function deviceRunFor(
+  model: LoadedModel,
+  request: Pick<RunRequest, 'sampler' | 'scale' | 'eta' | 'clipDenoised'>,
+  plan: Pick<RunPlan, 'classifierFree' | 'diffusion' | 'variance' | 'unetLabel' | 'guidanceLabel' | 'guidanceSchedule'>,
+  placement: StepPlacement,
+  extras: { trajectory: boolean; switches: boolean },
+): Promise<DeviceRun | null> {
+  if (placement === 'host' || (placement === 'auto' && !devicePathByDefault(model.unet.provider))) return null;
+  const refusal = deviceRefusal(request, plan, extras);
+  if (refusal !== null) {
+    if (placement === 'auto') return null;
+    throw new Error(`This run cannot be sampled on the device: ${refusal}. Sample it on the host.`);
+  }
+  const sampler = request.sampler as StepSampler;
+  const graph = await stepGraphOf(model, sampler, plan.variance);
+  const { manifest } = model.folder;
+  const classifier = model.classifier;
+  return {
+    sample(batch) {
+      const labels = (label: number): number[] => new Array<number>(batch.shape.batch).fill(label);
+      const guidance: DeviceGuidance | null =
+        plan.guidanceLabel === null || classifier === null
+          ? null
+          : { gradient: deviceClassifier(classifier.session, manifest, labels(plan.guidanceLabel), batch.timings), scale: request.scale, schedule: plan.guidanceSchedule };
+      return deviceSample({
+        sampler,
+        diffusion: plan.diffusion,
+        shape: batch.shape,
+        variance: plan.variance,
+        clipDenoised: request.clipDenoised,
+        eta: request.eta,
+        noise: batch.noise,
+        denoise: deviceUnet(model.unet.session, manifest, plan.unetLabel === null ? null : labels(plan.unetLabel), batch.shape.batch, batch.timings),
+        guidance,
+        graph,
+        hostCopyAt: batch.hostCopyAt,
+        ...(batch.cancelled ? { cancelled: batch.cancelled } : {}),
+      });
+    },
+  };
+}
