@@ -11,7 +11,7 @@ export const RECIPE_PNG_KEYWORD = 'gds-recipe';
  * that predate variations go on reading it, while one with a variation is refused by them
  * rather than re-run without it.
  */
-export const RECIPE_FORMAT = 3;
+export const RECIPE_FORMAT = 4;
 const FORMAT_WITHOUT_VARIATION = 1;
 const FORMAT_WITH_VARIATION = 2;
 /**
@@ -20,6 +20,12 @@ const FORMAT_WITH_VARIATION = 2;
  * re-run without them.
  */
 const FORMAT_WITH_GUIDANCE_LAB = 3;
+/**
+ * 4 added the switch part way (switchAt): a recipe with one is refused by older studios rather than
+ * re-run with one set of settings throughout. Its provenance (forkOf, comparedWith) changes no pixel
+ * and raises no format.
+ */
+const FORMAT_WITH_SWITCH = 4;
 
 const Sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'must be a lowercase hex sha256');
 
@@ -52,6 +58,12 @@ export const Recipe = z.object({
   cfgScale: RunRequest.shape.cfgScale,
   /** The guidance schedule (format 3); absent: constant. */
   guidanceSchedule: RunRequest.shape.guidanceSchedule,
+  /** Settings that take over at a later step (format 4); absent: one set throughout. */
+  switchAt: RunRequest.shape.switchAt,
+  /** The sample and step this one was forked from, for people and the gallery; re-running needs only switchAt. */
+  forkOf: RunRequest.shape.forkOf,
+  /** The sample this one is run B of an A/B comparison with. */
+  comparedWith: RunRequest.shape.comparedWith,
   clipDenoised: z.boolean(),
   /** Name of the seeded noise generator, so a later algorithm change is detectable. */
   noiseAlgorithm: requiredText('the noise generator name', TEXT_LIMITS.noiseAlgorithm),
@@ -77,7 +89,17 @@ export function recipeToRunRequest(recipe: Recipe): RunRequest {
     provider: recipe.provider,
     ...variationFields(recipe),
     ...guidanceLabFields(recipe),
+    ...linkFields(recipe),
   });
+}
+
+/** The switch and the provenance links, present only when set. */
+function linkFields(settings: Pick<RunRequest, 'switchAt' | 'forkOf' | 'comparedWith'>): Pick<RunRequest, 'switchAt' | 'forkOf' | 'comparedWith'> {
+  return {
+    ...(settings.switchAt === undefined ? {} : { switchAt: settings.switchAt }),
+    ...(settings.forkOf === undefined ? {} : { forkOf: settings.forkOf }),
+    ...(settings.comparedWith === undefined ? {} : { comparedWith: settings.comparedWith }),
+  };
 }
 
 /** The classifier-free weight and the schedule, present only when they change the run. */
@@ -90,6 +112,7 @@ function guidanceLabFields(settings: Pick<RunRequest, 'mode' | 'cfgScale' | 'gui
 
 function recipeFormat(request: RunRequest, variation: Pick<RunRequest, 'subseed'>): number {
   const lab = guidanceLabFields(request);
+  if (request.switchAt !== undefined) return FORMAT_WITH_SWITCH;
   if (usesClassifierFree(request.mode) || request.sampler === 'dpmpp2m' || lab.guidanceSchedule !== undefined) return FORMAT_WITH_GUIDANCE_LAB;
   return variation.subseed === undefined ? FORMAT_WITHOUT_VARIATION : FORMAT_WITH_VARIATION;
 }
@@ -134,6 +157,7 @@ export function recipeFromRequest(request: RunRequest, facts: RecipeFacts): Reci
     seed: facts.seed,
     ...variation,
     ...guidanceLabFields(request),
+    ...linkFields(request),
     clipDenoised: request.clipDenoised,
     noiseAlgorithm: facts.noiseAlgorithm,
     provider: facts.provider,

@@ -48,7 +48,8 @@ export function exportSample(
   }
   const run = repositories.runs.get(sample.runId);
   if (run === undefined) throw new GalleryError(`Sample ${sampleId} refers to run ${sample.runId}, which is missing.`);
-  const className = repositories.models.get(sample.modelId)?.manifest.classes.names[sample.classIndex];
+  // The name of the recipe's own classIndex: a run that switched class records its first class there.
+  const className = repositories.models.get(sample.modelId)?.manifest.classes.names[run.request.classIndex];
   const recipe = recipeFromRequest(run.request, {
     seed: sample.seed,
     modelSha256: run.modelSha256,
@@ -89,6 +90,12 @@ export function importRecipe(png: Uint8Array, findModel: ModelLookup, currentNoi
   if (recipe.classIndex >= model.classCount) {
     throw new RecipeReadError(
       `The recipe asks for class ${recipe.classIndex}, but model ${modelName} has only ${model.classCount} classes (0–${model.classCount - 1}); the installed model is not the one that made this image.`,
+    );
+  }
+  const switchedClass = recipe.switchAt?.classIndex;
+  if (switchedClass !== undefined && switchedClass >= model.classCount) {
+    throw new RecipeReadError(
+      `The recipe switches to class ${switchedClass} at step ${recipe.switchAt?.step}, but model ${modelName} has only ${model.classCount} classes (0–${model.classCount - 1}); the installed model is not the one that made this image.`,
     );
   }
   const variationMistake = variationProblem(recipe);
