@@ -155,6 +155,11 @@ export class TrajectoriesRepository {
     return blob === null || blob === undefined ? undefined : floatsOf(blob);
   }
 
+  /** The stored gradient heatmap bytes of a step [H, W] (255 = its classifier view's gradientMax); undefined without one. */
+  heat(sampleId: number, index: number): Uint8Array | undefined {
+    return this.blobsStatement.get(sampleId, index)?.heat ?? undefined;
+  }
+
   /**
    * A step's xₜ or x̂₀ as [-1, 1] floats [C, H, W]: xₜ exact where kept, else from its 8-bit image
    * (byte b stands for b / 127.5 − 1); undefined for a missing step.
