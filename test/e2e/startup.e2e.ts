@@ -4,7 +4,7 @@
  * each stage are printed and kept as a JSON line in test-results/startup.jsonl; only what the user
  * sees is asserted (four images, the seeds asked for), never a time, since a busy machine is slower.
  */
-import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
@@ -61,9 +61,10 @@ let browser: Browser;
 let serve: RunningServe;
 let page: Page;
 let problems: string[];
-/** Date.now() when serve was spawned and when it printed its address, and when Generate became usable. */
+/** Date.now() when serve was spawned, when it printed its address, when the page showed Generate and when Generate became usable. */
 let launchedAt: number;
 let readyAt: number;
+let pageShownAt: number;
 let pageLoadedAt: number;
 
 beforeAll(async () => {
@@ -74,7 +75,11 @@ beforeAll(async () => {
   serve = await startServe(dataDir, modelFolder);
   readyAt = launchedAt + serve.readyAfterMs;
   ({ page, problems } = await openStudioPage(browser, serve.url));
-  await page.getByRole('button', { name: /^Generate/ }).and(page.locator(':enabled')).waitFor({ timeout: 120_000 });
+  const generate = page.getByRole('button', { name: /^Generate/ });
+  await generate.waitFor({ timeout: 120_000 });
+  pageShownAt = Date.now();
+  // Generate works once the page has the model loaded.
+  await generate.and(page.locator(':enabled')).waitFor({ timeout: 120_000 });
   pageLoadedAt = Date.now();
 }, 300_000);
 
@@ -115,6 +120,7 @@ describe('startup: launch to the first images', () => {
       images: imageCount,
       launchToReadyMs: readyAt - launchedAt,
       readyToPageLoadedMs: pageLoadedAt - readyAt,
+      readyToPageShownMs: pageShownAt - readyAt,
       clickToFirstPreviewMs: firstPreviewAt === null ? null : firstPreviewAt - clickedAt!,
       clickToImagesMs: imagesAt! - clickedAt!,
       launchToImagesMs: imagesAt! - launchedAt,
@@ -128,12 +134,26 @@ describe('startup: launch to the first images', () => {
         '',
         `STARTUP (${manifest.id}, DDIM 25, ${imageCount} images; load average ${figures.loadAverage.join(' ')})`,
         `  launch → ready:         ${seconds(figures.launchToReadyMs)}`,
-        `  ready → page loaded:    ${seconds(figures.readyToPageLoadedMs)}`,
+        `  ready → page loaded:    ${seconds(figures.readyToPageLoadedMs)} (shown after ${seconds(figures.readyToPageShownMs)}, Generate usable after that)`,
         `  click → first preview:  ${figures.clickToFirstPreviewMs === null ? 'none shown' : seconds(figures.clickToFirstPreviewMs)}`,
         `  click → ${imageCount} images:       ${seconds(figures.clickToImagesMs)}`,
         `  launch → ${imageCount} images:      ${seconds(figures.launchToImagesMs)}`,
         '',
       ].join('\n'),
     );
+  });
+
+  it('refuses a --renderer folder with no built page, saying what to do, before it opens anything', async () => {
+    const emptyRenderer = mkdtempSync(path.join(tmpdir(), 'gds-startup-renderer-'));
+    const otherData = mkdtempSync(path.join(tmpdir(), 'gds-startup-'));
+    try {
+      await expect(startServe(otherData, modelFolder, 60_000, 0, ['--renderer', emptyRenderer])).rejects.toThrow(
+        `serve exited with code 1 before it was ready:\nThere is no built renderer in ${emptyRenderer} (no index.html). Build one with \`npx vite build --config renderer/vite.config.ts --outDir ${emptyRenderer}\`, or leave out --renderer to serve renderer/dist.`,
+      );
+      expect(readdirSync(otherData)).toEqual([]);
+    } finally {
+      rmSync(emptyRenderer, { recursive: true, force: true });
+      rmSync(otherData, { recursive: true, force: true });
+    }
   });
 });
