@@ -8,6 +8,8 @@ import path from 'node:path';
 import { Command, Option } from 'commander';
 import type { SampleQuery, SampleRecord } from '../../../common/contract/gallery';
 import { SamplerName } from '../../../common/contract/run-request';
+import type { RunEvent } from '../../../common/contract/studio-api';
+import { findClass } from '../../../common/models/class-search';
 import { defaultDataDir, galleryFile, importRecipe, type ModelLookup } from '../../gallery';
 import type { InstalledModel } from '../../gallery/recipes';
 import { modelFingerprint } from '../../../common/models/model-identity';
@@ -119,6 +121,60 @@ async function importPng(file: string, options: { models: string }): Promise<voi
   process.stdout.write(`${JSON.stringify(imported.request, null, 2)}\n`);
 }
 
+export interface ForkOptions {
+  data: string;
+  models: string;
+  step: number;
+  class?: string;
+  scale?: number;
+  sampler?: SamplerName;
+  cfg?: number;
+  threads: number;
+}
+
+/**
+ * Forks a sample from step K into the same gallery (its steps before K replayed from the seed,
+ * the rest with the changes) and resolves with the new sample's id once it is drawn.
+ */
+export async function forkSample(sampleId: number, options: ForkOptions): Promise<number> {
+  const file = galleryFile(options.data);
+  if (!existsSync(file)) throw new Error(`There is no gallery in ${options.data} (no gallery.sqlite); pass --data with the folder that holds sample ${sampleId}.`);
+  const studio = openStudio({ dataDir: options.data, modelDirs: existsSync(options.models) ? findModelFolders([options.models]) : [], threads: options.threads, carryOnQueue: false });
+  try {
+    const parent = await studio.getSample({ sampleId });
+    const manifest = await studio.catalog.manifestOf(parent.run.modelId);
+    const changes = {
+      ...(options.class === undefined ? {} : { classIndex: findClass(manifest.classes, options.class) }),
+      ...(options.scale === undefined ? {} : { scale: options.scale }),
+      ...(options.sampler === undefined ? {} : { sampler: options.sampler }),
+      ...(options.cfg === undefined ? {} : { cfgScale: options.cfg }),
+    };
+    if (Object.keys(changes).length === 0) throw new Error('A fork needs at least one of --class, --scale, --sampler or --cfg: what the steps from --step on change.');
+    let jobId: number | null = null;
+    const drawn = new Promise<Extract<RunEvent, { type: 'sample' | 'finished' }>[]>((resolve) => {
+      const seen: Extract<RunEvent, { type: 'sample' | 'finished' }>[] = [];
+      const unsubscribe = studio.onRunEvent((event) => {
+        if (event.jobId !== jobId || (event.type !== 'sample' && event.type !== 'finished')) return;
+        seen.push(event);
+        if (event.type === 'finished') {
+          unsubscribe();
+          resolve(seen);
+        }
+      });
+    });
+    jobId = (await studio.forkSample({ sampleId, step: options.step, changes })).jobId;
+    const events = await drawn;
+    const finished = events.find((event) => event.type === 'finished');
+    const sample = events.find((event) => event.type === 'sample');
+    if (finished?.type !== 'finished' || finished.status !== 'completed' || sample?.type !== 'sample') {
+      throw new Error(finished?.type === 'finished' && finished.message !== null ? finished.message : `The fork of sample ${sampleId} did not finish.`);
+    }
+    return sample.sample.id;
+  } finally {
+    await studio.close();
+  }
+}
+
 export function galleryCommand(): Command {
   const gallery = new Command('gallery').description('list, export and import gallery samples');
 
@@ -153,6 +209,23 @@ export function galleryCommand(): Command {
     .argument('<png>', 'an image exported by the studio or `sample`')
     .option('--models <dir>', 'folder of installed model folders', 'models')
     .action((file: string, options: { models: string }) => importPng(file, options));
+
+  gallery
+    .command('fork')
+    .description('continue a sample from step K with another class, scale, sampler or weight: a new sample of the gallery, linked to it')
+    .argument('<sampleId>', 'the sample to fork (see gallery list)', wholeNumber('sample id', 1))
+    .addOption(dataOption())
+    .option('--models <dir>', 'folder of installed model folders', 'models')
+    .requiredOption('--step <k>', 'first step (0-based) drawn with the changes; the steps before it are the sample\'s own', wholeNumber('--step', 1, 100_000))
+    .option('--class <class>', 'class from --step on: index, name or synonym')
+    .option('--scale <s>', 'classifier guidance scale from --step on', realNumber('--scale', 0, 100))
+    .addOption(new Option('--sampler <sampler>', 'sampler from --step on, on the same timesteps').choices(SamplerName.options))
+    .option('--cfg <w>', 'classifier-free guidance weight from --step on', realNumber('--cfg', 0, 100))
+    .option('--threads <n>', 'CPU threads for onnxruntime (0: automatic)', wholeNumber('--threads', 0, 1024), 0)
+    .action(async (sampleId: number, options: ForkOptions) => {
+      const forked = await forkSample(sampleId, options);
+      process.stdout.write(`${forked}\n`);
+    });
 
   return gallery;
 }

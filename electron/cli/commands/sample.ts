@@ -52,6 +52,12 @@ export interface SampleCommandOptions {
   noiseFrom?: string;
   trajectoryOut?: string;
   progress: boolean;
+  /** First step (0-based) drawn with the --switch-* settings; steps before it use the others. */
+  switchAt?: number;
+  switchClass?: string;
+  switchScale?: number;
+  switchSampler?: RunRequest['sampler'];
+  switchCfg?: number;
 }
 
 export interface SampleCommandResult {
@@ -65,6 +71,29 @@ function resolveModelFolder(option: string | undefined): string {
   if (option !== undefined) return option;
   if (existsSync(path.join(DEFAULT_MODEL_FOLDER, 'manifest.json'))) return DEFAULT_MODEL_FOLDER;
   throw new Error(`No --model was given and the built-in model ${DEFAULT_MODEL_FOLDER} is not there. Pass --model <folder> (a folder with manifest.json).`);
+}
+
+/** The --switch-* options as the request's switchAt; a --switch-* setting without --switch-at is refused. */
+function switchFrom(manifest: ModelManifest, options: SampleCommandOptions): Pick<RunRequest, 'switchAt'> {
+  const given = [
+    ['--switch-class', options.switchClass],
+    ['--switch-scale', options.switchScale],
+    ['--switch-sampler', options.switchSampler],
+    ['--switch-cfg', options.switchCfg],
+  ].filter(([, value]) => value !== undefined);
+  if (options.switchAt === undefined) {
+    if (given.length > 0) throw new Error(`${given.map(([flag]) => flag).join(', ')} ${given.length === 1 ? 'needs' : 'need'} --switch-at K, the first step drawn with the switched settings.`);
+    return {};
+  }
+  return {
+    switchAt: {
+      step: options.switchAt,
+      ...(options.switchClass === undefined ? {} : { classIndex: findClass(manifest.classes, options.switchClass) }),
+      ...(options.switchScale === undefined ? {} : { scale: options.switchScale }),
+      ...(options.switchSampler === undefined ? {} : { sampler: options.switchSampler }),
+      ...(options.switchCfg === undefined ? {} : { cfgScale: options.switchCfg }),
+    },
+  };
 }
 
 function runRequestFrom(manifest: ModelManifest, options: SampleCommandOptions): RunRequest {
@@ -89,6 +118,7 @@ function runRequestFrom(manifest: ModelManifest, options: SampleCommandOptions):
     seeds,
     batchSize: options.batch,
     provider: options.provider,
+    ...switchFrom(manifest, options),
   };
 }
 
@@ -166,7 +196,7 @@ export async function runSampleCommand(options: SampleCommandOptions, log: (line
           folder: options.trajectoryOut,
           samples: drawn.samples,
           replayed,
-          drawsStepNoise: needsStepNoise(request),
+          drawsStepNoise: needsStepNoise(request) || (plan.switchAt !== null && needsStepNoise(plan.switchAt)),
           recipe: { ...request, noiseAlgorithm, provider: drawn.provider },
         })
       : [];
@@ -204,6 +234,11 @@ export function sampleCommand(): Command {
     .option('--no-clip', 'do not clip x̂₀ to [-1, 1] at each step')
     .option('--noise-from <path>', 'replay noise: a folder with x_T.npy and noise.npy (as --trajectory-out writes), or an x_T .npy')
     .option('--trajectory-out <folder>', 'also write x_T, per-step noise, xₜ and x̂₀ of every step as .npy')
+    .option('--switch-at <k>', 'switch settings part way: steps from K on (0-based, 1 to steps − 1) use the --switch-* settings', wholeNumber('--switch-at', 1, 100_000))
+    .option('--switch-class <class>', 'class from --switch-at on: index, name or synonym (the UNet\'s label and the classifier\'s)')
+    .option('--switch-scale <s>', 'classifier guidance scale from --switch-at on', realNumber('--switch-scale', 0, 100))
+    .addOption(new Option('--switch-sampler <sampler>', 'sampler from --switch-at on, on the same timesteps (DPM-Solver++ restarts first order there)').choices(SamplerName.options))
+    .option('--switch-cfg <w>', 'classifier-free guidance weight from --switch-at on', realNumber('--switch-cfg', 0, 100))
     .option('--no-progress', 'no progress bar')
     .action(async (options: SampleCommandOptions) => {
       const { files } = await runSampleCommand(options, (line) => process.stderr.write(`${line}\n`));
