@@ -26,6 +26,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "quality-grid": ("studio_tools.quality.grid", "picture grid of the built-in model, a row per class"),
     "bench-reference": ("studio_tools.bench.reference", "time guided sampling in PyTorch, the engine's reference"),
     "bench-imagenet64": ("studio_tools.bench.imagenet64", "time one guided step of the ImageNet 64×64 networks"),
+    "bench-gpu-step": ("studio_tools.bench.gpu_step", "time a guided step on a CUDA GPU (eager, compiled; fp32, fp16)"),
     "imagenet-classes": ("studio_tools.data.make_imagenet_classes", "rebuild data/imagenet_classes.json from wheels"),
 }
 
