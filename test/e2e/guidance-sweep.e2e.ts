@@ -29,7 +29,7 @@ afterAll(async () => {
   await session?.close();
 });
 
-function storedRequests(): RecordedRunRequest[] {
+function storedRequests(): ReturnType<typeof RecordedRunRequest.parse>[] {
   const gallery = new Database(path.join(session.dataDir, 'gallery.sqlite'), { readonly: true, fileMustExist: true });
   try {
     const rows = gallery.prepare('SELECT request FROM runs ORDER BY id').all() as { request: string }[];
