@@ -2,10 +2,12 @@
  * onnxruntime-node sessions: provider choice with visible fallback, and runs whose feeds are
  * checked against the graph's inputs so a mismatch reads as a sentence with shapes.
  */
+import os from 'node:os';
 import { isMainThread } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
 import type { ProviderName } from '../../common/contract/run-request';
 import { autoProviderOrder, type ConcreteProvider, type ProviderAttempt } from './provider-order';
+import { intraOpThreads } from './thread-policy';
 
 // Failed provider probes are reported through OpenedSession.fallbacks; keep onnxruntime's own log quiet.
 ort.env.logLevel = 'fatal';
@@ -22,8 +24,16 @@ export interface OpenedSession {
 
 export interface SessionSettings {
   provider: ProviderName;
-  /** CPU threads per operator (intra-op); 0 lets onnxruntime decide. */
+  /** CPU threads per operator (intra-op); 0 chooses them from the free cores and the batch (thread-policy.ts). */
   threads: number;
+  /** Images per network call when the caller knows it; the policy otherwise assumes a batch that keeps every free core busy. */
+  batch?: number;
+}
+
+/** The intra-op threads a session opened now gets: the given count, or the policy's for this moment's load. */
+export function sessionThreads(settings: Pick<SessionSettings, 'threads' | 'batch'>): number {
+  if (settings.threads > 0) return settings.threads;
+  return intraOpThreads({ cores: os.availableParallelism(), loadAverage: os.loadavg()[0] ?? 0, batch: settings.batch ?? Infinity });
 }
 
 export class GraphLoadError extends Error {
@@ -69,11 +79,12 @@ export async function openSession(
 ): Promise<OpenedSession> {
   const order = settings.provider === 'auto' ? autoProviderOrder() : settings.provider === 'cpu' ? ['cpu' as const] : [settings.provider, 'cpu' as const];
   const fallbacks: ProviderAttempt[] = [];
+  const threads = sessionThreads(settings);
   for (const provider of order) {
     try {
       const session = await createSession(typeof modelPath === 'string' ? modelPath : modelPath(provider), {
         executionProviders: [provider],
-        intraOpNumThreads: settings.threads,
+        intraOpNumThreads: threads,
         interOpNumThreads: 1,
         graphOptimizationLevel: 'all',
         logSeverityLevel: 4,
@@ -106,27 +117,31 @@ export async function openCpuGraph(bytes: Uint8Array, label: string, threads: nu
   }
 }
 
+/** Where a session leaves its outputs: one place for all, or one per output name. */
+export type OutputLocations = 'cpu' | 'gpu-buffer' | Readonly<Record<string, 'cpu' | 'gpu-buffer'>>;
+
 /**
- * Opens one of the studio's own graphs on the provider a model's sessions really got (the device
- * sampling path's step graphs), outputs placed as `outputLocation` asks. It does not fall back:
- * the provider already opened the model's UNet, so a failure here is a damaged install.
+ * Opens a graph on the provider a model's sessions really got, outputs placed as
+ * `outputLocation` asks: the device sampling path's step graphs (bytes), and its own UNet and
+ * classifier sessions whose outputs stay on the device (a model file). It does not fall back:
+ * the provider already opened the model's UNet, so a failure here is a damaged file.
  */
-export async function openStudioGraphOn(
-  bytes: Uint8Array,
+export async function openGraphOn(
+  graph: string | Uint8Array,
   label: string,
   provider: ConcreteProvider,
   threads: number,
-  outputLocation: 'cpu' | 'gpu-buffer',
+  outputLocation: OutputLocations,
 ): Promise<ort.InferenceSession> {
   try {
-    return await createSession(bytes, {
+    return await createSession(graph, {
       executionProviders: [provider],
       graphOptimizationLevel: 'all',
       preferredOutputLocation: outputLocation,
       ...(threads > 0 ? { intraOpNumThreads: threads, interOpNumThreads: 1 } : {}),
     });
   } catch (error) {
-    throw new GraphLoadError(`The studio's ${label} graph could not be opened on ${provider.toUpperCase()}: ${firstLine(error)}. Reinstall the studio; its graph files may be damaged.`);
+    throw new GraphLoadError(`The ${label} graph could not be opened on ${provider.toUpperCase()}: ${firstLine(error)}. Its file may be damaged: reinstall the studio, or re-export the model.`);
   }
 }
 
