@@ -21,7 +21,17 @@ from typing import Any
 from ..export import ModelFolderError
 from .checkpoint import CheckpointError
 from .model_folder import Conversion, convert
+from .out_folder import OutFolderError
+from .parity import ParityError
 from .presets import PRESETS
+from .progress import ConversionProgress
+from .progress_display import MODES, sink_for
+from .stages import conversion_stages
+
+# Comma lists, which stay text even when they hold one number ("attention_resolutions=16").
+LIST_FLAGS = frozenset({
+    "attention_resolutions", "channel_mult", "classifier_attention_resolutions", "classifier_channel_mult",
+})
 
 
 def flag_value(text: str) -> Any:
@@ -43,7 +53,8 @@ def parse_flags(pairs: list[str], option: str) -> dict[str, Any]:
         name, equals, value = pair.partition("=")
         if not equals or not name.strip():
             raise ValueError(f"{option} {pair!r} is not NAME=VALUE, e.g. {option} num_channels=128")
-        flags[name.strip()] = flag_value(value)
+        name = name.strip()
+        flags[name] = value.strip() if name in LIST_FLAGS else flag_value(value)
     return flags
 
 
@@ -61,6 +72,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--steps", help='default respacing, e.g. "250" or "ddim25" (default: the preset\'s)')
     parser.add_argument("--sampler", choices=("ddpm", "ddim"), help="default sampler (default: the preset's)")
     parser.add_argument("--no-fp16", action="store_true", help="skip the float16 UNet for GPU providers")
+    parser.add_argument("--overwrite", action="store_true", help="replace what an existing --out folder holds")
+    parser.add_argument(
+        "--progress", choices=MODES, default="auto",
+        help="bars on a terminal, plain lines otherwise (auto); json: one object per line on stdout "
+        "(stage, title, step, done, total, overall, elapsed_s, eta_s), the last with stage \"done\" or \"failed\"",
+    )
     parser.add_argument("--flag", action="append", default=[], metavar="NAME=VALUE", help="override a model flag")
     parser.add_argument(
         "--classifier-flag", action="append", default=[], metavar="NAME=VALUE", help="override a classifier flag"
@@ -70,6 +87,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    sink = sink_for(args.progress, stdout=sys.stdout, stderr=sys.stderr)
+    plan = conversion_stages(fp16=not args.no_fp16, classifier=args.classifier is not None)
+    progress = ConversionProgress(plan, sink)
     try:
         conversion = Conversion(
             preset=PRESETS[args.preset],
@@ -82,12 +102,20 @@ def main(argv: list[str] | None = None) -> int:
             sampler=args.sampler,
             steps=args.steps,
             fp16=not args.no_fp16,
+            overwrite=args.overwrite,
             diffusion_overrides=parse_flags(args.flag, "--flag"),
             classifier_overrides=parse_flags(args.classifier_flag, "--classifier-flag"),
         )
-        manifest = convert(conversion)
-    except (CheckpointError, ModelFolderError, ValueError) as error:
+        manifest = convert(conversion, progress)
+    except (CheckpointError, ModelFolderError, OutFolderError, ParityError, ValueError) as error:
+        progress.fail(str(error))
         print(f"convert: {error}", file=sys.stderr)
         return 2
-    print(f"wrote {args.out / 'manifest.json'}: {', '.join(manifest['files'])}")
+    except BaseException:
+        progress.fail("the conversion stopped unexpectedly; nothing was written to the out folder")
+        raise
+    summary = f"wrote {args.out / 'manifest.json'}: {', '.join(manifest['files'])}"
+    progress.finish(summary)
+    # With --progress json stdout carries only JSON lines; the last one holds this summary.
+    print(summary, file=sys.stderr if args.progress == "json" else sys.stdout)
     return 0

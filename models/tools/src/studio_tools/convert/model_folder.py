@@ -20,9 +20,14 @@ from ..export import (
     export_unet_fp16,
     write_model_folder,
 )
+from ..export.manifest import CLASSIFIER_FILE, UNET_FILE, UNET_FP16_FILE
+from . import stages
 from .checkpoint import CheckpointError, compare, load_into, load_state_dict, shapes_of
 from .diagnosis import likely_causes
+from .out_folder import refuse_unless_writable, staged
+from .parity import FLOAT16_TOLERANCE, check_classifier_gradient, check_unet
 from .presets import Preset
+from .progress import ConversionProgress, SilentSink
 
 SOURCE = "openai/guided-diffusion release (Dhariwal & Nichol 2021, Diffusion Models Beat GANs on Image Synthesis)"
 LICENSE = "MIT"
@@ -40,6 +45,8 @@ class Conversion:
     sampler: str | None = None
     steps: str | None = None
     fp16: bool = True
+    #: Replace what an existing, non-empty out folder holds.
+    overwrite: bool = False
     diffusion_overrides: dict[str, Any] = field(default_factory=dict)
     classifier_overrides: dict[str, Any] = field(default_factory=dict)
 
@@ -73,60 +80,93 @@ def _defaults(conversion: Conversion) -> SamplingDefaults:
     )
 
 
-def convert(conversion: Conversion) -> dict[str, Any]:
-    """Check both checkpoints against the preset, export the graphs and write the folder; returns the manifest."""
+def _read_and_check(conversion: Conversion, progress: ConversionProgress) -> tuple[
+        UNetConfig, dict[str, Any], torch.nn.Module, ClassifierConfig | None, torch.nn.Module | None]:
     preset = conversion.preset
     unet_flags = {**preset.diffusion_flags, **conversion.diffusion_overrides}
     classifier_flags = {**preset.classifier_flags, **conversion.classifier_overrides}
     unet_config = UNetConfig.from_flags(unet_flags)
     if conversion.classifier is None and unet_config.num_classes is None:
         raise CheckpointError("an unconditional UNet can only be guided by a classifier; pass --classifier")
+    classifier_config = ClassifierConfig.from_flags(classifier_flags) if conversion.classifier else None
+    if classifier_config is not None and classifier_config.image_size != unet_config.image_size:
+        raise CheckpointError(
+            f"the classifier reads {classifier_config.image_size}×{classifier_config.image_size} images but the "
+            f"UNet makes {unet_config.image_size}×{unet_config.image_size}; give both the same image_size"
+        )
+    progress.begin(stages.READ, stages.STEP_READ_DIFFUSION)
     unet_state = load_state_dict(conversion.diffusion, "diffusion")
-    classifier_state = load_state_dict(conversion.classifier, "classifier") if conversion.classifier else None
+    classifier_state = None
+    if conversion.classifier is not None:
+        progress.begin(stages.READ, stages.STEP_READ_CLASSIFIER)
+        classifier_state = load_state_dict(conversion.classifier, "classifier")
+    progress.begin(stages.CHECK, stages.STEP_CHECK)
     unet = _checked_model(unet_config, unet_state, "diffusion", conversion.diffusion, preset, unet_flags)
     del unet_state
     classifier = None
-    if classifier_state is not None and conversion.classifier is not None:
-        classifier_config = ClassifierConfig.from_flags(classifier_flags)
-        if classifier_config.image_size != unet_config.image_size:
-            raise CheckpointError(
-                f"the classifier reads {classifier_config.image_size}×{classifier_config.image_size} images but the "
-                f"UNet makes {unet_config.image_size}×{unet_config.image_size}; give both the same image_size"
-            )
+    if classifier_config is not None and classifier_state is not None and conversion.classifier is not None:
         classifier = _checked_model(
             classifier_config, classifier_state, "classifier", conversion.classifier, preset, classifier_flags
         )
+    return unet_config, unet_flags, unet, classifier_config, classifier
 
+
+def convert(conversion: Conversion, progress: ConversionProgress | None = None) -> dict[str, Any]:
+    """Check both checkpoints against the preset, export the graphs, compare each with PyTorch and write
+    the folder; returns the manifest. Nothing is left at `out` unless all of it succeeds."""
+    preset = conversion.preset
     out = conversion.out
-    out.mkdir(parents=True, exist_ok=True)
-    export_unet(unet, out / "unet.onnx")
-    if conversion.fp16:
-        export_unet_fp16(unet, out / "unet_fp16.onnx")
-    if classifier is not None:
-        export_classifier_grad(
-            classifier, out / "classifier_grad.onnx", image_size=classifier_config.image_size,
-            channels=classifier_config.in_channels, num_classes=classifier_config.out_channels,
+    refuse_unless_writable(out, overwrite=conversion.overwrite)
+    if progress is None:
+        progress = ConversionProgress(
+            stages.conversion_stages(fp16=conversion.fp16, classifier=conversion.classifier is not None), SilentSink()
         )
-    names, synonyms = imagenet_classes()
-    manifest = build_manifest(
-        model_id=conversion.id or f"imagenet-{preset.name}",
-        name=conversion.name or preset.title,
-        source=SOURCE,
-        license=LICENSE,
-        image_size=unet_config.image_size,
-        channels=unet_config.in_channels,
-        class_names=names,
-        class_synonyms=synonyms,
-        diffusion=DiffusionSettings(
-            steps=int(unet_flags.get("diffusion_steps", 1000)),
-            noise_schedule=str(unet_flags.get("noise_schedule", "linear")),
-            learn_sigma=unet_config.learn_sigma,
-            rescale_timesteps=bool(unet_flags.get("rescale_timesteps", False)),
-        ),
-        class_cond=unet_config.num_classes is not None,
-        fp16=conversion.fp16,
-        classifier=classifier is not None,
-        evaluator=False,
-        defaults=_defaults(conversion),
-    )
-    return write_model_folder(out, manifest)
+    unet_config, unet_flags, unet, classifier_config, classifier = _read_and_check(conversion, progress)
+    size, channels = unet_config.image_size, unet_config.in_channels
+
+    with staged(out) as folder:
+        unet_graph = export_unet(unet, folder / UNET_FILE, on_step=lambda step: progress.begin(stages.UNET, step))
+        progress.begin(stages.UNET, stages.STEP_COMPARE)
+        check_unet(unet, unet_graph.path, image_size=size, channels=channels, num_classes=unet_config.num_classes)
+        if conversion.fp16:
+            half = export_unet_fp16(
+                unet, folder / UNET_FP16_FILE, on_step=lambda step: progress.begin(stages.UNET_FP16, step)
+            )
+            progress.begin(stages.UNET_FP16, stages.STEP_COMPARE)
+            check_unet(unet, half.path, image_size=size, channels=channels, num_classes=unet_config.num_classes,
+                       tolerance=FLOAT16_TOLERANCE)
+        if classifier is not None and classifier_config is not None:
+            gradient_graph = export_classifier_grad(
+                classifier, folder / CLASSIFIER_FILE, image_size=classifier_config.image_size,
+                channels=classifier_config.in_channels, num_classes=classifier_config.out_channels,
+                on_step=lambda step: progress.begin(stages.CLASSIFIER, step),
+            )
+            progress.begin(stages.CLASSIFIER, stages.STEP_COMPARE)
+            check_classifier_gradient(classifier, gradient_graph.path, image_size=classifier_config.image_size,
+                                      channels=classifier_config.in_channels,
+                                      num_classes=classifier_config.out_channels)
+        progress.begin(stages.WRITE, stages.STEP_HASH)
+        names, synonyms = imagenet_classes()
+        manifest = build_manifest(
+            model_id=conversion.id or f"imagenet-{preset.name}",
+            name=conversion.name or preset.title,
+            source=SOURCE,
+            license=LICENSE,
+            image_size=size,
+            channels=channels,
+            class_names=names,
+            class_synonyms=synonyms,
+            diffusion=DiffusionSettings(
+                steps=int(unet_flags.get("diffusion_steps", 1000)),
+                noise_schedule=str(unet_flags.get("noise_schedule", "linear")),
+                learn_sigma=unet_config.learn_sigma,
+                rescale_timesteps=bool(unet_flags.get("rescale_timesteps", False)),
+            ),
+            class_cond=unet_config.num_classes is not None,
+            fp16=conversion.fp16,
+            classifier=classifier is not None,
+            evaluator=False,
+            defaults=_defaults(conversion),
+        )
+        written = write_model_folder(folder, manifest)
+    return written

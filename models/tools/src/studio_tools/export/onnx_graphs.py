@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import logging
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
@@ -27,6 +28,17 @@ from .operators import assert_inference_operators
 EXTERNAL_DATA_THRESHOLD_BYTES = 1_800_000_000
 OPSET = 18
 MAX_BATCH = 4096
+
+# The steps of an export, in order, for a caller that shows progress (the gradient graph traces first).
+STEP_TRACE_GRADIENT = "trace the gradient"
+STEP_EXPORT = "export to ONNX"
+STEP_OPTIMISE = "optimise"
+STEP_SAVE = "save"
+EXPORT_STEPS = (STEP_EXPORT, STEP_OPTIMISE, STEP_SAVE)
+GRADIENT_EXPORT_STEPS = (STEP_TRACE_GRADIENT, *EXPORT_STEPS)
+
+#: Told the name of each step as it starts.
+StepListener = Callable[[str], None]
 
 
 @dataclass(frozen=True)
@@ -53,6 +65,10 @@ def _example_inputs(image_size: int, channels: int, batch: int, num_classes: int
     return x, t, torch.randint(0, num_classes, (batch,), generator=generator)
 
 
+def _no_step(step: str) -> None:
+    pass
+
+
 def _save(
     model: nn.Module | torch.fx.GraphModule,
     example: tuple[torch.Tensor, ...],
@@ -60,11 +76,13 @@ def _save(
     input_names: tuple[str, ...],
     output_names: tuple[str, ...],
     weight_bytes: int,
+    on_step: StepListener = _no_step,
 ) -> ExportedGraph:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     batch = torch.export.Dim("batch", min=1, max=MAX_BATCH)
     external = weight_bytes > EXTERNAL_DATA_THRESHOLD_BYTES
+    on_step(STEP_EXPORT)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         logging.getLogger("torch.onnx").setLevel(logging.ERROR)
@@ -76,12 +94,16 @@ def _save(
             dynamo=True,
             opset_version=OPSET,
             dynamic_shapes=tuple({0: batch} for _ in example),
-            optimize=True,
+            # Optimised below, as a step of its own.
+            optimize=False,
             verbose=False,
         )
+        assert program is not None, "torch.onnx.export(dynamo=True) returns the exported program"
+        on_step(STEP_OPTIMISE)
+        program.optimize()
+    on_step(STEP_SAVE)
     data_path = path.with_name(path.name + ".data")
     data_path.unlink(missing_ok=True)
-    assert program is not None, "torch.onnx.export(dynamo=True) returns the exported program"
     program.save(path, external_data=external)
     files = (path, data_path) if external else (path,)
     assert_inference_operators(onnx.load(path, load_external_data=False))
@@ -126,16 +148,18 @@ def _unet_signature(unet: nn.Module) -> tuple[int, int, int | None]:
     return int(model.image_size), int(model.in_channels), model.num_classes
 
 
-def export_unet(unet: nn.Module, path: Path, *, batch: int = 2) -> ExportedGraph:
+def export_unet(unet: nn.Module, path: Path, *, batch: int = 2, on_step: StepListener = _no_step) -> ExportedGraph:
     """unet.onnx: x [B,C,H,W] float32, t [B] int64, y [B] int64 when class-conditional → out."""
     unet = unet.eval()
     size, channels, num_classes = _unet_signature(unet)
     example = _example_inputs(size, channels, batch, num_classes)
     inputs = ("x", "t") if num_classes is None else ("x", "t", "y")
-    return _save(_UNetGraph(unet), example, path, inputs, ("out",), _parameter_bytes(unet))
+    return _save(_UNetGraph(unet), example, path, inputs, ("out",), _parameter_bytes(unet), on_step)
 
 
-def export_unet_fp16(unet: nn.Module, path: Path, *, batch: int = 2) -> ExportedGraph:
+def export_unet_fp16(
+    unet: nn.Module, path: Path, *, batch: int = 2, on_step: StepListener = _no_step
+) -> ExportedGraph:
     """The UNet with float16 convolution weights for GPU providers; same inputs and output as unet.onnx."""
     unet = unet.eval()
     size, channels, num_classes = _unet_signature(unet)
@@ -144,16 +168,24 @@ def export_unet_fp16(unet: nn.Module, path: Path, *, batch: int = 2) -> Exported
     if not isinstance(unet, UNetModel):
         raise TypeError(f"the float16 export takes an ADM UNetModel, got {type(unet).__name__}")
     half = _HalfPrecisionUNet(unet).eval()
-    return _save(half, example, path, inputs, ("out",), _parameter_bytes(half))
+    return _save(half, example, path, inputs, ("out",), _parameter_bytes(half), on_step)
 
 
 def export_classifier_grad(
-    classifier: nn.Module, path: Path, *, image_size: int, channels: int, num_classes: int, batch: int = 2
+    classifier: nn.Module,
+    path: Path,
+    *,
+    image_size: int,
+    channels: int,
+    num_classes: int,
+    batch: int = 2,
+    on_step: StepListener = _no_step,
 ) -> ExportedGraph:
     """classifier_grad.onnx: x, t, y → grad = ∇ₓ Σᵢ log softmax(f(xᵢ,tᵢ))[yᵢ], logits."""
     example = _example_inputs(image_size, channels, batch, num_classes)
+    on_step(STEP_TRACE_GRADIENT)
     graph = trace_log_prob_gradient(classifier, example)
-    return _save(graph, example, path, ("x", "t", "y"), ("grad", "logits"), _parameter_bytes(classifier))
+    return _save(graph, example, path, ("x", "t", "y"), ("grad", "logits"), _parameter_bytes(classifier), on_step)
 
 
 class _EvaluatorGraph(nn.Module):

@@ -1,0 +1,37 @@
+"""The stages of a conversion and what each step weighs.
+
+Weights are CPU seconds measured converting the full-size 64×64 pair (random weights, 296 M +
+65 M parameters) on 2 cores; they only need to be right relative to one another, since the
+ETA rescales them by the pace measured on the way (progress.py).
+"""
+
+from __future__ import annotations
+
+from ..export.onnx_graphs import STEP_EXPORT, STEP_OPTIMISE, STEP_SAVE, STEP_TRACE_GRADIENT
+from .progress import Stage, Step
+
+READ, CHECK, UNET, UNET_FP16, CLASSIFIER, WRITE = "read", "check", "unet", "unet-fp16", "classifier", "write"
+STEP_READ_DIFFUSION = "read the diffusion checkpoint"
+STEP_READ_CLASSIFIER = "read the classifier checkpoint"
+STEP_CHECK = "check the architecture"
+STEP_COMPARE = "compare with PyTorch"
+STEP_HASH = "hash the files"
+
+
+def conversion_stages(*, fp16: bool, classifier: bool) -> list[Stage]:
+    reads = [Step(STEP_READ_DIFFUSION, 4.3)] + ([Step(STEP_READ_CLASSIFIER, 0.8)] if classifier else [])
+    stages = [
+        Stage(READ, "Read checkpoints", tuple(reads)),
+        Stage(CHECK, "Check", (Step(STEP_CHECK, 1.3),)),
+        Stage(UNET, "UNet", (Step(STEP_EXPORT, 25.3), Step(STEP_OPTIMISE, 8.1), Step(STEP_SAVE, 12.8),
+                             Step(STEP_COMPARE, 6.0))),
+    ]
+    if fp16:
+        stages.append(Stage(UNET_FP16, "UNet float16", (Step(STEP_EXPORT, 34.0), Step(STEP_OPTIMISE, 15.8),
+                                                         Step(STEP_SAVE, 6.4), Step(STEP_COMPARE, 6.0))))
+    if classifier:
+        stages.append(Stage(CLASSIFIER, "Classifier gradient", (
+            Step(STEP_TRACE_GRADIENT, 50.6), Step(STEP_EXPORT, 60.0), Step(STEP_OPTIMISE, 20.0),
+            Step(STEP_SAVE, 3.0), Step(STEP_COMPARE, 3.0))))
+    stages.append(Stage(WRITE, "Write the folder", (Step(STEP_HASH, 5.0),)))
+    return stages
