@@ -77,11 +77,15 @@ describe('trajectory export as a zip of .npy files', () => {
     const probability = decodeNpyFloat32(files[`${folder}/class_probability.npy`]!);
     expect([...probability.data]).toEqual(detail.trajectory.map((step) => Math.fround(step.probability!)));
     for (const [position, step] of detail.trajectory.entries()) {
-      for (const [array, kind] of [[xt, 'xt'], [predX0, 'x0']] as const) {
-        const shown = await stepImage(traced.id, kind, step.index);
-        const bytes = [...array.data.subarray(position * 64, (position + 1) * 64)].map((value) => Math.round((value + 1) * 127.5));
-        expect(bytes).toEqual([...shown].filter((_, i) => i % 4 === 0));
-      }
+      // xₜ is exported exactly as the gallery keeps it, the state a fork starts from.
+      const exactXt = [...xt.data.subarray(position * 64, (position + 1) * 64)];
+      expect(exactXt).toEqual([...studio.service.gallery.trajectories.state(traced.id, step.index)!]);
+      const xtShown = await stepImage(traced.id, 'xt', step.index);
+      expect(exactXt.map((value) => Math.min(255, Math.max(0, Math.trunc(Math.fround(Math.fround(value + 1) * 127.5)))))).toEqual([...xtShown].filter((_, i) => i % 4 === 0));
+      // x̂₀ is kept with 8 bits: byte b stands for b / 127.5 − 1.
+      const x0Shown = await stepImage(traced.id, 'x0', step.index);
+      const bytes = [...predX0.data.subarray(position * 64, (position + 1) * 64)].map((value) => Math.round((value + 1) * 127.5));
+      expect(bytes).toEqual([...x0Shown].filter((_, i) => i % 4 === 0));
     }
   });
 });
