@@ -16,10 +16,10 @@ import type { NoiseSource } from '../../common/diffusion/rng';
 import { SamplingDivergedError, elementsOf, type BatchShape, type SamplerStep, type VarianceType } from '../../common/diffusion/sampler';
 import type { RunPlan } from '../../common/models/run-plan';
 import { deviceClassifier, deviceUnet, type DeviceClassifierFn, type DeviceDenoiseFn } from './device-networks';
-import { DeviceStepGraph, ddimStepCoefficients, ddpmStepCoefficients, stepGraphFor, type StepSampler } from './device-step-graphs';
+import { DeviceStepGraph, chainedOutputLocation, ddimStepCoefficients, ddpmStepCoefficients, stepGraphFor, type StepSampler } from './device-step-graphs';
 import type { LoadedModel } from './loaded-model';
 import type { RuntimeTimings } from './networks';
-import { ort, type ConcreteProvider } from './sessions';
+import { openGraphOn, ort, type ConcreteProvider } from './sessions';
 
 /** Where a run's reverse steps are computed: "auto" takes the device path where tensors can stay on the device (WebGPU). */
 export type StepPlacement = 'auto' | 'host' | 'device';
@@ -161,6 +161,43 @@ export interface DeviceRun {
 }
 
 const openGraphs = new WeakMap<LoadedModel, Map<string, Promise<DeviceStepGraph>>>();
+const openNetworks = new WeakMap<LoadedModel, Promise<DeviceNetworkSessions>>();
+
+/** Intra-op threads of the sessions this path opens: one on the CPU, where it runs only when asked for by name (to check it). */
+function threadsOn(provider: ConcreteProvider): number {
+  return provider === 'cpu' ? 1 : 0;
+}
+
+interface DeviceNetworkSessions {
+  unet: ort.InferenceSession;
+  classifier: ort.InferenceSession | null;
+}
+
+/**
+ * The UNet and classifier sessions the device path runs: where onnxruntime-node can leave ε and
+ * the gradient on the device, sessions of the model's graphs that do (the model's own sessions
+ * give CPU outputs, which the host path reads); elsewhere the model's own sessions.
+ */
+function deviceNetworksOf(model: LoadedModel): Promise<DeviceNetworkSessions> {
+  const provider = model.unet.provider;
+  if (chainedOutputLocation(provider) === 'cpu') return Promise.resolve({ unet: model.unet.session, classifier: model.classifier?.session ?? null });
+  let sessions = openNetworks.get(model);
+  if (sessions === undefined) {
+    const { folder } = model;
+    const { unet, classifier } = folder.manifest;
+    const unetFile = folder.file(model.unetPrecision === 'fp16' && unet.fp16_file !== null ? unet.fp16_file : unet.file);
+    sessions = (async () => ({
+      unet: await openGraphOn(unetFile, 'UNet', provider, threadsOn(provider), { [unet.output]: 'gpu-buffer' }),
+      classifier:
+        classifier === null || model.classifier === null
+          ? null
+          : await openGraphOn(folder.file(classifier.file), 'classifier', provider, threadsOn(provider), { [classifier.outputs.grad]: 'gpu-buffer', [classifier.outputs.logits]: 'cpu' }),
+    }))();
+    sessions.catch(() => openNetworks.delete(model));
+    openNetworks.set(model, sessions);
+  }
+  return sessions;
+}
 
 /** The model's step graph, opened once per model on the provider its UNet really runs on. */
 function stepGraphOf(model: LoadedModel, sampler: StepSampler, variance: VarianceType): Promise<DeviceStepGraph> {
@@ -199,14 +236,15 @@ export async function deviceRunFor(
   const sampler = request.sampler as StepSampler;
   const graph = await stepGraphOf(model, sampler, plan.variance);
   const { manifest } = model.folder;
-  const classifier = model.classifier;
+  const networks = await deviceNetworksOf(model);
+  const classifier = networks.classifier;
   return {
     sample(batch) {
       const labels = (label: number): number[] => new Array<number>(batch.shape.batch).fill(label);
       const guidance: DeviceGuidance | null =
         plan.guidanceLabel === null || classifier === null
           ? null
-          : { gradient: deviceClassifier(classifier.session, manifest, labels(plan.guidanceLabel), batch.timings), scale: request.scale, schedule: plan.guidanceSchedule };
+          : { gradient: deviceClassifier(classifier, manifest, labels(plan.guidanceLabel), batch.timings), scale: request.scale, schedule: plan.guidanceSchedule };
       return deviceSample({
         sampler,
         diffusion: plan.diffusion,
@@ -215,7 +253,7 @@ export async function deviceRunFor(
         clipDenoised: request.clipDenoised,
         eta: request.eta,
         noise: batch.noise,
-        denoise: deviceUnet(model.unet.session, manifest, plan.unetLabel === null ? null : labels(plan.unetLabel), batch.shape.batch, batch.timings),
+        denoise: deviceUnet(networks.unet, manifest, plan.unetLabel === null ? null : labels(plan.unetLabel), batch.shape.batch, batch.timings),
         guidance,
         graph,
         hostCopyAt: batch.hostCopyAt,

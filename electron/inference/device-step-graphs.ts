@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises';
 import type { SpacedDiffusion } from '../../common/diffusion/respace';
 import type { VarianceType } from '../../common/diffusion/sampler';
 import { readBackGraphFile, sourceStepGraphsDir, stepGraphFile, type StepGraphArithmetic, type StepGraphName } from './step-graph-files';
-import { openStudioGraphOn, ort, runChecked, type ConcreteProvider } from './sessions';
+import { openGraphOn, ort, runChecked, type ConcreteProvider } from './sessions';
 
 /** The DDIM step's scalar inputs (ddimStep.onnx). */
 export interface DdimStepCoefficients {
@@ -145,8 +145,8 @@ export class DeviceStepGraph {
 
   static async open(name: StepGraphName, provider: ConcreteProvider, threads: number, arithmetic = stepArithmeticOn(provider), dir = sourceStepGraphsDir()): Promise<DeviceStepGraph> {
     const file = stepGraphFile(dir, name, arithmetic);
-    const step = await openStudioGraphOn(await readGraph(file, name), name, provider, threads, chainedOutputLocation(provider));
-    const readBack = await openStudioGraphOn(await readGraph(readBackGraphFile(dir), 'readBack'), 'readBack', provider, threads, 'cpu');
+    const step = await openGraphOn(await readGraph(file, name), `studio's ${name}`, provider, threads, chainedOutputLocation(provider));
+    const readBack = await openGraphOn(await readGraph(readBackGraphFile(dir), 'readBack'), "studio's readBack", provider, threads, 'cpu');
     return new DeviceStepGraph(name, provider, step, readBack);
   }
 
