@@ -58,6 +58,8 @@ export const SampleRecord = z.object({
   width: z.number().int().positive(),
   height: z.number().int().positive(),
   hasThumbnail: z.boolean(),
+  /** w of classifier-free guidance the run drew with (the default when it named none); null outside the classifier-free modes. */
+  cfgScale: z.number().nullable(),
   /** Final classifier confidence p(y | x₀), when the run had a classifier. */
   confidence: z.number().nullable(),
   favorite: z.boolean(),
@@ -124,6 +126,9 @@ export const SampleQuery = z.object({
   classIndex: ClassIndex.optional(),
   scaleMin: z.number().finite().optional(),
   scaleMax: z.number().finite().optional(),
+  /** Bounds on w of classifier-free guidance; samples drawn without it never match a bound. */
+  cfgScaleMin: z.number().finite().optional(),
+  cfgScaleMax: z.number().finite().optional(),
   sampler: SamplerName.optional(),
   favorite: z.boolean().optional(),
   tag: TagText.optional(),

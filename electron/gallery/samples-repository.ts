@@ -12,7 +12,7 @@ import { GuidanceMode, RecordedRunRequest, SamplerName } from '../../common/cont
 import { decodePng, downscale, encodePng, pngSize, type RgbaImage } from '../png/image';
 import { GalleryError } from './gallery-error';
 import type { RunsRepository } from './runs-repository';
-import { type ParsedSampleQuery, sampleFilterSql } from './sample-filter';
+import { CFG_SCALE_SQL, type ParsedSampleQuery, sampleFilterSql } from './sample-filter';
 import type { NewTrajectoryStep, TrajectoriesRepository } from './trajectories-repository';
 
 /** ORDER BY of each order but newest first; the id breaks ties so pages never overlap. Samples without a confidence come last. */
@@ -52,6 +52,7 @@ interface SampleRow {
   width: number;
   height: number;
   has_thumbnail: number;
+  cfg_scale: number | null;
   confidence: number | null;
   favorite: number;
   notes: string;
@@ -61,6 +62,7 @@ interface SampleRow {
 
 const SAMPLE_COLUMNS = `s.*,
   (SELECT thumbnail_png IS NOT NULL FROM sample_images i WHERE i.sample_id = s.id) AS has_thumbnail,
+  ${CFG_SCALE_SQL} AS cfg_scale,
   (SELECT json_group_array(tag) FROM (SELECT tag FROM sample_tags t WHERE t.sample_id = s.id ORDER BY tag)) AS tags`;
 
 function toSampleRecord(row: SampleRow): SampleRecord {
@@ -77,6 +79,7 @@ function toSampleRecord(row: SampleRow): SampleRecord {
     width: row.width,
     height: row.height,
     hasThumbnail: row.has_thumbnail === 1,
+    cfgScale: row.cfg_scale,
     confidence: row.confidence,
     favorite: row.favorite === 1,
     tags: JSON.parse(row.tags) as string[],

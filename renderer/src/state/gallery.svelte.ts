@@ -7,6 +7,9 @@ export interface GalleryFilters {
   classIndex: number | null;
   scaleMin: number | null;
   scaleMax: number | null;
+  /** Bounds on w of classifier-free guidance; a sample drawn without it matches no bound. */
+  cfgScaleMin: number | null;
+  cfgScaleMax: number | null;
   favorite: boolean;
   tag: string | null;
   /** Text to find in the notes, any case. */
@@ -24,6 +27,8 @@ export const noFilters: GalleryFilters = {
   classIndex: null,
   scaleMin: null,
   scaleMax: null,
+  cfgScaleMin: null,
+  cfgScaleMax: null,
   favorite: false,
   tag: null,
   notesText: '',
@@ -37,6 +42,8 @@ export function queryOf(filters: GalleryFilters): SampleQuery {
   if (filters.classIndex !== null) query.classIndex = filters.classIndex;
   if (filters.scaleMin !== null) query.scaleMin = filters.scaleMin;
   if (filters.scaleMax !== null) query.scaleMax = filters.scaleMax;
+  if (filters.cfgScaleMin !== null) query.cfgScaleMin = filters.cfgScaleMin;
+  if (filters.cfgScaleMax !== null) query.cfgScaleMax = filters.cfgScaleMax;
   if (filters.favorite) query.favorite = true;
   if (filters.tag !== null) query.tag = filters.tag;
   if (filters.notesText.trim() !== '') query.notesText = filters.notesText.trim();
@@ -52,6 +59,8 @@ export function matchesFilters(sample: SampleRecord, filters: GalleryFilters): b
     (filters.classIndex === null || sample.classIndex === filters.classIndex) &&
     (filters.scaleMin === null || sample.scale >= filters.scaleMin) &&
     (filters.scaleMax === null || sample.scale <= filters.scaleMax) &&
+    (filters.cfgScaleMin === null || (sample.cfgScale !== null && sample.cfgScale >= filters.cfgScaleMin)) &&
+    (filters.cfgScaleMax === null || (sample.cfgScale !== null && sample.cfgScale <= filters.cfgScaleMax)) &&
     (!filters.favorite || sample.favorite) &&
     (filters.tag === null || sample.tags.includes(filters.tag)) &&
     (filters.notesText.trim() === '' || sample.notes.toLowerCase().includes(filters.notesText.trim().toLowerCase()))

@@ -45,6 +45,25 @@ describe('gallery filters', () => {
     expect(gallery.samples.list({ scaleMin: 100 }).matching).toBe(0);
   });
 
+  it('bounds the classifier-free weight w, the default w counted, and leaves out samples drawn without it', () => {
+    const weak = drawRun([1, 2], { mode: 'classifier-free', cfgScale: 1 });
+    const strong = drawRun([3], { mode: 'classifier-free+classifier', cfgScale: 4.5 });
+    const byDefault = drawRun([4], { mode: 'classifier-free' });
+    const conditional = drawRun([5], { mode: 'conditional', cfgScale: 4.5 });
+    const ids = (query: Parameters<Gallery['samples']['list']>[0]) => gallery.samples.list(query).items.map((sample) => sample.id).sort((a, b) => a - b);
+
+    expect(ids({ cfgScaleMin: 2 })).toEqual([...strong, ...byDefault].sort((a, b) => a - b));
+    expect(ids({ cfgScaleMax: 2 })).toEqual([...weak, ...byDefault].sort((a, b) => a - b));
+    expect(ids({ cfgScaleMin: 2, cfgScaleMax: 2 })).toEqual(byDefault);
+    expect(gallery.samples.list({ cfgScaleMin: 0 }).matching).toBe(4);
+    expect(gallery.samples.list({ cfgScaleMin: 5 }).matching).toBe(0);
+    // Each sample says the w it was drawn with; a mode without classifier-free guidance has none.
+    expect(gallery.samples.get(strong[0]!)!.cfgScale).toBe(4.5);
+    expect(gallery.samples.get(byDefault[0]!)!.cfgScale).toBe(2);
+    expect(gallery.samples.get(conditional[0]!)!.cfgScale).toBeNull();
+    expect(ids({})).toContain(conditional[0]);
+  });
+
   it('leaves out the samples of evaluation runs when asked, and only then', () => {
     const own = drawRun([1, 2]);
     const evaluated = drawRun([10, 11, 12, 13, 14], { scale: 0 }, startEvaluation());
