@@ -1,13 +1,14 @@
 /** Everything the page holds, wired to one connection; components reach it through context. */
 import { getContext, setContext } from 'svelte';
 import type { StudioConnection } from '../lib/api';
+import { CompareState } from '../features/compare/compare.svelte';
 import { GalleryState } from './gallery.svelte';
 import { QueueState } from './queue.svelte';
 import { RunState } from './run.svelte';
 import { SettingsState } from './settings.svelte';
 import { SweepState } from './sweep.svelte';
 
-export type StudioTab = 'create' | 'gallery' | 'sweep' | 'queue' | 'evaluation';
+export type StudioTab = 'create' | 'gallery' | 'sweep' | 'queue' | 'compare' | 'evaluation';
 
 export class Studio {
   readonly settings: SettingsState;
@@ -15,6 +16,7 @@ export class Studio {
   readonly gallery: GalleryState;
   readonly sweep: SweepState;
   readonly queue: QueueState;
+  readonly compare: CompareState;
   tab = $state<StudioTab>('create');
   trajectorySampleId = $state<number | null>(null);
   notice = $state<{ text: string; tone: 'info' | 'error' } | null>(null);
@@ -28,7 +30,13 @@ export class Studio {
     this.gallery = new GalleryState(api);
     this.sweep = new SweepState(api);
     this.queue = new QueueState(api);
+    // A fork or run B opens the compare view on its pair once drawn, over the trajectory it came from.
+    this.compare = new CompareState(api, () => {
+      this.trajectorySampleId = null;
+      this.tab = 'compare';
+    });
     api.onRunEvent((event) => {
+      this.compare.handle(event);
       this.run.handle(event);
       this.sweep.handle(event);
       this.queue.handle(event);
