@@ -234,9 +234,17 @@ export async function deviceRunFor(
     throw new Error(`This run cannot be sampled on the device: ${refusal}. Sample it on the host.`);
   }
   const sampler = request.sampler as StepSampler;
-  const graph = await stepGraphOf(model, sampler, plan.variance);
+  let graph: DeviceStepGraph;
+  let networks: DeviceNetworkSessions;
+  try {
+    graph = await stepGraphOf(model, sampler, plan.variance);
+    networks = await deviceNetworksOf(model);
+  } catch (error) {
+    // On "auto" the host path draws the same images, so a provider that cannot open these graphs costs speed, not the run.
+    if (placement === 'auto') return null;
+    throw error;
+  }
   const { manifest } = model.folder;
-  const networks = await deviceNetworksOf(model);
   const classifier = networks.classifier;
   return {
     sample(batch) {

@@ -3,6 +3,8 @@
  * every step of whole DDIM 50 and DDPM runs of the tiny model is recorded (xₜ, the UNet output,
  * the classifier gradient, the noise, and the sampler's x_{t−1} and x̂₀), then fed to the graph.
  */
+import { copyFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunRequest } from '../../../common/contract/run-request';
@@ -16,7 +18,7 @@ import { DeviceStepGraph, ddimStepCoefficients, ddpmStepCoefficients, stepGraphF
 import { loadModel, releaseModel, type LoadedModel } from '../../../electron/inference/loaded-model';
 import { classifierGradient, emptyTimings, unetDenoiser } from '../../../electron/inference/networks';
 import { ort } from '../../../electron/inference/sessions';
-import type { StepGraphArithmetic } from '../../../electron/inference/step-graph-files';
+import { readBackGraphFile, sourceStepGraphsDir, stepGraphFile, type StepGraphArithmetic } from '../../../electron/inference/step-graph-files';
 
 const TINY_MODEL = path.resolve(import.meta.dirname, '../../fixtures/tiny-model');
 const BATCH = 2;
@@ -217,6 +219,20 @@ describe('the step graphs on the CPU provider give the TypeScript samplers’ st
       const worst = await worstStepErrors('ddpm', run, 0);
       expect(worst.xNext, variance).toBeLessThanOrEqual(1e-6);
       expect(worst.predX0, variance).toBeLessThanOrEqual(1e-6);
+    }
+  });
+});
+
+describe('a damaged install of the step graphs', () => {
+  it('a missing graph file is named with what to do; a damaged one says which graph and provider failed', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'gds-step-graphs-'));
+    try {
+      await expect(DeviceStepGraph.open('ddimStep', 'cpu', 1, 'float64', dir)).rejects.toThrow(/The studio's ddimStep graph is missing \(.*ddimStep\.onnx: ENOENT\)\. Reinstall the studio, or run python -m studio_tools step-graphs/);
+      await writeFile(stepGraphFile(dir, 'ddimStep', 'float64'), 'not an onnx graph');
+      await copyFile(readBackGraphFile(sourceStepGraphsDir()), readBackGraphFile(dir));
+      await expect(DeviceStepGraph.open('ddimStep', 'cpu', 1, 'float64', dir)).rejects.toThrow(/The studio's ddimStep graph could not be opened on CPU: .+\. Its file may be damaged: reinstall the studio/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
     }
   });
 });
