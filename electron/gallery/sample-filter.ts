@@ -2,12 +2,12 @@ import { SampleQuery } from '../../common/contract/gallery';
 import { DEFAULT_CFG_SCALE } from '../../common/contract/run-request';
 
 /**
- * The w a sample's run drew with, over the `samples` row aliased `s`: the request's weight, or
- * the default when it named none, in the classifier-free modes; NULL in the others. A subquery
- * on the run's primary key, since the sample rows do not copy the weight.
+ * The w a run drew with, over the `runs` row aliased `r`: the request's weight, or the default
+ * when it named none, in the classifier-free modes; NULL in the others. Sample rows do not copy
+ * the weight, so a filter on it picks the runs first and their samples by run id.
  */
-export const CFG_SCALE_SQL = `(SELECT CASE WHEN r.request ->> '$.mode' IN ('classifier-free', 'classifier-free+classifier')
-  THEN coalesce(r.request ->> '$.cfgScale', ${DEFAULT_CFG_SCALE}) END FROM runs r WHERE r.id = s.run_id)`;
+export const RUN_CFG_SCALE_SQL = `CASE WHEN r.request ->> '$.mode' IN ('classifier-free', 'classifier-free+classifier')
+  THEN coalesce(r.request ->> '$.cfgScale', ${DEFAULT_CFG_SCALE}) END`;
 
 export type ParsedSampleQuery = ReturnType<typeof SampleQuery.parse>;
 
@@ -32,8 +32,8 @@ export function sampleFilterSql(query: Omit<ParsedSampleQuery, 'limit'>, options
   if (query.classIndex !== undefined) add('s.class_index = @classIndex', 'classIndex', query.classIndex);
   if (query.scaleMin !== undefined) add('s.scale >= @scaleMin', 'scaleMin', query.scaleMin);
   if (query.scaleMax !== undefined) add('s.scale <= @scaleMax', 'scaleMax', query.scaleMax);
-  if (query.cfgScaleMin !== undefined) add(`${CFG_SCALE_SQL} >= @cfgScaleMin`, 'cfgScaleMin', query.cfgScaleMin);
-  if (query.cfgScaleMax !== undefined) add(`${CFG_SCALE_SQL} <= @cfgScaleMax`, 'cfgScaleMax', query.cfgScaleMax);
+  if (query.cfgScaleMin !== undefined) add(`s.run_id IN (SELECT r.id FROM runs r WHERE ${RUN_CFG_SCALE_SQL} >= @cfgScaleMin)`, 'cfgScaleMin', query.cfgScaleMin);
+  if (query.cfgScaleMax !== undefined) add(`s.run_id IN (SELECT r.id FROM runs r WHERE ${RUN_CFG_SCALE_SQL} <= @cfgScaleMax)`, 'cfgScaleMax', query.cfgScaleMax);
   if (query.sampler !== undefined) add('s.sampler = @sampler', 'sampler', query.sampler);
   if (query.favorite !== undefined) add('s.favorite = @favorite', 'favorite', query.favorite ? 1 : 0);
   if (query.runId !== undefined) add('s.run_id = @runId', 'runId', query.runId);

@@ -12,7 +12,7 @@ import { GuidanceMode, RecordedRunRequest, SamplerName } from '../../common/cont
 import { decodePng, downscale, encodePng, pngSize, type RgbaImage } from '../png/image';
 import { GalleryError } from './gallery-error';
 import type { RunsRepository } from './runs-repository';
-import { CFG_SCALE_SQL, type ParsedSampleQuery, sampleFilterSql } from './sample-filter';
+import { RUN_CFG_SCALE_SQL, type ParsedSampleQuery, sampleFilterSql } from './sample-filter';
 import type { NewTrajectoryStep, TrajectoriesRepository } from './trajectories-repository';
 
 /** ORDER BY of each order but newest first; the id breaks ties so pages never overlap. Samples without a confidence come last. */
@@ -52,7 +52,6 @@ interface SampleRow {
   width: number;
   height: number;
   has_thumbnail: number;
-  cfg_scale: number | null;
   confidence: number | null;
   favorite: number;
   notes: string;
@@ -62,10 +61,9 @@ interface SampleRow {
 
 const SAMPLE_COLUMNS = `s.*,
   (SELECT thumbnail_png IS NOT NULL FROM sample_images i WHERE i.sample_id = s.id) AS has_thumbnail,
-  ${CFG_SCALE_SQL} AS cfg_scale,
   (SELECT json_group_array(tag) FROM (SELECT tag FROM sample_tags t WHERE t.sample_id = s.id ORDER BY tag)) AS tags`;
 
-function toSampleRecord(row: SampleRow): SampleRecord {
+function toSampleRecord(row: SampleRow, cfgScale: number | null): SampleRecord {
   return {
     id: row.id,
     runId: row.run_id,
@@ -79,7 +77,7 @@ function toSampleRecord(row: SampleRow): SampleRecord {
     width: row.width,
     height: row.height,
     hasThumbnail: row.has_thumbnail === 1,
-    cfgScale: row.cfg_scale,
+    cfgScale,
     confidence: row.confidence,
     favorite: row.favorite === 1,
     tags: JSON.parse(row.tags) as string[],
@@ -98,6 +96,9 @@ function thumbnailFor(png: Uint8Array, pixels: RgbaImage | undefined): Uint8Arra
 const SampleSettings = RecordedRunRequest.pick({ modelId: true, classIndex: true, scale: true, mode: true, sampler: true, steps: true });
 type SampleSettings = ReturnType<typeof SampleSettings.parse>;
 
+/** Runs whose w is kept for the pages that show their samples. */
+const CACHED_RUN_WEIGHTS = 4096;
+
 /** Runs whose settings are kept for their next samples; a studio draws one run at a time. */
 const CACHED_RUN_SETTINGS = 8;
 
@@ -109,6 +110,9 @@ export class SamplesRepository {
   private readonly runSettingsStatement;
   private readonly explain: (error: unknown) => unknown;
   private readonly settingsByRun = new Map<number, SampleSettings>();
+  private readonly runWeightStatement;
+  /** w of each run seen, read once per run: a request's JSON may hold a million seeds, so not once per sample row. */
+  private readonly weightByRun = new Map<number, number | null>();
   private readonly insertStatement;
   private readonly insertImageStatement;
   private readonly getStatement;
@@ -146,6 +150,7 @@ export class SamplesRepository {
       'INSERT INTO sample_images (sample_id, png, thumbnail_png) VALUES (?, ?, ?)',
     );
     this.getStatement = db.prepare<[number], SampleRow>(`SELECT ${SAMPLE_COLUMNS} FROM samples s WHERE s.id = ?`);
+    this.runWeightStatement = db.prepare<[number], { cfgScale: number | null }>(`SELECT ${RUN_CFG_SCALE_SQL} AS cfgScale FROM runs r WHERE r.id = ?`);
     this.deleteStatement = db.prepare<[number]>('DELETE FROM samples WHERE id = ?');
     this.favoriteStatement = db.prepare<[number, number]>('UPDATE samples SET favorite = ? WHERE id = ?');
     this.notesStatement = db.prepare<[string, number]>('UPDATE samples SET notes = ? WHERE id = ?');
@@ -212,7 +217,7 @@ export class SamplesRepository {
 
   get(sampleId: number): SampleRecord | undefined {
     const row = this.getStatement.get(sampleId);
-    return row === undefined ? undefined : toSampleRecord(row);
+    return row === undefined ? undefined : this.recordOf(row);
   }
 
   /** One sample with the run that made it and its recorded trajectory steps. */
@@ -234,7 +239,7 @@ export class SamplesRepository {
       const filter = sampleFilterSql(parsed, { keyset: true });
       const sql = `SELECT ${SAMPLE_COLUMNS} FROM samples s ${filter.where} ORDER BY s.id DESC LIMIT @pageSize`;
       const rows = this.pageStatement(sql).all({ ...filter.params, pageSize: parsed.limit + 1 }) as SampleRow[];
-      const items = rows.slice(0, parsed.limit).map(toSampleRecord);
+      const items = rows.slice(0, parsed.limit).map((row) => this.recordOf(row));
       const last = items[items.length - 1];
       return { items, nextCursor: rows.length > parsed.limit && last !== undefined ? last.id : null, nextOffset: null, matching };
     }
@@ -242,7 +247,7 @@ export class SamplesRepository {
     const offset = parsed.offset ?? 0;
     const sql = `SELECT ${SAMPLE_COLUMNS} FROM samples s ${counted.where} ORDER BY ${sortOrderSql[sort]} LIMIT @pageSize OFFSET @offset`;
     const rows = this.pageStatement(sql).all({ ...counted.params, pageSize: parsed.limit + 1, offset }) as SampleRow[];
-    const items = rows.slice(0, parsed.limit).map(toSampleRecord);
+    const items = rows.slice(0, parsed.limit).map((row) => this.recordOf(row));
     return { items, nextCursor: null, nextOffset: rows.length > parsed.limit ? offset + parsed.limit : null, matching };
   }
 
@@ -329,6 +334,17 @@ export class SamplesRepository {
   /** The grid image: the thumbnail, or the image itself when it is small. */
   thumbnail(sampleId: number): Uint8Array | undefined {
     return this.thumbnailStatement.get(sampleId)?.png;
+  }
+
+  private recordOf(row: SampleRow): SampleRecord {
+    let weight = this.weightByRun.get(row.run_id);
+    if (weight === undefined) {
+      weight = this.runWeightStatement.get(row.run_id)?.cfgScale ?? null;
+      if (this.weightByRun.size >= CACHED_RUN_WEIGHTS) this.weightByRun.clear();
+      // A run's request never changes once started and runs are never deleted, so its w is kept as long as the repository lives.
+      this.weightByRun.set(row.run_id, weight);
+    }
+    return toSampleRecord(row, weight);
   }
 
   private pageStatement(sql: string): Database.Statement {
