@@ -2,7 +2,7 @@
  * A guidance-schedule × classifier-free-weight sweep on the built-in model, in Chromium through
  * `serve`: the axes are typed in the --schedule form and as numbers, the grid is labelled
  * "schedule interval 200–800" and "w = 3", every cell is a run stored with its own schedule and w
- * (the sample's details show both), the saved grid carries the axes, and a sweep whose mode
+ * (the sample's details show both, the gallery filters on w), the saved grid carries the axes, and a sweep whose mode
  * ignores w is refused before anything is queued, with the cell named.
  */
 import { readFileSync } from 'node:fs';
@@ -82,6 +82,18 @@ describe('a schedule × w sweep on the built-in model in Chromium against serve'
     const shown = Object.fromEntries(rows.map((label, index) => [label, values[index]]));
     expect(shown).toMatchObject({ Mode: 'classifier-free+classifier', 'Classifier-free w': '3', 'Scale over t': 'interval 200–800' });
     await screenshot(page, 'guidance-sweep-02-detail');
+  });
+
+  it('filters the gallery by w: a lower bound of 2 keeps the two w = 3 cells', async () => {
+    await page.getByRole('button', { name: 'Gallery', exact: true }).click();
+    await expect.poll(() => page.locator('[data-testid=gallery-count]').textContent()).toBe('4 images');
+    await setField(page, 'Minimum classifier-free weight', '2');
+    await expect.poll(() => page.locator('[data-testid=gallery-count]').textContent()).toBe('2 of 4 images');
+    await setField(page, 'Maximum classifier-free weight', '2.5');
+    await expect.poll(() => page.locator('[data-testid=gallery-count]').textContent()).toBe('0 of 4 images');
+    await setField(page, 'Minimum classifier-free weight', '');
+    await setField(page, 'Maximum classifier-free weight', '');
+    await expect.poll(() => page.locator('[data-testid=gallery-count]').textContent()).toBe('4 images');
   });
 
   it('refuses a w sweep in a mode that does not read w before queueing anything, naming the cell', async () => {
