@@ -129,15 +129,17 @@ export function axisValueLabel(axis: SweepAxis, index: number, classNames: reado
   }
 }
 
-/** Every cell of a sweep, row by row: its position, its request and the labels of its row and column. */
+/** How a sentence names the cell at column `x`, row `y`: by its row and column labels, or its column alone in a single row. */
+export function cellName(x: SweepAxis, xIndex: number, y: SweepAxis | undefined, yIndex: number, classNames: readonly string[] = []): string {
+  const column = axisValueLabel(x, xIndex, classNames);
+  return y === undefined ? `the cell "${column}"` : `the cell at row "${axisValueLabel(y, yIndex, classNames)}", column "${column}"`;
+}
+
+/** Every cell of a sweep, row by row: its position, its request and its name. */
 export function sweepCells(sweep: GridSweepRequest, classNames: readonly string[] = []): { x: number; y: number; request: RunRequest; name: string }[] {
   const cells = [];
   for (let y = 0; y < axisLength(sweep.y); y++) {
-    for (let x = 0; x < sweep.x.values.length; x++) {
-      const column = axisValueLabel(sweep.x, x, classNames);
-      const name = sweep.y === undefined ? `the cell "${column}"` : `the cell at row "${axisValueLabel(sweep.y, y, classNames)}", column "${column}"`;
-      cells.push({ x, y, request: cellRequest(sweep, x, y), name });
-    }
+    for (let x = 0; x < sweep.x.values.length; x++) cells.push({ x, y, request: cellRequest(sweep, x, y), name: cellName(sweep.x, x, sweep.y, y, classNames) });
   }
   return cells;
 }

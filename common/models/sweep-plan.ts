@@ -5,8 +5,8 @@
  * A cell whose swept value its mode would ignore is refused too, since it would only repeat
  * its neighbours' images under another label.
  */
-import { usesClassifier, usesClassifierFree, type RunRequest } from '../contract/run-request';
-import { sweepCells, type GridSweepRequest, type SweepAxis } from '../contract/sweep-grid';
+import { usesClassifier, usesClassifierFree, type GuidanceMode, type RunRequest } from '../contract/run-request';
+import { axisLength, cellName, sweepCells, type GridSweepRequest, type SweepAxis } from '../contract/sweep-grid';
 import type { ModelManifest } from './manifest';
 import { planRun, RunRequestError, type RunPlan } from './run-plan';
 
@@ -18,21 +18,36 @@ export interface PlannedSweepCell {
 }
 
 /** Why the cell's mode would ignore the axis's value, or null when it reads it. */
-function ignoredAxis(axis: SweepAxis | undefined, request: RunRequest): string | null {
-  if (axis?.setting === 'cfgScale' && !usesClassifierFree(request.mode)) {
-    return `the mode "${request.mode}" does not read the classifier-free weight w. Sweep w in the mode "classifier-free" or "classifier-free+classifier".`;
+function ignoredAxis(axis: SweepAxis | undefined, mode: GuidanceMode): string | null {
+  if (axis?.setting === 'cfgScale' && !usesClassifierFree(mode)) {
+    return `the mode "${mode}" does not read the classifier-free weight w. Sweep w in the mode "classifier-free" or "classifier-free+classifier".`;
   }
-  if (axis?.setting === 'schedule' && !usesClassifier(request.mode)) {
-    return `the mode "${request.mode}" has no classifier scale for a schedule to change. Sweep schedules in a mode the classifier guides, such as "conditional+classifier".`;
+  if (axis?.setting === 'schedule' && !usesClassifier(mode)) {
+    return `the mode "${mode}" has no classifier scale for a schedule to change. Sweep schedules in a mode the classifier guides, such as "conditional+classifier".`;
+  }
+  return null;
+}
+
+/**
+ * The sentence for the first cell whose mode would ignore the value an axis gives it, or null.
+ * It needs only the base mode, so the page can say it as the axes are typed.
+ */
+export function ignoredSweepValue(baseMode: GuidanceMode, x: SweepAxis, y: SweepAxis | undefined, classNames: readonly string[] = []): string | null {
+  for (let yIndex = 0; yIndex < axisLength(y); yIndex++) {
+    for (let xIndex = 0; xIndex < x.values.length; xIndex++) {
+      const mode = x.setting === 'mode' ? x.values[xIndex]! : y?.setting === 'mode' ? y.values[yIndex]! : baseMode;
+      const ignored = ignoredAxis(x, mode) ?? ignoredAxis(y, mode);
+      if (ignored !== null) return `In ${cellName(x, xIndex, y, yIndex, classNames)} of the sweep, ${ignored}`;
+    }
   }
   return null;
 }
 
 /** Every cell planned, row by row; throws a RunRequestError naming the first cell that cannot run. */
 export function planSweepCells(manifest: ModelManifest, sweep: GridSweepRequest): PlannedSweepCell[] {
+  const ignored = ignoredSweepValue(sweep.request.mode, sweep.x, sweep.y, manifest.classes.names);
+  if (ignored !== null) throw new RunRequestError(ignored);
   return sweepCells(sweep, manifest.classes.names).map(({ x, y, request, name }) => {
-    const ignored = ignoredAxis(sweep.x, request) ?? ignoredAxis(sweep.y, request);
-    if (ignored !== null) throw new RunRequestError(`In ${name} of the sweep, ${ignored}`);
     try {
       return { x, y, request, plan: planRun(manifest, request) };
     } catch (error) {

@@ -11,7 +11,7 @@ import type { RunRequest } from '../../common/contract/run-request';
 import { axisValueLabel, GridSweepRequest, SweepAxis, sweepCells } from '../../common/contract/sweep-grid';
 import { ModelManifest } from '../../common/models/manifest';
 import { RunRequestError } from '../../common/models/run-plan';
-import { planSweepCells } from '../../common/models/sweep-plan';
+import { ignoredSweepValue, planSweepCells } from '../../common/models/sweep-plan';
 
 const builtIn = ModelManifest.parse(JSON.parse(readFileSync(path.join(import.meta.dirname, '../../models/fashion-mnist/manifest.json'), 'utf8')));
 const withoutNullClass: ModelManifest = { ...builtIn, name: 'No-null model', classes: { ...builtIn.classes, null_class: null } };
@@ -108,6 +108,16 @@ describe('a sweep refused before it is queued, with the cell named', () => {
     expect(refusal(builtIn, { request: { ...base, mode: 'classifier-free' }, x: scheduleAxis, recordTrajectory: false })).toBe(
       'In the cell "schedule constant" of the sweep, the mode "classifier-free" has no classifier scale for a schedule to change. Sweep schedules in a mode the classifier guides, such as "conditional+classifier".',
     );
+  });
+
+  it('names the first cell of a mode × w sweep whose mode ignores w, from the mode alone, as the page shows it', () => {
+    const modes: SweepAxis = { setting: 'mode', values: ['classifier-free', 'conditional+classifier'] };
+    expect(ignoredSweepValue('conditional', weightAxis, modes)).toBe(
+      'In the cell at row "conditional+classifier", column "w = 1" of the sweep, the mode "conditional+classifier" does not read the classifier-free weight w. Sweep w in the mode "classifier-free" or "classifier-free+classifier".',
+    );
+    expect(ignoredSweepValue('conditional', weightAxis, { setting: 'mode', values: ['classifier-free', 'classifier-free+classifier'] })).toBeNull();
+    expect(ignoredSweepValue('classifier-free+classifier', scheduleAxis, weightAxis)).toBeNull();
+    expect(ignoredSweepValue('conditional', { setting: 'scale', values: [1, 2] }, undefined)).toBeNull();
   });
 
   it('refuses an interval past the model\'s timesteps in the cell that holds it', () => {

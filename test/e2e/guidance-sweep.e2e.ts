@@ -3,7 +3,7 @@
  * `serve`: the axes are typed in the --schedule form and as numbers, the grid is labelled
  * "schedule interval 200–800" and "w = 3", every cell is a run stored with its own schedule and w
  * (the sample's details show both, the gallery filters on w), the saved grid carries the axes, and a sweep whose mode
- * ignores w is refused before anything is queued, with the cell named.
+ * ignores w is refused on the page, with the cell named, before anything is queued.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -96,15 +96,15 @@ describe('a schedule × w sweep on the built-in model in Chromium against serve'
     await expect.poll(() => page.locator('[data-testid=gallery-count]').textContent()).toBe('4 images');
   });
 
-  it('refuses a w sweep in a mode that does not read w before queueing anything, naming the cell', async () => {
+  it('says, as the mode is changed, that a w sweep in a mode that does not read w names the cell, and will not run it', async () => {
     const runsBefore = storedRequests().length;
     await page.getByRole('button', { name: 'Create', exact: true }).click();
     await page.getByLabel('Mode', { exact: true }).selectOption('conditional+classifier');
     await page.getByRole('button', { name: 'Scale sweep' }).click();
-    await page.getByRole('button', { name: 'Run sweep' }).click();
     await expect
-      .poll(() => page.locator('[data-testid=notice]').textContent())
+      .poll(() => page.locator('[data-testid=sweep-problem]').textContent())
       .toBe('In the cell at row "schedule constant", column "w = 1" of the sweep, the mode "conditional+classifier" does not read the classifier-free weight w. Sweep w in the mode "classifier-free" or "classifier-free+classifier".');
+    expect(await page.getByRole('button', { name: 'Run sweep' }).isDisabled()).toBe(true);
     expect(storedRequests()).toHaveLength(runsBefore);
     expect(session.problems).toEqual([]);
   });
