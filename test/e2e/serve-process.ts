@@ -1,6 +1,6 @@
 /** Starts `serve` as a child process, the way a user does, and reads the address it prints. */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { inject } from 'vitest';
@@ -13,6 +13,8 @@ export interface RunningServe {
   token: string;
   /** Milliseconds from spawning the process to its "Studio ready" line. */
   readyAfterMs: number;
+  /** The process id, to read what the process has cost (cpuSecondsOf). */
+  pid: number;
   startedAt: number;
   output(): string;
   stop(): Promise<void>;
@@ -79,6 +81,7 @@ export async function startServe(dataDir: string, modelFolders: string | string[
     origin: parsed.origin,
     token: parsed.searchParams.get('token')!,
     readyAfterMs,
+    pid: child.pid!,
     startedAt,
     output: () => output,
     stop: () => endWith(child, 'SIGTERM'),
@@ -92,4 +95,22 @@ function endWith(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
     child.once('exit', () => resolve());
     child.kill(signal);
   });
+}
+
+/**
+ * CPU seconds a process has used so far, all its threads together (the inference worker included),
+ * from /proc on Linux; null elsewhere. Unlike wall time it barely changes with what else the machine runs.
+ */
+export function cpuSecondsOf(pid: number): number | null {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return null;
+  }
+  // Fields after the command name, which is in parentheses and may hold spaces: utime and stime are the 12th and 13th.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // USER_HZ, which Linux fixes at 100 for user space whatever the kernel's own tick.
+  const clockTicksPerSecond = 100;
+  return (Number(fields[11]) + Number(fields[12])) / clockTicksPerSecond;
 }

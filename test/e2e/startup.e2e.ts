@@ -11,7 +11,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ModelManifest } from '../../common/models/manifest';
 import { launchChromium, openStudioPage, screenshot } from './browser';
-import { builtInModelFolder, repositoryRoot, startServe, type RunningServe } from './serve-process';
+import { builtInModelFolder, cpuSecondsOf, repositoryRoot, startServe, type RunningServe } from './serve-process';
 import { setField } from './studio-session';
 
 const modelFolder = builtInModelFolder();
@@ -66,6 +66,9 @@ let launchedAt: number;
 let readyAt: number;
 let pageShownAt: number;
 let pageLoadedAt: number;
+/** CPU seconds serve had used at its ready line and once Generate was usable. */
+let cpuAtReady: number | null;
+let cpuAtPageLoaded: number | null;
 
 beforeAll(async () => {
   dataDir = mkdtempSync(path.join(tmpdir(), 'gds-startup-'));
@@ -74,6 +77,7 @@ beforeAll(async () => {
   launchedAt = Date.now();
   serve = await startServe(dataDir, modelFolder);
   readyAt = launchedAt + serve.readyAfterMs;
+  cpuAtReady = cpuSecondsOf(serve.pid);
   ({ page, problems } = await openStudioPage(browser, serve.url));
   const generate = page.getByRole('button', { name: /^Generate/ });
   await generate.waitFor({ timeout: 120_000 });
@@ -81,6 +85,7 @@ beforeAll(async () => {
   // Generate works once the page has the model loaded.
   await generate.and(page.locator(':enabled')).waitFor({ timeout: 120_000 });
   pageLoadedAt = Date.now();
+  cpuAtPageLoaded = cpuSecondsOf(serve.pid);
 }, 300_000);
 
 afterAll(async () => {
@@ -102,6 +107,7 @@ describe('startup: launch to the first images', () => {
 
     await page.waitForFunction(() => (window as unknown as { startupMoments: PageMoments }).startupMoments.imagesAt !== null, undefined, { timeout: 240_000 });
     const moments = await readMoments(page);
+    const cpuAtImages = cpuSecondsOf(serve.pid);
     await screenshot(page, 'startup-4-images');
 
     const finished = page.locator('[data-testid=finished] figure');
@@ -124,6 +130,8 @@ describe('startup: launch to the first images', () => {
       clickToFirstPreviewMs: firstPreviewAt === null ? null : firstPreviewAt - clickedAt!,
       clickToImagesMs: imagesAt! - clickedAt!,
       launchToImagesMs: imagesAt! - launchedAt,
+      /** CPU seconds serve used (all threads) up to each point: what a quiet machine's wall time is bounded by. */
+      serveCpuSeconds: { toReady: cpuAtReady, toPageLoaded: cpuAtPageLoaded, toImages: cpuAtImages },
       /** Whether this launch paid a renderer build (it should not: the run builds one before the first test). */
       launchBuiltRenderer: serve.output().includes('Building the renderer'),
       loadAverage: loadavg().map((load) => Number(load.toFixed(2))),
@@ -140,6 +148,7 @@ describe('startup: launch to the first images', () => {
         `  click → first preview:  ${figures.clickToFirstPreviewMs === null ? 'none shown' : seconds(figures.clickToFirstPreviewMs)}`,
         `  click → ${imageCount} images:       ${seconds(figures.clickToImagesMs)}`,
         `  launch → ${imageCount} images:      ${seconds(figures.launchToImagesMs)}`,
+        `  serve's CPU time to ready / page loaded / ${imageCount} images: ${[cpuAtReady, cpuAtPageLoaded, cpuAtImages].map((cpu) => (cpu === null ? 'n/a' : `${cpu.toFixed(2)} s`)).join(' / ')}`,
         '',
       ].join('\n'),
     );
