@@ -2,7 +2,7 @@
  * The device sampling path: DDIM and DDPM with x, the UNet output, the classifier gradient and
  * the step arithmetic on the model's provider. Per step the CPU draws the noise (the same Philox
  * numbers as the host path, uploaded), computes the step's coefficients and reads back only what
- * it reports: p(y|xₜ), ‖∇ₓ log p(y|xₜ)‖ and the per-sample divergence count. x and x̂₀ are copied
+ * it reports: p(y|xₜ), ‖∇ₓ log p(y|xₜ)‖ and a per-sample divergence check. x and x̂₀ are copied
  * back only on the steps the caller asks for (previews when due, the last step).
  *
  * onnxruntime-node keeps tensors on the device only for WebGPU, so "auto" takes this path there;
@@ -105,7 +105,7 @@ export async function* deviceSample(input: DeviceSamplingInput): AsyncGenerator<
 
     // 3. x̂₀, the guidance shift and x_{t−1} on the provider
     const outputs = await graph.run({ x, modelOutput, grad: guided?.grad ?? zeros, noise: stepNoise }, coefficients);
-    const diverged = outputs.nonFinite.findIndex((elements) => elements > 0);
+    const diverged = outputs.finiteness.findIndex((check) => check !== 0);
     releaseDeviceTensor(x);
     releaseDeviceTensor(modelOutput);
     if (guided !== null) releaseDeviceTensor(guided.grad);

@@ -100,8 +100,8 @@ export interface StepOutputs {
   predX0: ort.Tensor;
   /** ‖∇ₓ log p(y|xₜ)‖₂ per sample. */
   gradNorm: Float32Array;
-  /** How many elements of x_{t−1} are NaN or infinite, per sample. */
-  nonFinite: Float32Array;
+  /** Per sample: 0 when every element of x_{t−1} is finite, NaN otherwise. */
+  finiteness: Float32Array;
 }
 
 /**
@@ -162,7 +162,7 @@ export class DeviceStepGraph {
     const outputs = await runChecked(this.step, this.name, feeds);
     const { xNext, predX0 } = outputs;
     if (xNext === undefined || predX0 === undefined) throw new Error(`The ${this.name} graph did not return xNext and predX0.`);
-    return { xNext, predX0, gradNorm: float32Data(outputs.gradNorm, 'gradNorm', this.name), nonFinite: float32Data(outputs.nonFinite, 'nonFinite', this.name) };
+    return { xNext, predX0, gradNorm: float32Data(outputs.gradNorm, 'gradNorm', this.name), finiteness: float32Data(outputs.finiteness, 'finiteness', this.name) };
   }
 
   /** The values of an image tensor [B, C, H, W] on the CPU, copied back from the provider when it lives there. */

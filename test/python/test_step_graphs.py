@@ -89,7 +89,7 @@ def test_a_guided_ddim_step_is_the_reference_step(suffix: str, index: int) -> No
     assert np.abs(outputs["predX0"] - expected_x0).max() <= tolerance * np.abs(expected_x0).max()
     expected_norm = np.sqrt((tensors["grad"].astype(np.float64) ** 2).sum(axis=(1, 2, 3)))
     np.testing.assert_allclose(outputs["gradNorm"], expected_norm, rtol=1e-6)
-    np.testing.assert_array_equal(outputs["nonFinite"], np.zeros(SHAPE[0]))
+    np.testing.assert_array_equal(outputs["finiteness"], np.zeros(SHAPE[0]))
 
 
 @pytest.mark.parametrize("suffix", ["", ".f32"])
@@ -135,10 +135,13 @@ def test_a_fixed_variance_ddpm_step_is_the_reference_step() -> None:
     assert np.abs(outputs["xNext"] - expected_x).max() <= 1e-6 * np.abs(expected_x).max()
 
 
-def test_a_diverged_sample_is_counted_per_sample() -> None:
+@pytest.mark.parametrize("suffix", ["", ".f32"])
+@pytest.mark.parametrize("bad_value", [np.nan, np.inf, -np.inf])
+def test_a_diverged_sample_is_marked_per_sample(suffix: str, bad_value: float) -> None:
     tensors = _inputs(1)
-    tensors["modelOutput"][1, 0, 2, 2] = np.nan
+    tensors["modelOutput"][1, 0, 2, 2] = bad_value
     coefficients = {"sqrtRecipAlphaBar": 2.0, "sqrtRecipm1AlphaBar": 1.5, "clipBound": np.inf, "scoreShift": 0.0,
                     "sqrtAlphaBarPrev": 0.7, "directionWeight": 0.7, "noiseWeight": 0.0}
-    outputs = _run("ddimStep.onnx", {**tensors, **coefficients})
-    np.testing.assert_array_equal(outputs["nonFinite"], [0.0, 1.0])
+    finiteness = _run(f"ddimStep{suffix}.onnx", {**tensors, **coefficients})["finiteness"]
+    assert finiteness[0] == 0.0
+    assert np.isnan(finiteness[1])

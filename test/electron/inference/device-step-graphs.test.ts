@@ -169,7 +169,7 @@ async function worstStepErrors(
       worst.xNext = Math.max(worst.xNext, relativeError(await graph.toHost(outputs.xNext), step.xNext));
       worst.predX0 = Math.max(worst.predX0, relativeError(await graph.toHost(outputs.predX0), step.predX0));
       if (step.gradNorm !== null) worst.gradNorm = Math.max(worst.gradNorm, relativeError(outputs.gradNorm, step.gradNorm));
-      expect([...outputs.nonFinite]).toEqual([0, 0]);
+      expect([...outputs.finiteness]).toEqual([0, 0]);
     }
   } finally {
     await graph.release();

@@ -4,8 +4,9 @@ On a GPU provider the sampler arithmetic of a step (p_mean_variance, the classif
 condition_score / condition_mean, and x_{t-1}) runs as a small ONNX graph beside the UNet, so
 x, ε, the gradient and the noise never need to visit the CPU. Each graph takes the step's
 coefficients as scalar inputs (computed once per step, in float64, by the TypeScript
-schedule, and fed in the graph's arithmetic type), and gives x_{t-1}, x̂₀, ‖∇ₓ log p(y|xₜ)‖ per sample and a count of non-finite
-elements per sample (the divergence check without copying x back).
+schedule, and fed in the graph's arithmetic type), and gives x_{t-1}, x̂₀, ‖∇ₓ log p(y|xₜ)‖
+per sample and a per-sample number that is NaN where x_{t-1} holds a NaN or an infinity
+(the divergence check without copying x back).
 
 Each graph comes twice: ``<name>.onnx`` does its arithmetic in float64 between float32
 inputs and outputs, as the TypeScript samplers do, for providers that have float64 kernels
@@ -114,17 +115,18 @@ def _pred_x0(g: StepGraph, x: str, eps: str) -> tuple[str, str]:
 
 
 def _checks(g: StepGraph, grad: str, x_next: str) -> None:
-    """‖∇ₓ log p(y|xₜ)‖₂ per sample, and how many elements of x_{t−1} are NaN or infinite per sample."""
+    """‖∇ₓ log p(y|xₜ)‖₂ per sample, and per sample Σ 0·x_{t−1}: 0 when every element is finite, NaN otherwise.
+
+    The divergence check uses only Mul and ReduceSum (0·∞ and 0·NaN are NaN), which every
+    provider has, so it runs beside the step instead of sending x_{t−1} to the CPU.
+    """
     g.op("ReduceL2", [grad], "grad_norm", axes=[1, 2, 3], keepdims=0)
     g.output("grad_norm", "gradNorm", ["batch"])
-    g.op("IsNaN", [x_next], "is_nan")
-    g.op("IsInf", [x_next], "is_inf")
-    g.op("Or", ["is_nan", "is_inf"], "is_not_finite")
-    g.op("Cast", ["is_not_finite"], "not_finite", to=FLOAT)
-    g.op("ReduceSum", ["not_finite", "sum_axes"], "not_finite_count", keepdims=0)
+    g.initializers.append(helper.make_tensor("zero_weight", FLOAT, [], [0.0]))
     g.initializers.append(helper.make_tensor("sum_axes", TensorProto.INT64, [3], [1, 2, 3]))
-    g.outputs.append(helper.make_tensor_value_info("nonFinite", FLOAT, ["batch"]))
-    g.op("Identity", ["not_finite_count"], "nonFinite")
+    g.op("Mul", [x_next, "zero_weight"], "zeroed")
+    g.outputs.append(helper.make_tensor_value_info("finiteness", FLOAT, ["batch"]))
+    g.op("ReduceSum", ["zeroed", "sum_axes"], "finiteness", keepdims=0)
 
 
 def ddim_step(compute: int) -> onnx.ModelProto:
