@@ -7,7 +7,8 @@ import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { STOPPED_RUN_STATUSES } from '../../common/contract/gallery';
 import type { QueueEntryKind } from '../../common/contract/queue';
-import { RecordedRunRequest, variationProblem, type RunRequest } from '../../common/contract/run-request';
+import { scheduleText } from '../../common/contract/guidance-schedule-text';
+import { DEFAULT_CFG_SCALE, RecordedRunRequest, variationProblem, type ComparedSetting, type RunRequest } from '../../common/contract/run-request';
 import { SWEEP_RECIPE_FORMAT, type GridSweepRequest, type SweepRecipe } from '../../common/contract/sweep-grid';
 import { NOISE_ALGORITHM } from '../../common/diffusion/rng';
 import type { ParsedRequestOf, ResponseOf, RunEvent } from '../../common/contract/studio-api';
@@ -28,6 +29,17 @@ import { executeRunJob, type InProcessRun } from './run-job';
 import { UserFacingError } from './user-facing-error';
 
 const RUN_KINDS: readonly QueueEntryKind[] = ['run', 'sweep-cell', 'finish-run'];
+
+/** How a sentence names each setting an A/B comparison may change. */
+const COMPARED_SETTING_NAMES: Readonly<Record<ComparedSetting, string>> = {
+  classIndex: 'class',
+  scale: 'guidance scale',
+  guidanceSchedule: 'scale over t',
+  sampler: 'sampler',
+  steps: 'steps',
+  cfgScale: 'classifier-free weight w',
+  eta: 'η',
+};
 
 /** What a run entry keeps in the queue: the request as asked, and the stopped run it finishes. */
 const RunEntryPayload = z.object({
@@ -186,9 +198,12 @@ export class RunOperations implements JobKind {
   /** Queues run B of an A/B comparison: sample A's request with one setting changed, on A's seed. */
   async compareSample(comparison: ParsedRequestOf<'compareSample'>): Promise<ResponseOf<'compareSample'>> {
     const { request, seed } = this.recordedSample(comparison.sampleId);
-    const current: unknown = request[comparison.setting];
+    // What the sampler read for a setting the request leaves out: a constant schedule, the default w.
+    const current: unknown =
+      comparison.setting === 'guidanceSchedule' ? (request.guidanceSchedule ?? { kind: 'constant' }) : comparison.setting === 'cfgScale' ? (request.cfgScale ?? DEFAULT_CFG_SCALE) : request[comparison.setting];
     if (JSON.stringify(current) === JSON.stringify(comparison.value)) {
-      throw new UserFacingError(`Sample ${comparison.sampleId} already has ${comparison.setting} ${JSON.stringify(comparison.value)}; pick another value to compare with.`);
+      const shown = comparison.setting === 'guidanceSchedule' ? scheduleText(comparison.value) : String(comparison.value);
+      throw new UserFacingError(`Sample ${comparison.sampleId} already has ${COMPARED_SETTING_NAMES[comparison.setting]} ${shown}; pick another value to compare with.`);
     }
     const compared: RunRequest = {
       ...request,

@@ -8,9 +8,10 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { SingleBar } from 'cli-progress';
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { GuidanceMode, ProviderName, SamplerName, usesClassifierFree, type GuidanceScheduleSetting, type RunRequest } from '../../../common/contract/run-request';
 import { preferredDdimSpacing } from '../../../common/diffusion/guidance-safety';
+import { parseScheduleText } from '../../../common/contract/guidance-schedule-text';
 import type { RunEvent } from '../../../common/contract/studio-api';
 import { NOISE_ALGORITHM } from '../../../common/diffusion/rng';
 import { findClass } from '../../../common/models/class-search';
@@ -58,6 +59,7 @@ export interface SampleCommandOptions {
   switchScale?: number;
   switchSampler?: RunRequest['sampler'];
   switchCfg?: number;
+  switchSchedule?: GuidanceScheduleSetting;
 }
 
 export interface SampleCommandResult {
@@ -73,6 +75,13 @@ function resolveModelFolder(option: string | undefined): string {
   throw new Error(`No --model was given and the built-in model ${DEFAULT_MODEL_FOLDER} is not there. Pass --model <folder> (a folder with manifest.json).`);
 }
 
+/** --switch-schedule, read as --schedule is, its sentence naming the flag. */
+function switchedScheduleOption(text: string): GuidanceScheduleSetting {
+  const parsed = parseScheduleText(text);
+  if (!parsed.ok) throw new InvalidArgumentError(`--switch-schedule ${parsed.problem}.`);
+  return parsed.schedule;
+}
+
 /** The --switch-* options as the request's switchAt; a --switch-* setting without --switch-at is refused. */
 function switchFrom(manifest: ModelManifest, options: SampleCommandOptions): Pick<RunRequest, 'switchAt'> {
   const given = [
@@ -80,6 +89,7 @@ function switchFrom(manifest: ModelManifest, options: SampleCommandOptions): Pic
     ['--switch-scale', options.switchScale],
     ['--switch-sampler', options.switchSampler],
     ['--switch-cfg', options.switchCfg],
+    ['--switch-schedule', options.switchSchedule],
   ].filter(([, value]) => value !== undefined);
   if (options.switchAt === undefined) {
     if (given.length > 0) throw new Error(`${given.map(([flag]) => flag).join(', ')} ${given.length === 1 ? 'needs' : 'need'} --switch-at K, the first step drawn with the switched settings.`);
@@ -92,6 +102,7 @@ function switchFrom(manifest: ModelManifest, options: SampleCommandOptions): Pic
       ...(options.switchScale === undefined ? {} : { scale: options.switchScale }),
       ...(options.switchSampler === undefined ? {} : { sampler: options.switchSampler }),
       ...(options.switchCfg === undefined ? {} : { cfgScale: options.switchCfg }),
+      ...(options.switchSchedule === undefined ? {} : { guidanceSchedule: options.switchSchedule }),
     },
   };
 }
@@ -239,6 +250,7 @@ export function sampleCommand(): Command {
     .option('--switch-scale <s>', 'classifier guidance scale from --switch-at on', realNumber('--switch-scale', 0, 100))
     .addOption(new Option('--switch-sampler <sampler>', 'sampler from --switch-at on, on the same timesteps (DPM-Solver++ restarts first order there)').choices(SamplerName.options))
     .option('--switch-cfg <w>', 'classifier-free guidance weight from --switch-at on', realNumber('--switch-cfg', 0, 100))
+    .option('--switch-schedule <schedule>', 'classifier scale over t from --switch-at on: constant, interval:LO-HI or ramp:FROM-TO', switchedScheduleOption)
     .option('--no-progress', 'no progress bar')
     .action(async (options: SampleCommandOptions) => {
       const { files } = await runSampleCommand(options, (line) => process.stderr.write(`${line}\n`));

@@ -67,11 +67,13 @@ describe('sample --switch-at', () => {
       switchSampler: 'ddpm',
       switchCfg: 2,
     });
+    expect(parsedFlags(['--switch-at', '5', '--switch-schedule', 'interval:0-40']).switchSchedule).toEqual({ kind: 'interval', tLo: 0, tHi: 40 });
   });
 
   it.each([
     [['--switch-at', '0'], '--switch-at must be a whole number from 1 to 100000, got "0".'],
     [['--switch-scale', 'big'], '--switch-scale must be a number from 0 to 100, got "big".'],
+    [['--switch-schedule', 'ramp:x'], '--switch-schedule must be "constant", "interval:LO-HI" with whole timesteps (e.g. interval:200-800) or "ramp:FROM-TO" with factors (e.g. ramp:1.5-0), got "ramp:x".'],
   ])('refuses %j with a sentence', (argv, sentence) => {
     expect(() => parsedFlags(argv)).toThrow(sentence);
   });

@@ -144,7 +144,11 @@ describe('an A/B comparison', () => {
   });
 
   it('refuses the value A already has, and a setting the model cannot run, with their sentences', async () => {
-    await expect(studio.service.compareSample({ sampleId: parent.id, setting: 'scale', value: 3 })).rejects.toThrow(`Sample ${parent.id} already has scale 3; pick another value to compare with.`);
+    await expect(studio.service.compareSample({ sampleId: parent.id, setting: 'scale', value: 3 })).rejects.toThrow(`Sample ${parent.id} already has guidance scale 3; pick another value to compare with.`);
+    // A request without a schedule ran a constant one.
+    await expect(studio.service.compareSample({ sampleId: parent.id, setting: 'guidanceSchedule', value: { kind: 'constant' } })).rejects.toThrow(
+      `Sample ${parent.id} already has scale over t constant; pick another value to compare with.`,
+    );
     await expect(studio.service.compareSample({ sampleId: parent.id, setting: 'steps', value: '50' })).rejects.toThrow("use 'ddim50'");
   });
 });

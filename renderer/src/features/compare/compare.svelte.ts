@@ -67,7 +67,7 @@ export class CompareState {
 const SETTING_LABELS: Record<ComparedSetting, string> = {
   classIndex: 'class',
   scale: 'guidance scale',
-  guidanceSchedule: 'schedule',
+  guidanceSchedule: 'scale over t',
   sampler: 'sampler',
   steps: 'steps',
   cfgScale: 'classifier-free w',
