@@ -2,7 +2,12 @@
  * What recording a trajectory costs: the same classifier-guided run drawn and stored in a gallery
  * without and with its trajectory, on the built-in model at batch 16, DDIM 50 and DDPM 1000.
  *
- *   npm run bench:trajectory [-- --model models/fashion-mnist --batch 16 --runs ddim50,1000 --threads 2]
+ *   npm run bench:trajectory [-- --model models/fashion-mnist --batch 16 --runs ddim50,1000 --threads 2 --repeats 2]
+ *
+ * Runs without and with the trajectory alternate, `repeats` of each, and the fastest of each is
+ * compared, so load from other processes on shared cores weighs on both alike. Beside the wall time
+ * it compares the worker's time outside onnxruntime (where the recorder runs), which other load
+ * disturbs less.
  *
  * Per run it prints the wall time of sampling and storing every sample, with and without the
  * trajectory, and the overhead fraction; the main thread's storing time; what encoding every step
@@ -28,6 +33,7 @@ const { values } = parseArgs({
     runs: { type: 'string', default: 'ddim50,1000' },
     threads: { type: 'string', default: '2' },
     scale: { type: 'string', default: '4' },
+    repeats: { type: 'string', default: '2' },
   },
 });
 
@@ -41,6 +47,8 @@ const perSample = channels * size * size;
 
 interface Timed {
   wallMs: number;
+  /** The worker's job time outside the UNet and classifier calls. */
+  outsideNetworksMs: number;
   /** Main-thread time spent turning samples into gallery rows and writing them. */
   storeMs: number;
   samples: SampleResult[];
@@ -80,7 +88,8 @@ async function drawAndStore(engine: ReturnType<typeof createEngine>, gallery: Ga
   });
   const wallMs = performance.now() - started;
   gallery.runs.end(run.id, 'completed');
-  return { wallMs, storeMs, samples: result.samples, sampleIds };
+  const { totalMs, unetMs, classifierMs } = result.timings;
+  return { wallMs, outsideNetworksMs: totalMs - unetMs - classifierMs, storeMs, samples: result.samples, sampleIds };
 }
 
 /** What the gallery's former layout spent: every step's xₜ and x̂₀ encoded as PNG when the sample arrived. */
@@ -107,6 +116,23 @@ function lazyPngMs(gallery: Gallery, sampleId: number): number {
   return (performance.now() - started) / (2 * steps.length);
 }
 
+/** The evaluator on every recorded x̂₀ of one sample, as "Ask the evaluator" runs it: the cost of doing so at the end of every run. */
+async function evaluatorMsPerSample(engine: ReturnType<typeof createEngine>, gallery: Gallery, sampleId: number): Promise<number | null> {
+  if (manifest.evaluator === null) return null;
+  const steps = gallery.trajectories.steps(sampleId);
+  const images = new Float32Array(steps.length * perSample);
+  steps.forEach((step, position) => images.set(gallery.trajectories.tensor(sampleId, step.index, 'x0', channels)!, position * perSample));
+  const evaluator = await engine.openEvaluator(modelDir, { provider: 'cpu' });
+  try {
+    await evaluator.evaluate(images.subarray(0, perSample), 1);
+    const started = performance.now();
+    await evaluator.evaluate(images, steps.length);
+    return performance.now() - started;
+  } finally {
+    await evaluator.release();
+  }
+}
+
 /** Bytes of a sample's stored steps, and what their PNGs would take. */
 function stepBytes(gallery: Gallery, sampleId: number): { compact: number; png: number } {
   let png = 0;
@@ -128,8 +154,16 @@ try {
     const request = requestFor(steps);
     // One untimed run first: onnxruntime's arenas and the step loop's JIT warm up.
     await engine.sample({ ...request, seeds: request.seeds.slice(0, Math.min(4, batch)), batchSize: Math.min(4, batch) });
-    const without = await drawAndStore(engine, gallery, request, false);
-    const withTrajectory = await drawAndStore(engine, gallery, request, true);
+    const fastest = (runs: Timed[]): Timed => runs.reduce((best, run) => (run.wallMs < best.wallMs ? run : best));
+    const withoutRuns: Timed[] = [];
+    const withRuns: Timed[] = [];
+    for (let repeat = 0; repeat < Number(values.repeats); repeat++) {
+      withoutRuns.push(await drawAndStore(engine, gallery, request, false));
+      withRuns.push(await drawAndStore(engine, gallery, request, true));
+    }
+    const without = fastest(withoutRuns);
+    const withTrajectory = fastest(withRuns);
+    const outsideOverhead = (withTrajectory.outsideNetworksMs + withTrajectory.storeMs - without.outsideNetworksMs - without.storeMs) / without.wallMs;
     const overhead = (withTrajectory.wallMs - without.wallMs) / without.wallMs;
     const former = formerEncodingMs(withTrajectory.samples);
     const recordedSteps = withTrajectory.samples[0]?.trajectory?.t.length ?? 0;
@@ -138,11 +172,16 @@ try {
     console.log(`\n${request.sampler} ${steps}: ${recordedSteps} steps recorded per sample`);
     console.log(`  sampling + storing, no trajectory:   ${(without.wallMs / 1000).toFixed(2)} s (storing ${without.storeMs.toFixed(0)} ms on the main thread)`);
     console.log(`  sampling + storing, with trajectory: ${(withTrajectory.wallMs / 1000).toFixed(2)} s (storing ${withTrajectory.storeMs.toFixed(0)} ms on the main thread)`);
-    console.log(`  overhead of recording: ${(overhead * 100).toFixed(1)} %`);
+    console.log(`  overhead of recording: ${(overhead * 100).toFixed(1)} % of the wall time (fastest of ${values.repeats} each; all runs: ${withoutRuns.map((run) => (run.wallMs / 1000).toFixed(1)).join(', ')} s without, ${withRuns.map((run) => (run.wallMs / 1000).toFixed(1)).join(', ')} s with)`);
+    console.log(`  worker time outside the networks plus storing: ${(without.outsideNetworksMs + without.storeMs).toFixed(0)} ms without, ${(withTrajectory.outsideNetworksMs + withTrajectory.storeMs).toFixed(0)} ms with: ${(outsideOverhead * 100).toFixed(1)} % of sampling`);
     console.log(`  every step encoded as PNG (the former layout) would add ${former.toFixed(0)} ms (${(former / batch).toFixed(1)} ms a sample, ${((former / without.wallMs) * 100).toFixed(1)} % of sampling)`);
     console.log(`  one step's PNG made when viewed: ${(lazyPngMs(gallery, firstId) * 1000).toFixed(0)} µs`);
     console.log(`  a sample's steps take ${(bytes.compact / 1024).toFixed(0)} KiB compact (float32 xₜ, 8-bit x̂₀ and heatmap); their PNGs ${(bytes.png / 1024).toFixed(0)} KiB`);
-    results.push(`trajectory_overhead_${steps}=${overhead.toFixed(3)} former_png_overhead_${steps}=${(former / without.wallMs).toFixed(3)}`);
+    const evaluatorMs = await evaluatorMsPerSample(engine, gallery, firstId);
+    if (evaluatorMs !== null) {
+      console.log(`  the evaluator on every recorded x̂₀ of one sample: ${evaluatorMs.toFixed(0)} ms (${((evaluatorMs * batch) / without.wallMs * 100).toFixed(1)} % of sampling if run for every sample)`);
+    }
+    results.push(`trajectory_overhead_${steps}=${overhead.toFixed(3)} recording_work_${steps}=${outsideOverhead.toFixed(3)} former_png_overhead_${steps}=${(former / without.wallMs).toFixed(3)}`);
   }
 } finally {
   await engine.close();

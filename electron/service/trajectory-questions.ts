@@ -65,7 +65,7 @@ export class TrajectoryQuestions {
     const { timestepMap } = planRun(manifest, { ...detail.run.request, seeds: [detail.sample.seed] }).diffusion;
     const stepCount = timestepMap.length;
     return Int32Array.from(steps, (step) => {
-      const position = Array.prototype.indexOf.call(timestepMap, step.t) as number;
+      const position = timestepMap.indexOf(step.t);
       // Sampling order runs the map backwards: step s starts from timestepMap[S − 1 − s].
       const samplerStep = stepCount - 1 - position;
       return position < 0 || samplerStep + 1 >= stepCount ? 0 : (timestepMap[stepCount - 2 - samplerStep] as number);
