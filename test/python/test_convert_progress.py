@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from studio_tools.__main__ import main as studio_tools_main
-from studio_tools.adm import UNetConfig
+from studio_tools.adm import ClassifierConfig, UNetConfig
 from studio_tools.convert import PRESETS
 from studio_tools.convert.out_folder import OutFolderError, refuse_unless_writable, staged
 from studio_tools.convert.parity import ParityError, check_unet
@@ -24,6 +24,10 @@ from studio_tools.export.random_weights import randomize
 TINY: dict[str, int | str] = {"num_channels": 32, "num_head_channels": 32, "num_res_blocks": 1, "image_size": 8,
         "attention_resolutions": "4", "channel_mult": "1,2"}
 TINY_OPTIONS = [part for key, value in TINY.items() for part in ("--flag", f"{key}={value}")]
+TINY_CLASSIFIER: dict[str, int | str] = {"image_size": 8, "classifier_width": 32, "classifier_depth": 1,
+                                         "classifier_attention_resolutions": "4", "classifier_channel_mult": "1,2"}
+TINY_CLASSIFIER_OPTIONS = [part for key, value in TINY_CLASSIFIER.items()
+                           for part in ("--classifier-flag", f"{key}={value}")]
 EVENT_KEYS = {"stage", "title", "step", "done", "total", "overall", "elapsed_s", "eta_s"}
 
 
@@ -90,6 +94,30 @@ def test_the_comparison_with_pytorch_refuses_a_graph_of_another_network(converte
     assert check_unet(tiny_unet(seed=3), graph, image_size=size, channels=3, num_classes=1000) <= 1e-4
     with pytest.raises(ParityError, match=r"^unet.onnx disagrees with the PyTorch network \(largest difference"):
         check_unet(tiny_unet(seed=4), graph, image_size=size, channels=3, num_classes=1000)
+
+
+def test_the_classifier_gradient_exported_beside_the_unet_matches_autograd(tmp_path: Path) -> None:
+    torch.save(tiny_unet(seed=3).state_dict(), tmp_path / "model.pt")
+    classifier_flags = {**PRESETS["64"].classifier_flags, **TINY_CLASSIFIER}
+    classifier = randomize(ClassifierConfig.from_flags(classifier_flags).build(), seed=5)
+    torch.save(classifier.state_dict(), tmp_path / "classifier.pt")
+    code, stdout, stderr = run_convert([
+        "--diffusion", str(tmp_path / "model.pt"), "--classifier", str(tmp_path / "classifier.pt"), "--preset", "64",
+        "--out", str(tmp_path / "folder"), "--no-fp16", "--progress", "json", *TINY_OPTIONS, *TINY_CLASSIFIER_OPTIONS,
+    ])
+    assert code == 0, stderr
+    events = [json.loads(line) for line in stdout.splitlines()]
+    assert list(dict.fromkeys(event["stage"] for event in events)) == [
+        "read", "check", "classifier", "unet", "write", "done"]
+    # The worker's own steps reach the parent's progress, in order, whatever the UNet does meanwhile.
+    assert [e["step"] for e in events if e["stage"] == "classifier"] == [
+        "trace the gradient", "trace the gradient", "export to ONNX", "optimise", "save", "compare with PyTorch"]
+    write = next(e for e in events if e["stage"] == "write")
+    # By then both graphs are over: everything but the last step is done.
+    assert write["overall"] > 0.9
+    manifest = verify_model_folder(tmp_path / "folder")
+    assert set(manifest["files"]) == {"unet.onnx", "classifier_grad.onnx"}
+    assert manifest["defaults"]["mode"] == "conditional+classifier"
 
 
 def test_a_truncated_checkpoint_ends_the_json_lines_with_the_sentence(tmp_path: Path) -> None:

@@ -20,6 +20,7 @@ from typing import Any
 
 from ..export import ModelFolderError
 from .checkpoint import CheckpointError
+from .classifier_worker import WorkerError
 from .model_folder import Conversion, convert
 from .out_folder import OutFolderError
 from .parity import ParityError
@@ -107,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
             classifier_overrides=parse_flags(args.classifier_flag, "--classifier-flag"),
         )
         manifest = convert(conversion, progress)
-    except (CheckpointError, ModelFolderError, OutFolderError, ParityError, ValueError) as error:
+    except (CheckpointError, ModelFolderError, OutFolderError, ParityError, WorkerError, ValueError) as error:
         progress.fail(str(error))
         print(f"convert: {error}", file=sys.stderr)
         return 2

@@ -15,17 +15,18 @@ from ..diffusion.torch_model import DiffusionSettings
 from ..export import (
     SamplingDefaults,
     build_manifest,
-    export_classifier_grad,
     export_unet,
     export_unet_fp16,
     write_model_folder,
 )
 from ..export.manifest import CLASSIFIER_FILE, UNET_FILE, UNET_FP16_FILE
+from ..export.onnx_graphs import STEP_TRACE_GRADIENT
 from . import stages
 from .checkpoint import CheckpointError, compare, load_into, load_state_dict, shapes_of
+from .classifier_worker import GradientJob, GradientWorker
 from .diagnosis import likely_causes
 from .out_folder import refuse_unless_writable, staged
-from .parity import FLOAT16_TOLERANCE, check_classifier_gradient, check_unet
+from .parity import FLOAT16_TOLERANCE, check_unet
 from .presets import Preset
 from .progress import ConversionProgress, SilentSink
 
@@ -80,8 +81,16 @@ def _defaults(conversion: Conversion) -> SamplingDefaults:
     )
 
 
-def _read_and_check(conversion: Conversion, progress: ConversionProgress) -> tuple[
-        UNetConfig, dict[str, Any], torch.nn.Module, ClassifierConfig | None, torch.nn.Module | None]:
+@dataclass(frozen=True)
+class _Checked:
+    unet_config: UNetConfig
+    unet_flags: dict[str, Any]
+    unet: torch.nn.Module
+    classifier_config: ClassifierConfig | None
+    classifier_flags: dict[str, Any]
+
+
+def _read_and_check(conversion: Conversion, progress: ConversionProgress) -> _Checked:
     preset = conversion.preset
     unet_flags = {**preset.diffusion_flags, **conversion.diffusion_overrides}
     classifier_flags = {**preset.classifier_flags, **conversion.classifier_overrides}
@@ -103,17 +112,32 @@ def _read_and_check(conversion: Conversion, progress: ConversionProgress) -> tup
     progress.begin(stages.CHECK, stages.STEP_CHECK)
     unet = _checked_model(unet_config, unet_state, "diffusion", conversion.diffusion, preset, unet_flags)
     del unet_state
-    classifier = None
     if classifier_config is not None and classifier_state is not None and conversion.classifier is not None:
-        classifier = _checked_model(
-            classifier_config, classifier_state, "classifier", conversion.classifier, preset, classifier_flags
+        # The worker that exports it reads the checkpoint again; here it is only checked.
+        _checked_model(classifier_config, classifier_state, "classifier", conversion.classifier, preset,
+                       classifier_flags)
+    return _Checked(unet_config, unet_flags, unet, classifier_config, classifier_flags)
+
+
+def _export_unets(checked: _Checked, folder: Path, fp16: bool, progress: ConversionProgress) -> None:
+    config, unet = checked.unet_config, checked.unet
+    size, channels, classes = config.image_size, config.in_channels, config.num_classes
+    graph = export_unet(unet, folder / UNET_FILE, on_step=lambda step: progress.begin(stages.UNET, step))
+    progress.begin(stages.UNET, stages.STEP_COMPARE)
+    check_unet(unet, graph.path, image_size=size, channels=channels, num_classes=classes)
+    if fp16:
+        half = export_unet_fp16(
+            unet, folder / UNET_FP16_FILE, on_step=lambda step: progress.begin(stages.UNET_FP16, step)
         )
-    return unet_config, unet_flags, unet, classifier_config, classifier
+        progress.begin(stages.UNET_FP16, stages.STEP_COMPARE)
+        check_unet(unet, half.path, image_size=size, channels=channels, num_classes=classes,
+                   tolerance=FLOAT16_TOLERANCE)
 
 
 def convert(conversion: Conversion, progress: ConversionProgress | None = None) -> dict[str, Any]:
-    """Check both checkpoints against the preset, export the graphs, compare each with PyTorch and write
-    the folder; returns the manifest. Nothing is left at `out` unless all of it succeeds."""
+    """Check both checkpoints against the preset, export the graphs (the classifier gradient in a worker
+    process beside the UNets), compare each with PyTorch and write the folder; returns the manifest.
+    Nothing is left at `out` unless all of it succeeds."""
     preset = conversion.preset
     out = conversion.out
     refuse_unless_writable(out, overwrite=conversion.overwrite)
@@ -121,30 +145,23 @@ def convert(conversion: Conversion, progress: ConversionProgress | None = None) 
         progress = ConversionProgress(
             stages.conversion_stages(fp16=conversion.fp16, classifier=conversion.classifier is not None), SilentSink()
         )
-    unet_config, unet_flags, unet, classifier_config, classifier = _read_and_check(conversion, progress)
-    size, channels = unet_config.image_size, unet_config.in_channels
+    checked = _read_and_check(conversion, progress)
+    config = checked.unet_config
 
     with staged(out) as folder:
-        unet_graph = export_unet(unet, folder / UNET_FILE, on_step=lambda step: progress.begin(stages.UNET, step))
-        progress.begin(stages.UNET, stages.STEP_COMPARE)
-        check_unet(unet, unet_graph.path, image_size=size, channels=channels, num_classes=unet_config.num_classes)
-        if conversion.fp16:
-            half = export_unet_fp16(
-                unet, folder / UNET_FP16_FILE, on_step=lambda step: progress.begin(stages.UNET_FP16, step)
-            )
-            progress.begin(stages.UNET_FP16, stages.STEP_COMPARE)
-            check_unet(unet, half.path, image_size=size, channels=channels, num_classes=unet_config.num_classes,
-                       tolerance=FLOAT16_TOLERANCE)
-        if classifier is not None and classifier_config is not None:
-            gradient_graph = export_classifier_grad(
-                classifier, folder / CLASSIFIER_FILE, image_size=classifier_config.image_size,
-                channels=classifier_config.in_channels, num_classes=classifier_config.out_channels,
-                on_step=lambda step: progress.begin(stages.CLASSIFIER, step),
-            )
-            progress.begin(stages.CLASSIFIER, stages.STEP_COMPARE)
-            check_classifier_gradient(classifier, gradient_graph.path, image_size=classifier_config.image_size,
-                                      channels=classifier_config.in_channels,
-                                      num_classes=classifier_config.out_channels)
+        worker = None
+        if conversion.classifier is not None:
+            worker = GradientWorker(GradientJob(conversion.classifier, checked.classifier_flags,
+                                                folder / CLASSIFIER_FILE), progress)
+            progress.begin(stages.CLASSIFIER, STEP_TRACE_GRADIENT)
+            worker.start()
+        try:
+            _export_unets(checked, folder, conversion.fp16, progress)
+            if worker is not None:
+                worker.result()
+        finally:
+            if worker is not None:
+                worker.stop()
         progress.begin(stages.WRITE, stages.STEP_HASH)
         names, synonyms = imagenet_classes()
         manifest = build_manifest(
@@ -152,19 +169,19 @@ def convert(conversion: Conversion, progress: ConversionProgress | None = None) 
             name=conversion.name or preset.title,
             source=SOURCE,
             license=LICENSE,
-            image_size=size,
-            channels=channels,
+            image_size=config.image_size,
+            channels=config.in_channels,
             class_names=names,
             class_synonyms=synonyms,
             diffusion=DiffusionSettings(
-                steps=int(unet_flags.get("diffusion_steps", 1000)),
-                noise_schedule=str(unet_flags.get("noise_schedule", "linear")),
-                learn_sigma=unet_config.learn_sigma,
-                rescale_timesteps=bool(unet_flags.get("rescale_timesteps", False)),
+                steps=int(checked.unet_flags.get("diffusion_steps", 1000)),
+                noise_schedule=str(checked.unet_flags.get("noise_schedule", "linear")),
+                learn_sigma=config.learn_sigma,
+                rescale_timesteps=bool(checked.unet_flags.get("rescale_timesteps", False)),
             ),
-            class_cond=unet_config.num_classes is not None,
+            class_cond=config.num_classes is not None,
             fp16=conversion.fp16,
-            classifier=classifier is not None,
+            classifier=conversion.classifier is not None,
             evaluator=False,
             defaults=_defaults(conversion),
         )

@@ -8,6 +8,7 @@ correct the estimate after the first steps.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -29,6 +30,8 @@ class Stage:
     key: str
     title: str
     steps: tuple[Step, ...]
+    #: Runs beside the stages after it (in another process), so starting them does not finish it.
+    beside: bool = False
 
 
 @dataclass(frozen=True)
@@ -65,7 +68,9 @@ class SilentSink(ProgressSink):
 
 
 class ConversionProgress:
-    """Follows a fixed plan of stages; `begin` names the step now starting, which finishes every step before it."""
+    """Follows a fixed plan of stages. `begin` names the step now starting, which finishes the steps before it in
+    its stage and, on a stage's first step, the stages before it; a stage that runs beside the others
+    (`Stage.beside`) finishes only with `end`. Safe to call from several threads."""
 
     def __init__(self, stages: Sequence[Stage], sink: ProgressSink, clock: Callable[[], float] = time.monotonic):
         if not stages or any(not stage.steps for stage in stages):
@@ -75,20 +80,27 @@ class ConversionProgress:
         self.clock = clock
         self.started = clock()
         self.total_weight = sum(step.weight_s for stage in self.stages for step in stage.steps)
-        self._position: tuple[int, int] | None = None
+        #: Per stage, the index of the step under way (len(steps) once finished); absent before it starts.
+        self._cursor: dict[int, int] = {}
+        self._last = (0, 0)
+        self._lock = threading.Lock()
 
-    def _index(self, stage_key: str, step: str) -> tuple[int, int]:
+    def _index(self, stage_key: str, step: str | None = None) -> tuple[int, int]:
         for s, stage in enumerate(self.stages):
             if stage.key == stage_key:
+                if step is None:
+                    return s, len(stage.steps)
                 for i, planned in enumerate(stage.steps):
                     if planned.name == step:
                         return s, i
                 raise KeyError(f"stage {stage_key!r} has no step {step!r}")
         raise KeyError(f"no stage {stage_key!r} in the plan")
 
-    def _weight_before(self, s: int, i: int) -> float:
-        earlier = sum(step.weight_s for stage in self.stages[:s] for step in stage.steps)
-        return earlier + sum(step.weight_s for step in self.stages[s].steps[:i])
+    def _finished_weight(self) -> float:
+        return sum(step.weight_s for s, i in self._cursor.items() for step in self.stages[s].steps[:i])
+
+    def _overall(self, finished: float) -> float:
+        return min(1.0, finished / self.total_weight) if self.total_weight else 0.0
 
     def eta_s(self, finished_weight: float, elapsed: float) -> float:
         """Seconds left: the weight still to do at the pace of the weight done."""
@@ -97,33 +109,49 @@ class ConversionProgress:
 
     def begin(self, stage_key: str, step: str) -> None:
         s, i = self._index(stage_key, step)
-        if self._position is not None and (s, i) < self._position:
-            raise ValueError(f"step {stage_key}/{step} comes before the step already under way")
-        self._position = (s, i)
+        with self._lock:
+            if i < self._cursor.get(s, 0):
+                raise ValueError(f"step {stage_key}/{step} comes before the step already under way")
+            if s not in self._cursor:
+                for earlier in range(s):
+                    if not self.stages[earlier].beside:
+                        self._cursor[earlier] = len(self.stages[earlier].steps)
+            self._cursor[s] = i
+            self._last = (s, i)
+            self._show(s, i)
+
+    def end(self, stage_key: str) -> None:
+        """A stage that ran beside the others is over."""
+        s, i = self._index(stage_key)
+        with self._lock:
+            self._cursor[s] = i
+
+    def _show(self, s: int, i: int) -> None:
         stage = self.stages[s]
-        finished = self._weight_before(s, i)
+        finished = self._finished_weight()
         elapsed = self.clock() - self.started
         self.sink.show(ProgressEvent(
-            stage=stage.key, title=stage.title, step=step, done=i, total=len(stage.steps),
-            overall=finished / self.total_weight if self.total_weight else 0.0,
-            elapsed_s=round(elapsed, 2), eta_s=round(self.eta_s(finished, elapsed), 1),
+            stage=stage.key, title=stage.title, step=stage.steps[i].name, done=i, total=len(stage.steps),
+            overall=self._overall(finished), elapsed_s=round(elapsed, 2),
+            eta_s=round(self.eta_s(finished, elapsed), 1),
         ))
 
     def finish(self, summary: str) -> None:
-        elapsed = self.clock() - self.started
-        self.sink.show(ProgressEvent(
-            stage=DONE, title="Done", step=summary, done=len(self.stages), total=len(self.stages),
-            overall=1.0, elapsed_s=round(elapsed, 2), eta_s=0.0,
-        ))
-        self.sink.close()
+        with self._lock:
+            elapsed = self.clock() - self.started
+            self.sink.show(ProgressEvent(
+                stage=DONE, title="Done", step=summary, done=len(self.stages), total=len(self.stages),
+                overall=1.0, elapsed_s=round(elapsed, 2), eta_s=0.0,
+            ))
+            self.sink.close()
 
     def fail(self, sentence: str) -> None:
-        s, i = self._position or (0, 0)
-        stage = self.stages[s]
-        finished = self._weight_before(s, i)
-        self.sink.show(ProgressEvent(
-            stage=FAILED, title=stage.title, step=stage.steps[i].name, done=i, total=len(stage.steps),
-            overall=finished / self.total_weight if self.total_weight else 0.0,
-            elapsed_s=round(self.clock() - self.started, 2), eta_s=None, error=sentence,
-        ))
-        self.sink.close()
+        with self._lock:
+            s, i = self._last
+            stage = self.stages[s]
+            self.sink.show(ProgressEvent(
+                stage=FAILED, title=stage.title, step=stage.steps[i].name, done=i, total=len(stage.steps),
+                overall=self._overall(self._finished_weight()),
+                elapsed_s=round(self.clock() - self.started, 2), eta_s=None, error=sentence,
+            ))
+            self.sink.close()

@@ -23,15 +23,18 @@ def conversion_stages(*, fp16: bool, classifier: bool) -> list[Stage]:
     stages = [
         Stage(READ, "Read checkpoints", tuple(reads)),
         Stage(CHECK, "Check", (Step(STEP_CHECK, 1.3),)),
+    ]
+    if classifier:
+        # Exported in a worker process while the UNets are (classifier_worker.py).
+        stages.append(Stage(CLASSIFIER, "Classifier gradient", (
+            Step(STEP_TRACE_GRADIENT, 50.6), Step(STEP_EXPORT, 60.0), Step(STEP_OPTIMISE, 20.0),
+            Step(STEP_SAVE, 3.0), Step(STEP_COMPARE, 3.0)), beside=True))
+    stages += [
         Stage(UNET, "UNet", (Step(STEP_EXPORT, 25.3), Step(STEP_OPTIMISE, 8.1), Step(STEP_SAVE, 12.8),
                              Step(STEP_COMPARE, 6.0))),
     ]
     if fp16:
         stages.append(Stage(UNET_FP16, "UNet float16", (Step(STEP_EXPORT, 34.0), Step(STEP_OPTIMISE, 15.8),
                                                          Step(STEP_SAVE, 6.4), Step(STEP_COMPARE, 6.0))))
-    if classifier:
-        stages.append(Stage(CLASSIFIER, "Classifier gradient", (
-            Step(STEP_TRACE_GRADIENT, 50.6), Step(STEP_EXPORT, 60.0), Step(STEP_OPTIMISE, 20.0),
-            Step(STEP_SAVE, 3.0), Step(STEP_COMPARE, 3.0))))
     stages.append(Stage(WRITE, "Write the folder", (Step(STEP_HASH, 5.0),)))
     return stages
