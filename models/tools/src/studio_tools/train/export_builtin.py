@@ -7,6 +7,11 @@ reference statistics of the 10,000 test images (evaluator feature mean, covarian
 the features themselves, for precision and recall) and manifest.json. The PyTorch
 weights go beside the run folders (`<runs>/torch/`), in the format the PyTorch
 reference sampler and benchmark read.
+
+    python -m studio_tools.train.export_builtin --out models/fashion-mnist --reexport-classifier-grad core
+
+re-traces only classifier_grad.onnx, from the weights the folder's graph holds (traced
+with the core or the lean backward table), and rewrites the manifest's sha256s.
 """
 
 from __future__ import annotations
@@ -24,8 +29,9 @@ from ..diffusion.torch_model import ClassSettings, DiffusionSettings, ModelConfi
 from ..export.manifest import SamplingDefaults, build_manifest
 from ..export.model_folder import write_model_folder
 from ..export.onnx_graphs import export_classifier_grad, export_evaluator, export_unet, export_unet_fp16
+from ..export.weights_from_onnx import classifier_from_gradient_graph
 from ..metrics.numpy_reference import statistics
-from .architectures import IMAGE_SIZE, NULL_CLASS, NUM_CLASSES
+from .architectures import IMAGE_SIZE, NULL_CLASS, NUM_CLASSES, classifier_config
 from .checkpoints import load_classifier, load_evaluator, load_unet
 from .data import CLASS_NAMES, CLASS_SYNONYMS, load_split
 
@@ -71,12 +77,25 @@ def manifest(unet_steps: int, classifier_steps: int, evaluator_accuracy: float) 
     )
 
 
+def reexport_classifier_grad(out: Path, traced_with: str) -> None:
+    """classifier_grad.onnx traced again from its own weights, for when the checkpoint is not at hand."""
+    path = out / "classifier_grad.onnx"
+    classifier = classifier_from_gradient_graph(path, classifier_config(), lean=traced_with == "lean")
+    export_classifier_grad(classifier, path, image_size=IMAGE_SIZE, channels=1, num_classes=NUM_CLASSES)
+    write_model_folder(out, json.loads((out / "manifest.json").read_text()))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m studio_tools.train.export_builtin", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=Path, default=Path("checkpoints/fashion-mnist"))
     parser.add_argument("--out", type=Path, default=Path("models/fashion-mnist"))
+    parser.add_argument("--reexport-classifier-grad", choices=("core", "lean"), metavar="TRACED_WITH",
+                        help="re-trace only classifier_grad.onnx from the weights it holds (core or lean)")
     args = parser.parse_args(argv)
+    if args.reexport_classifier_grad:
+        reexport_classifier_grad(args.out, args.reexport_classifier_grad)
+        return 0
 
     unet, unet_config, unet_steps = load_unet(args.runs / "unet")
     classifier, classifier_config, classifier_steps = load_classifier(args.runs / "classifier")
