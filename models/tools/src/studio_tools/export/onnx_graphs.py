@@ -17,7 +17,10 @@ from pathlib import Path
 from typing import cast
 
 import onnx
+import onnx_ir
+import onnxscript
 import torch
+from onnxscript.rewriter import onnx_fusions
 from torch import nn
 
 from ..adm import UNetModel
@@ -69,6 +72,14 @@ def _no_step(step: str) -> None:
     pass
 
 
+def _optimise(model: onnx_ir.Model) -> None:
+    """What torch.onnx's optimize=True runs (constant folding, redundancy elimination, fusions), without
+    ONNX shape inference: the exporter already gives every value its type and shape from the traced
+    program, so inferring them again, node by node, finds nothing new at a cost that grows with the graph."""
+    onnxscript.optimizer.optimize_ir(model, onnx_shape_inference=False)
+    onnx_fusions.fuse(model)
+
+
 def _save(
     model: nn.Module | torch.fx.GraphModule,
     example: tuple[torch.Tensor, ...],
@@ -100,7 +111,7 @@ def _save(
         )
         assert program is not None, "torch.onnx.export(dynamo=True) returns the exported program"
         on_step(STEP_OPTIMISE)
-        program.optimize()
+        _optimise(program.model)
     on_step(STEP_SAVE)
     data_path = path.with_name(path.name + ".data")
     data_path.unlink(missing_ok=True)
