@@ -128,6 +128,17 @@ class _Graph:
                 break
         return found
 
+    def affine_of(self, mul: onnx.NodeProto) -> LayerTensors:
+        """γ and β of a group norm computed without InstanceNormalization: x̂·γ then + β, both [C, 1, …]."""
+        scales = self.constant_inputs(mul)
+        consumers = self.consumers[mul.output[0]]
+        if len(scales) != 1 or scales[0].ndim < 2 or any(d != 1 for d in scales[0].shape[1:]) or len(consumers) != 1:
+            return []
+        shifts = self.constant_inputs(consumers[0]) if consumers[0].op_type == "Add" else []
+        if len(shifts) != 1 or shifts[0].shape != scales[0].shape:
+            return []
+        return [scales[0], shifts[0]]
+
     def layers(self) -> dict[str, list[LayerTensors]]:
         """Per kind (conv, linear, embedding, norm, positional) the tensors of each use, in order."""
         seen: set[str] = set()
@@ -139,6 +150,8 @@ class _Graph:
             seen.add(name)
             return True
 
+        # The lean classifier gradient computes its group norms from reductions, not InstanceNormalization.
+        has_instance_norm = any(node.op_type == "InstanceNormalization" for node in self.nodes)
         for node in self.nodes:
             inputs = list(node.input)
             if node.op_type == "Conv" and len(inputs) > 1 and self.constant(inputs[1]) is not None:
@@ -156,6 +169,8 @@ class _Graph:
                 affine = self.affine_after(node)
                 if affine:
                     layers["norm"].append(affine)
+            elif node.op_type == "Mul" and not has_instance_norm and (affine := self.affine_of(node)):
+                layers["norm"].append(affine)
             elif node.op_type == "Add":
                 for name in inputs:
                     value = self.constant(name)
