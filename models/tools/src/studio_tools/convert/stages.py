@@ -1,8 +1,9 @@
 """The stages of a conversion and what each step weighs.
 
 Weights are CPU seconds measured converting the full-size 64×64 pair (random weights, 296 M +
-65 M parameters) on 2 cores; they only need to be right relative to one another, since the
-ETA rescales them by the pace measured on the way (progress.py).
+65 M parameters) on a loaded 2-core machine, scaled to the figures of its least loaded run.
+They only need to be right relative to one another, since the ETA rescales them by the pace
+measured on the way (progress.py).
 """
 
 from __future__ import annotations
@@ -27,14 +28,14 @@ def conversion_stages(*, fp16: bool, classifier: bool) -> list[Stage]:
     if classifier:
         # Exported in a worker process while the UNets are (classifier_worker.py).
         stages.append(Stage(CLASSIFIER, "Classifier gradient", (
-            Step(STEP_TRACE_GRADIENT, 50.6), Step(STEP_EXPORT, 60.0), Step(STEP_OPTIMISE, 20.0),
-            Step(STEP_SAVE, 3.0), Step(STEP_COMPARE, 3.0)), beside=True))
+            Step(STEP_TRACE_GRADIENT, 50.0), Step(STEP_EXPORT, 41.0), Step(STEP_OPTIMISE, 24.0),
+            Step(STEP_SAVE, 1.5), Step(STEP_COMPARE, 5.0)), beside=True))
     stages += [
-        Stage(UNET, "UNet", (Step(STEP_EXPORT, 25.3), Step(STEP_OPTIMISE, 8.1), Step(STEP_SAVE, 12.8),
-                             Step(STEP_COMPARE, 6.0))),
+        Stage(UNET, "UNet", (Step(STEP_EXPORT, 25.3), Step(STEP_OPTIMISE, 8.0), Step(STEP_SAVE, 6.5),
+                             Step(STEP_COMPARE, 11.0))),
     ]
     if fp16:
-        stages.append(Stage(UNET_FP16, "UNet float16", (Step(STEP_EXPORT, 34.0), Step(STEP_OPTIMISE, 15.8),
-                                                         Step(STEP_SAVE, 6.4), Step(STEP_COMPARE, 6.0))))
-    stages.append(Stage(WRITE, "Write the folder", (Step(STEP_HASH, 5.0),)))
+        stages.append(Stage(UNET_FP16, "UNet float16", (Step(STEP_EXPORT, 24.0), Step(STEP_OPTIMISE, 11.0),
+                                                         Step(STEP_SAVE, 3.3), Step(STEP_COMPARE, 9.5))))
+    stages.append(Stage(WRITE, "Write the folder", (Step(STEP_HASH, 3.4),)))
     return stages
