@@ -35,10 +35,10 @@ export const GuidanceScheduleSetting = z.discriminatedUnion('kind', [
   }),
   z.object({
     kind: z.literal('ramp'),
-    from: z.number({ error: 'the ramp start factor must be a number' }).finite().min(0, { error: 'the ramp start factor must be 0 or more' }).max(MAX_GUIDANCE_SCALE),
-    to: z.number({ error: 'the ramp end factor must be a number' }).finite().min(0, { error: 'the ramp end factor must be 0 or more' }).max(MAX_GUIDANCE_SCALE),
+    from: z.number({ error: 'the ramp start factor must be a number' }).finite().min(0, { error: 'the ramp start factor must be 0 or more' }).max(MAX_GUIDANCE_SCALE, { error: `the ramp start factor must be at most ${MAX_GUIDANCE_SCALE}` }),
+    to: z.number({ error: 'the ramp end factor must be a number' }).finite().min(0, { error: 'the ramp end factor must be 0 or more' }).max(MAX_GUIDANCE_SCALE, { error: `the ramp end factor must be at most ${MAX_GUIDANCE_SCALE}` }),
   }),
-]);
+], { error: 'the guidance schedule kind must be constant, interval or ramp' });
 export type GuidanceScheduleSetting = z.infer<typeof GuidanceScheduleSetting>;
 
 export const SamplerName = z.enum(['ddpm', 'ddim', 'dpmpp2m']);

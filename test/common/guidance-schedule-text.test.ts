@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { parseScheduleText, scheduleLabel, scheduleText } from '../../common/contract/guidance-schedule-text';
-import type { GuidanceScheduleSetting } from '../../common/contract/run-request';
+import { GuidanceScheduleSetting } from '../../common/contract/run-request';
 
 describe('the schedule text form', () => {
   it.each([
@@ -31,7 +31,13 @@ describe('the schedule text form', () => {
   it('refuses a ramp factor past the largest guidance scale with the contract\'s sentence about that factor', () => {
     const parsed = parseScheduleText('ramp:500-0');
     expect(parsed.ok).toBe(false);
-    if (!parsed.ok) expect(parsed.problem).toMatch(/^"ramp:500-0": the ramp start factor /);
+    if (!parsed.ok) expect(parsed.problem).toBe('"ramp:500-0": the ramp start factor must be at most 100');
+  });
+
+  it('names the schedule kinds when a request carries an unknown one', () => {
+    const parsed = GuidanceScheduleSetting.safeParse({ kind: 'wave' });
+    expect(parsed.success).toBe(false);
+    expect(parsed.error?.issues.map((issue) => issue.message)).toEqual(['the guidance schedule kind must be constant, interval or ramp']);
   });
 
   it('cuts a long bad word in its sentence, so a pasted page does not flood the message', () => {
