@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { EvaluationRecord, EvaluationResult } from '../../common/contract/evaluation';
+import { DEFAULT_CFG_SCALE } from '../../common/contract/run-request';
 import {
   figureOverRepeats,
   inceptionSplitsLabel,
@@ -50,6 +51,18 @@ describe('how the evaluation page words its figures', () => {
     expect(figureOverRepeats(repeats, 2, 'fid', 3)).toBe('12.000 ± 2.000 (3 seed offsets)');
     expect(figureOverRepeats([first], 2, 'fid', 3)).toBe('10.000');
     expect(figureOverRepeats(repeats, 4, 'fid', 3)).toBeNull();
+  });
+
+  it('counts a classifier-free repeat that names the default w or lists its keys in another order as a repeat, and one with another w as not', () => {
+    const cfg = (id: number, seedOffset: number, extra: Partial<EvaluationRecord['spec']>): EvaluationRecord => {
+      const base = evaluation(id, seedOffset, 10 + id);
+      return { ...base, spec: { ...base.spec, mode: 'classifier-free', ...extra } };
+    };
+    const first = cfg(1, 0, {});
+    const { modelId, ...rest } = cfg(2, 1000, { cfgScale: DEFAULT_CFG_SCALE, guidanceSchedule: { kind: 'constant' } }).spec;
+    const reordered: EvaluationRecord = { ...cfg(2, 1000, {}), spec: { ...rest, modelId } };
+    const otherWeight = cfg(3, 2000, { cfgScale: DEFAULT_CFG_SCALE + 1 });
+    expect(repeatsOf(first, [reordered, otherWeight]).map((repeat) => repeat.id)).toEqual([1, 2]);
   });
 
   it('warns when the sample count is below the reference batch, and not at or above it', () => {

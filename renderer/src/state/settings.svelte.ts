@@ -247,6 +247,13 @@ export class SettingsState {
       batchSize: Math.min(this.batchSize, this.count),
       provider: 'auto',
       ...(this.subseedStrength > 0 ? { subseed: this.subseed, subseedStrength: this.subseedStrength } : {}),
+      ...this.guidanceSettings(),
+    };
+  }
+
+  /** The classifier-free weight and the schedule, each only where the mode reads it: runs and evaluations take the same. */
+  guidanceSettings(): { cfgScale?: number; guidanceSchedule?: GuidanceScheduleSetting } {
+    return {
       ...(this.usesCfg ? { cfgScale: this.cfgScale } : {}),
       ...(this.needsClassifier && this.scheduleKind !== 'constant' ? { guidanceSchedule: this.guidanceSchedule } : {}),
     };

@@ -2,7 +2,8 @@
  * How the page words an evaluation's figures: the Inception Score's splits beside it, repeats
  * over seed offsets as mean ± standard deviation, and the warning a small sample count earns.
  */
-import type { EvaluationRecord, EvaluationResult, EvaluationSpec } from '../../../../common/contract/evaluation';
+import { dequal } from 'dequal';
+import { drawnGuidance, type EvaluationRecord, type EvaluationResult, type EvaluationSpec } from '../../../../common/contract/evaluation';
 
 const count = (value: number) => value.toLocaleString('en-US');
 
@@ -23,10 +24,14 @@ export function meanAndDeviation(values: readonly number[]): { mean: number; dev
   return { mean, deviation: Math.sqrt(variance) };
 }
 
+/** The spec as the sampler reads it: defaults filled in and the seed offset left out. */
+function drawnSettings(spec: EvaluationSpec) {
+  const { seedOffset: _offset, ...rest } = spec;
+  return { ...rest, ...drawnGuidance(spec) };
+}
+
 function sameButSeeds(a: EvaluationSpec, b: EvaluationSpec): boolean {
-  const { seedOffset: _a, ...restA } = a;
-  const { seedOffset: _b, ...restB } = b;
-  return JSON.stringify(restA) === JSON.stringify(restB);
+  return dequal(drawnSettings(a), drawnSettings(b));
 }
 
 /**
