@@ -15,6 +15,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train": ("studio_tools.train.__main__", "train the built-in models"),
     "export-builtin": ("studio_tools.train.export_builtin", "trained Fashion-MNIST runs → the built-in model folder"),
     "export-benchmark": ("studio_tools.export.benchmark", "time an exported preset graph in onnxruntime"),
+    "gradient-benchmark": ("studio_tools.export.gradient_benchmark", "time classifier-gradient graphs against autograd, by op type"),
+    "graph-outputs": ("studio_tools.export.graph_outputs", "a classifier-gradient graph's outputs on a fixed batch (.npz)"),
     "metrics": ("studio_tools.metrics.__main__", "evaluator export and reference statistics"),
     "metrics-fixtures": ("studio_tools.metrics.fixtures", "golden metric values from numpy and scipy"),
     "report-scores": ("studio_tools.metrics.builtin_report_scores", "the built-in report's images scored, for tests"),
