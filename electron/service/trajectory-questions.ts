@@ -57,6 +57,19 @@ export class TrajectoryQuestions {
     return this.catalog.manifestOf(detail.sample.modelId);
   }
 
+  /** The steps' stored xₜ or x̂₀, one after another, as a network takes a batch. */
+  private stackedSteps(sampleId: number, steps: readonly TrajectoryStepRecord[], kind: 'xt' | 'x0', manifest: ModelManifest, network: string): Float32Array {
+    const { channels, size } = manifest.image;
+    const perSample = channels * size * size;
+    const stacked = new Float32Array(steps.length * perSample);
+    steps.forEach((step, position) => {
+      const tensor = this.gallery.trajectories.tensor(sampleId, step.index, kind, channels);
+      if (tensor === undefined) throw new UserFacingError(`Step ${step.index} of sample ${sampleId} is missing from the gallery; it cannot be shown to ${network}.`);
+      stacked.set(tensor, position * perSample);
+    });
+    return stacked;
+  }
+
   /**
    * The timestep each recorded xₜ is at: a step started from t and left x for the next step's t
    * (the respaced sequence of the run), or 0 after the last step.
@@ -80,14 +93,7 @@ export class TrajectoryQuestions {
     }
     const steps = this.stepsAsked(detail, named, (step) => step.classifierView === null);
     if (steps.length === 0) return detail;
-    const { channels } = manifest.image;
-    const perSample = channels * manifest.image.size * manifest.image.size;
-    const states = new Float32Array(steps.length * perSample);
-    steps.forEach((step, position) => {
-      const state = this.gallery.trajectories.tensor(sampleId, step.index, 'xt', channels);
-      if (state === undefined) throw new UserFacingError(`Step ${step.index} of sample ${sampleId} is missing from the gallery; it cannot be shown to the classifier.`);
-      states.set(state, position * perSample);
-    });
+    const states = this.stackedSteps(sampleId, steps, 'xt', manifest, 'the classifier');
     const views = await this.engine.classifierViews(manifest.id, {
       states,
       t: this.timestepsOfStates(detail, manifest, steps),
@@ -112,14 +118,7 @@ export class TrajectoryQuestions {
     }
     const steps = this.stepsAsked(detail, named, (step) => step.evaluatorProbability === null);
     if (steps.length === 0) return detail;
-    const { channels } = manifest.image;
-    const perSample = channels * manifest.image.size * manifest.image.size;
-    const images = new Float32Array(steps.length * perSample);
-    steps.forEach((step, position) => {
-      const image = this.gallery.trajectories.tensor(sampleId, step.index, 'x0', channels);
-      if (image === undefined) throw new UserFacingError(`Step ${step.index} of sample ${sampleId} is missing from the gallery; it cannot be shown to the evaluator.`);
-      images.set(image, position * perSample);
-    });
+    const images = this.stackedSteps(sampleId, steps, 'x0', manifest, 'the evaluator');
     const { dir } = await this.catalog.find(manifest.id);
     const evaluator = await this.engine.openEvaluator(dir, { provider: detail.run.request.provider });
     try {
