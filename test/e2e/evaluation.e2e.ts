@@ -106,9 +106,12 @@ describe('evaluation page in Chromium against serve', () => {
     expect(download.suggestedFilename()).toMatch(/^evaluation-1-evaluated-8px-ddim-ddim10\.csv$/);
     const lines = readFileSync((await download.path())!, 'utf8').trim().split(/\r\n/);
     expect(lines[0]).toBe(
-      'scale,samples,fid,sfid,inception_score,inception_split_sizes,precision,recall,density,coverage,class_accuracy,first_seed,last_seed,evaluator_sha256,reference_sha256',
+      'scale,samples,fid,sfid,inception_score,inception_split_sizes,precision,recall,density,coverage,class_accuracy,first_seed,last_seed,mode,cfg_scale,guidance_schedule,evaluator_sha256,reference_sha256',
     );
-    const csv = lines.slice(1).map((line) => line.split(',').map(Number));
+    const cells = lines.slice(1).map((line) => line.split(','));
+    // The page's default mode calls the classifier with a constant scale and no classifier-free weight.
+    for (const row of cells) expect(row.slice(13, 16)).toEqual(['unconditional+classifier', '', 'constant']);
+    const csv = cells.map((row) => row.map(Number));
     expect(csv).toHaveLength(2);
     csv.forEach((values, index) => {
       const shown = table[index]!;
