@@ -47,6 +47,15 @@ export type SamplerName = z.infer<typeof SamplerName>;
 export const ProviderName = z.enum(['auto', 'cpu', 'cuda', 'dml', 'coreml', 'webgpu']);
 export type ProviderName = z.infer<typeof ProviderName>;
 
+/**
+ * Where a run's reverse steps are computed: "device" chains x and the network outputs on the
+ * provider, "host" steps on the CPU between network calls, "auto" takes the device where tensors
+ * can stay there (WebGPU). Like the provider it changes nothing beyond float rounding, so the
+ * recipe leaves it out.
+ */
+export const StepPlacement = z.enum(['auto', 'device', 'host'], { error: 'where the steps run must be auto, device or host' });
+export type StepPlacement = z.infer<typeof StepPlacement>;
+
 export const ModelId = requiredText('a model id', TEXT_LIMITS.modelId);
 /** Respacing string: "50", "ddim25", or comma-separated section counts such as "10,15,20". */
 export const StepsText = requiredText('the steps setting', TEXT_LIMITS.steps);
@@ -99,6 +108,8 @@ const runSettings = {
   clipDenoised: z.boolean().default(true),
   batchSize: boundedWholeNumber('the batch size', 1, MAX_BATCH_SIZE, '; larger batches do not fit in memory').default(4),
   provider: ProviderName.default('auto'),
+  /** Where the reverse steps run; absent: "auto". */
+  stepsOn: StepPlacement.optional(),
   /** w of classifier-free guidance, read in the classifier-free modes only; absent: DEFAULT_CFG_SCALE. */
   cfgScale: z
     .number({ error: 'the classifier-free guidance weight must be a number' })

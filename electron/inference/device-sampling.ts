@@ -14,15 +14,15 @@ import type { SpacedDiffusion } from '../../common/diffusion/respace';
 import { respacedIndex } from '../../common/diffusion/reverse-step';
 import type { NoiseSource } from '../../common/diffusion/rng';
 import { SamplingDivergedError, elementsOf, type BatchShape, type SamplerStep, type VarianceType } from '../../common/diffusion/sampler';
-import type { RunPlan } from '../../common/models/run-plan';
+import { RunRequestError, type RunPlan } from '../../common/models/run-plan';
 import { deviceClassifier, deviceUnet, type DeviceClassifierFn, type DeviceDenoiseFn } from './device-networks';
 import { DeviceStepGraph, chainedOutputLocation, ddimStepCoefficients, ddpmStepCoefficients, stepGraphFor, type StepSampler } from './device-step-graphs';
 import type { LoadedModel } from './loaded-model';
 import type { RuntimeTimings } from './networks';
 import { openGraphOn, ort, type ConcreteProvider } from './sessions';
+import { deviceRefusal, deviceRefusalSentence, devicePathByDefault, type StepPlacement } from './step-placement';
 
-/** Where a run's reverse steps are computed: "auto" takes the device path where tensors can stay on the device (WebGPU). */
-export type StepPlacement = 'auto' | 'host' | 'device';
+export { deviceRefusal, devicePathByDefault, type StepPlacement } from './step-placement';
 
 export interface DeviceGuidance {
   gradient: DeviceClassifierFn;
@@ -135,20 +135,6 @@ export async function* deviceSample(input: DeviceSamplingInput): AsyncGenerator<
   releaseDeviceTensor(x);
 }
 
-/** What the device path cannot do yet, as the reason a request stays on the host path; null when it can run it. */
-export function deviceRefusal(request: Pick<RunRequest, 'sampler'>, plan: Pick<RunPlan, 'classifierFree'>, extras: { trajectory: boolean; switches: boolean }): string | null {
-  if (request.sampler !== 'ddim' && request.sampler !== 'ddpm') return `the ${request.sampler} sampler has no step graph`;
-  if (plan.classifierFree !== null) return 'classifier-free guidance mixes two UNet outputs on the host';
-  if (extras.switches) return 'a run that switches settings mid-way is sampled on the host';
-  if (extras.trajectory) return 'a trajectory keeps every step on the host anyway';
-  return null;
-}
-
-/** Whether "auto" places the steps on the device on this provider: only where onnxruntime-node keeps tensors there. */
-export function devicePathByDefault(provider: ConcreteProvider): boolean {
-  return provider === 'webgpu';
-}
-
 /** The device path bound to one loaded model and request, for the batches of a job. */
 export interface DeviceRun {
   sample(batch: {
@@ -231,7 +217,7 @@ export async function deviceRunFor(
   const refusal = deviceRefusal(request, plan, extras);
   if (refusal !== null) {
     if (placement === 'auto') return null;
-    throw new Error(`This run cannot be sampled on the device: ${refusal}. Sample it on the host.`);
+    throw new RunRequestError(deviceRefusalSentence(refusal));
   }
   const sampler = request.sampler as StepSampler;
   let graph: DeviceStepGraph;

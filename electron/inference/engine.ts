@@ -13,6 +13,7 @@ import { sourceLinalgGraphsDir } from './linalg-graph-files';
 import { readManifest } from './model-folder';
 import { checkReplayNoise } from './replay-noise';
 import type { SessionCensus } from './sessions';
+import { stepPlacementProblem } from './step-placement';
 import type { Engine, EngineOptions, LoadedModelInfo, ModelScan, ModelSummary, RecordedClassifierViews, RunResult, SampleOptions, SampleResult } from './types';
 import type { CancelFlag, FromWorker, QualityMetricFiles, ToWorker, WorkerSettings } from './worker-protocol';
 
@@ -228,6 +229,8 @@ export function createEngine(options: EngineOptions = {}): Engine {
     // Mistakes in the request are reported here, before the worker does any work.
     const plan = sampleOptions.plan ?? planRun(model.manifest, request);
     if (sampleOptions.noise) checkReplayNoise(sampleOptions.noise, request, plan);
+    const placementProblem = stepPlacementProblem(request, plan, sampleOptions.trajectory ?? false);
+    if (placementProblem !== null) throw new RunRequestError(placementProblem);
     const { signal } = sampleOptions;
     signal?.throwIfAborted();
     const jobId = nextId++;

@@ -78,6 +78,7 @@ async function answer(message: Exclude<ToWorker, { type: 'cancel' }>, signal: Ab
           previewIntervalMs: message.previewIntervalMs,
           noise: message.noise,
           plan: message.plan,
+          stepsOn: message.request.stepsOn ?? 'auto',
         },
         {
           progress: (event) => post({ type: 'progress', id: message.id, event }),

@@ -19,6 +19,7 @@ import { planSweepCells, type PlannedSweepCell } from '../../common/models/sweep
 import type { Gallery } from '../gallery';
 import type { NewQueueEntry, StoredQueueEntry } from '../gallery/queue-repository';
 import type { Engine } from '../inference';
+import { stepPlacementProblem } from '../inference/step-placement';
 import type { JobControl, JobKind, JobQueue } from './job-queue';
 import type { JobOutcome } from './job-outcome';
 import type { ModelCatalog } from './model-catalog';
@@ -280,11 +281,12 @@ export class RunOperations implements JobKind {
 
   // ------------------------------------------------------------ checks on arrival
 
-  /** A sample's recorded request (without the links of its own run) and its seed. */
+  /** A sample's recorded request (without the links of its own run and its step placement) and its seed. */
   private recordedSample(sampleId: number): { request: RunRequest; seed: number } {
     const detail = this.options.gallery.samples.detail(sampleId);
     if (detail === undefined || detail === null) throw new UserFacingError(`Sample ${sampleId} is not in the gallery any more; it may have been deleted.`);
-    const { forkOf: _fork, comparedWith: _comparison, ...request } = detail.run.request;
+    // Forks and comparisons keep their trajectory, which only the host path records.
+    const { forkOf: _fork, comparedWith: _comparison, stepsOn: _stepsOn, ...request } = detail.run.request;
     return { request, seed: detail.sample.seed };
   }
 
@@ -316,6 +318,8 @@ export class RunOperations implements JobKind {
   private entryOf(payload: RunEntryPayload, kind: QueueEntryKind, sweepId: string | null, manifest: ModelManifest, seedsToDraw: readonly number[]): PlannedEntry {
     const { request } = payload;
     const plan = this.plan(manifest, { ...request, seeds: [...seedsToDraw] });
+    const placementProblem = stepPlacementProblem(request, plan, payload.recordTrajectory);
+    if (placementProblem !== null) throw new UserFacingError(placementProblem);
     const className = manifest.classes.names[request.classIndex] ?? `class ${request.classIndex}`;
     const count = request.seeds.length;
     const entry: NewQueueEntry = {

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { SingleBar } from 'cli-progress';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { GuidanceMode, ProviderName, SamplerName, usesClassifierFree, type GuidanceScheduleSetting, type RunRequest } from '../../../common/contract/run-request';
+import { GuidanceMode, ProviderName, SamplerName, StepPlacement, usesClassifierFree, type GuidanceScheduleSetting, type RunRequest } from '../../../common/contract/run-request';
 import { preferredDdimSpacing } from '../../../common/diffusion/guidance-safety';
 import { parseScheduleText } from '../../../common/contract/guidance-schedule-text';
 import type { RunEvent } from '../../../common/contract/studio-api';
@@ -20,6 +20,7 @@ import { planRun } from '../../../common/models/run-plan';
 import type { ReplayNoise, RunResult, UnetPrecision } from '../../inference';
 import { readManifest } from '../../inference/model-folder';
 import { checkReplayNoise, needsStepNoise } from '../../inference/replay-noise';
+import { stepPlacementProblem } from '../../inference/step-placement';
 import { openStudio, type Studio } from '../../service/open-studio';
 import { REPLAYED_NOISE } from '../../service/run-job';
 import { readReplayNoise, writeTrajectories } from '../noise-files';
@@ -44,6 +45,8 @@ export interface SampleCommandOptions {
   count: number;
   batch: number;
   provider: ProviderName;
+  /** Where the reverse steps run; absent: "auto". */
+  stepsOn?: StepPlacement;
   out: string;
   /** Data folder whose gallery the run is drawn into; a temporary one, removed afterwards, when absent. */
   data?: string;
@@ -73,6 +76,13 @@ function resolveModelFolder(option: string | undefined): string {
   if (option !== undefined) return option;
   if (existsSync(path.join(DEFAULT_MODEL_FOLDER, 'manifest.json'))) return DEFAULT_MODEL_FOLDER;
   throw new Error(`No --model was given and the built-in model ${DEFAULT_MODEL_FOLDER} is not there. Pass --model <folder> (a folder with manifest.json).`);
+}
+
+/** --steps-on: auto, device or host. */
+function stepPlacementOption(text: string): StepPlacement {
+  const parsed = StepPlacement.safeParse(text);
+  if (!parsed.success) throw new InvalidArgumentError(`--steps-on must be auto, device or host, got "${text.slice(0, 40)}".`);
+  return parsed.data;
 }
 
 /** --switch-schedule, read as --schedule is, its sentence naming the flag. */
@@ -129,6 +139,7 @@ function runRequestFrom(manifest: ModelManifest, options: SampleCommandOptions):
     seeds,
     batchSize: options.batch,
     provider: options.provider,
+    ...(options.stepsOn === undefined ? {} : { stepsOn: options.stepsOn }),
     ...switchFrom(manifest, options),
   };
 }
@@ -160,6 +171,8 @@ export async function runSampleCommand(options: SampleCommandOptions, log: (line
   const request = runRequestFrom(manifest, options);
   // Mistakes in the options are reported before the studio opens.
   const plan = planRun(manifest, request);
+  const placementProblem = stepPlacementProblem(request, plan, options.trajectoryOut !== undefined);
+  if (placementProblem !== null) throw new Error(placementProblem);
   const replayed: ReplayNoise | null = options.noiseFrom ? await readReplayNoise(options.noiseFrom) : null;
   if (replayed) checkReplayNoise(replayed, request, plan);
   const dataDir = options.data ?? (await mkdtemp(path.join(tmpdir(), 'gds-sample-')));
@@ -238,6 +251,11 @@ export function sampleCommand(): Command {
     .option('-n, --count <n>', 'number of images', wholeNumber('--count', 1, 100_000), 1)
     .option('-b, --batch <n>', 'images per batch', wholeNumber('--batch', 1, 256), 4)
     .addOption(new Option('--provider <provider>', 'execution provider').choices(ProviderName.options).default('auto'))
+    .option(
+      '--steps-on <placement>',
+      'where the reverse steps run: device (x and the network outputs stay on the provider; DDIM and DDPM without classifier-free guidance, switches or --trajectory-out), host (on the CPU between network calls) or auto (device on WebGPU only); the images agree within float rounding (default: auto)',
+      stepPlacementOption,
+    )
     .option('--threads <n>', 'CPU threads for onnxruntime (0: automatic)', wholeNumber('--threads', 0, 1024), 0)
     .addOption(unetPrecisionOption())
     .option('-o, --out <folder>', 'output folder for the PNGs', 'samples')
