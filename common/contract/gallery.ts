@@ -33,6 +33,8 @@ export const RunRecord = z.object({
   request: RecordedRunRequest,
   /** The execution provider that really ran the job (the request may say `auto`). */
   provider: ProviderName,
+  /** Why the job did not run on the provider its request asked for, in a sentence; null when it did, or for runs older than the field. */
+  providerFallback: z.string().nullable(),
   noiseAlgorithm: z.string(),
   appVersion: z.string(),
   status: StoredRunStatus,

@@ -241,6 +241,14 @@ export const migrations: readonly Migration[] = [
       ALTER TABLE trajectory_steps_compact RENAME TO trajectory_steps;
     `,
   },
+  {
+    version: 9,
+    description: 'why a run did not run on the provider its request asked for: a GPU provider that did not start, or that failed part way and left the rest to the CPU',
+    sql: `
+      -- The provider asked for is the request's, the one that ran is provider; NULL where the run ran as asked, or predates the column.
+      ALTER TABLE runs ADD COLUMN provider_fallback TEXT;
+    `,
+  },
 ];
 
 export const LATEST_VERSION = migrations.length;

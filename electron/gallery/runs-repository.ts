@@ -14,6 +14,7 @@ interface RunRow {
   classifier_sha256: string | null;
   request: string;
   provider: string;
+  provider_fallback: string | null;
   noise_algorithm: string;
   app_version: string;
   status: StoredRunStatus;
@@ -31,6 +32,8 @@ export interface NewRun {
   request: RunRequest;
   /** The execution provider that really runs the job. */
   provider: ProviderName;
+  /** Why it is not the provider the request asked for; absent or null when it is. */
+  providerFallback?: string | null;
   noiseAlgorithm: string;
   appVersion: string;
   evaluationId?: number | null;
@@ -58,6 +61,7 @@ function toRunRecord(row: RunRow): RunRecord {
     classifierSha256: row.classifier_sha256,
     request: RecordedRunRequest.parse(JSON.parse(row.request)),
     provider: ProviderName.parse(row.provider),
+    providerFallback: row.provider_fallback,
     noiseAlgorithm: row.noise_algorithm,
     appVersion: row.app_version,
     status: row.status,
@@ -81,6 +85,7 @@ export class RunsRepository {
   private readonly reopenStatement;
   private readonly seedsStatement;
   private readonly renewStatement;
+  private readonly providerStatement;
   private readonly db: Database.Database;
   private readonly explain: (error: unknown) => unknown;
   /** Identifies the rows this gallery owns, apart from any other gallery on the same file. */
@@ -95,9 +100,9 @@ export class RunsRepository {
     this.explain = explain;
     this.modelStatement = db.prepare<[string], { sha256: string; manifest: string }>('SELECT sha256, manifest FROM models WHERE id = ?');
     this.insertStatement = db.prepare(
-      `INSERT INTO runs (model_id, model_sha256, classifier_sha256, request, provider, noise_algorithm, app_version, status,
+      `INSERT INTO runs (model_id, model_sha256, classifier_sha256, request, provider, provider_fallback, noise_algorithm, app_version, status,
                          owner_pid, owner_token, lease_expires_at, started_at, evaluation_id)
-       VALUES (@modelId, @modelSha256, @classifierSha256, @request, @provider, @noiseAlgorithm, @appVersion, 'running',
+       VALUES (@modelId, @modelSha256, @classifierSha256, @request, @provider, @providerFallback, @noiseAlgorithm, @appVersion, 'running',
                @ownerPid, @ownerToken, @leaseExpiresAt, @startedAt, @evaluationId)`,
     );
     // Only the owner ends a run: a studio that lost its lease must not end the run another took over.
@@ -122,6 +127,9 @@ export class RunsRepository {
     this.renewStatement = db.prepare<[number, number, string]>(
       `UPDATE runs SET lease_expires_at = ? WHERE id = ? AND status = 'running' AND owner_token = ?`,
     );
+    this.providerStatement = db.prepare<[string, string | null, number, string]>(
+      `UPDATE runs SET provider = ?, provider_fallback = ? WHERE id = ? AND status = 'running' AND owner_token = ?`,
+    );
     this.seedsStatement = db.prepare<[number], { seed: number }>('SELECT seed FROM samples WHERE run_id = ?');
   }
 
@@ -140,6 +148,7 @@ export class RunsRepository {
       classifierSha256: guidingClassifierSha256(ModelManifest.parse(JSON.parse(model.manifest)), request.mode),
       request: JSON.stringify(request),
       provider: run.provider,
+      providerFallback: run.providerFallback ?? null,
       noiseAlgorithm: run.noiseAlgorithm,
       appVersion: run.appVersion,
       ownerPid: process.pid,
@@ -150,6 +159,15 @@ export class RunsRepository {
     }));
     const runId = Number(lastInsertRowid);
     this.owned.add(runId);
+    return this.require(runId);
+  }
+
+  /**
+   * Records the provider a running run was really drawn on, and why it is not the one asked for
+   * (null: it is), once the engine knows: a provider can fail part way and leave the rest to the CPU.
+   */
+  recordProvider(runId: number, provider: ProviderName, fallback: string | null): RunRecord {
+    this.write(() => this.providerStatement.run(provider, fallback, runId, this.ownerToken));
     return this.require(runId);
   }
 

@@ -24,7 +24,7 @@
  * mismatch, NaN during sampling) reject with a sentence saying what was wrong and what to do.
  */
 export { createEngine } from './engine';
-export { autoProviderOrder } from './provider-order';
+export { autoProviderOrder, fallbackReason } from './provider-order';
 export type { UnetPrecision } from './provider-order';
 export type { EvaluatorNetwork, EvaluatorOutputs, ReferenceFiles, ReferenceSummary } from './evaluator-network';
 export type { QualityMetricFiles } from './worker-protocol';

@@ -16,6 +16,30 @@ export function autoProviderOrder(platform: NodeJS.Platform = process.platform):
 export interface ProviderAttempt {
   provider: ConcreteProvider;
   error: string;
+  /** Set when the provider opened and then failed while sampling: the 1-based step of its batch it stopped at. */
+  failedAt?: { step: number; steps: number };
+}
+
+/** A provider's name as a sentence shows it. */
+export function providerLabel(provider: ConcreteProvider): string {
+  return provider.toUpperCase();
+}
+
+/**
+ * Why a job ran on `used` rather than on what it asked for, in one sentence ("CUDA failed at
+ * step 12 of 50: …; finished on the CPU"); null when nothing fell back.
+ */
+export function fallbackReason(attempts: readonly ProviderAttempt[], used: ConcreteProvider): string | null {
+  if (attempts.length === 0) return null;
+  const parts = attempts.map((attempt) => {
+    // Each reason goes on after its colon, so its own closing full stop is dropped.
+    const error = attempt.error.replace(/[.\s]+$/, '');
+    return attempt.failedAt === undefined
+      ? `${providerLabel(attempt.provider)} did not start: ${error}`
+      : `${providerLabel(attempt.provider)} failed at step ${attempt.failedAt.step} of ${attempt.failedAt.steps}: ${error}`;
+  });
+  const ending = attempts.some((attempt) => attempt.failedAt !== undefined) ? 'finished' : 'ran';
+  return `${parts.join('; ')}; ${ending} on the ${providerLabel(used)}.`;
 }
 
 /** The UNet's float precision: "auto" is float16 on GPU providers when the model has that graph, else float32. */

@@ -8,7 +8,7 @@ import { NOISE_ALGORITHM } from '../../common/diffusion/rng';
 import type { ModelManifest } from '../../common/models/manifest';
 import type { RunPlan } from '../../common/models/run-plan';
 import { newSampleFrom, type Gallery, type NewSample } from '../gallery';
-import type { Engine, ProgressEvent, ReplayNoise, RunResult } from '../inference';
+import { fallbackReason, type Engine, type ProgressEvent, type ReplayNoise, type RunResult } from '../inference';
 import type { JobControl } from './job-queue';
 import { stoppedOnRequest, type JobOutcome } from './job-outcome';
 import { encodePreview } from './preview-encoding';
@@ -166,6 +166,7 @@ export async function executeRunJob(job: RunJob, context: RunJobContext, control
         control.progress(job.samplesBefore + sampleCount);
       },
     });
+    context.gallery.runs.recordProvider(run.id, result.provider, fallbackReason(result.fallbacks, result.provider));
     context.gallery.runs.end(run.id, 'completed');
     job.inProcess?.onResult?.(result);
     context.emit({ ...base, type: 'finished', status: 'completed', message: null, sampleCount });

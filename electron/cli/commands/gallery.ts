@@ -1,12 +1,14 @@
 /**
- * `gallery list | export | import`: browse the studio's gallery from a terminal, save
- * samples as PNGs carrying their recipe, and turn such a PNG back into a run request.
+ * `gallery list | show | export | import`: browse the studio's gallery from a terminal, read one
+ * sample's settings and how its run went, save samples as PNGs carrying their recipe, and turn
+ * such a PNG back into a run request.
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { Command, Option } from 'commander';
-import type { SampleQuery, SampleRecord } from '../../../common/contract/gallery';
+import type { SampleDetail, SampleQuery, SampleRecord } from '../../../common/contract/gallery';
+import { providerRows } from '../../../common/contract/run-provider-text';
 import { SamplerName } from '../../../common/contract/run-request';
 import type { RunEvent } from '../../../common/contract/studio-api';
 import { findClass } from '../../../common/models/class-search';
@@ -82,6 +84,38 @@ async function listSamples(options: ListOptions): Promise<void> {
     for (const sample of page.items) process.stdout.write(`${sampleLine(sample)}\n`);
     if (page.items.length === 0) process.stdout.write('No samples match.\n');
     if (page.nextCursor !== null) process.stdout.write(`More: add --before ${page.nextCursor}\n`);
+  } finally {
+    await studio.close();
+  }
+}
+
+/** What `gallery show` prints of a sample: its settings, the provider that drew it and why, and how its run ended. */
+export function sampleDetailLines({ sample, run }: SampleDetail): string[] {
+  const rows: [string, string][] = [
+    ['Sample', `#${sample.id}`],
+    ['Model', sample.modelId],
+    ['Class', String(sample.classIndex)],
+    ['Mode', sample.mode],
+    ['Scale', String(sample.scale)],
+    ['Sampler', `${sample.sampler} ${sample.steps}`],
+    ['η', String(run.request.eta)],
+    ['Seed', String(sample.seed)],
+    ['Confidence', sample.confidence === null ? '–' : sample.confidence.toFixed(4)],
+    ...providerRows(run),
+    ['Noise', run.noiseAlgorithm],
+    ['Run', `#${run.id} · ${run.status}${run.error === null ? '' : ` · ${run.error}`}`],
+  ];
+  const width = Math.max(...rows.map(([label]) => label.length));
+  return rows.map(([label, value]) => `${`${label}:`.padEnd(width + 2)}${value}`);
+}
+
+async function showSample(sampleId: number, options: { data: string; json?: boolean }): Promise<void> {
+  const studio = openExistingGallery(options.data);
+  try {
+    const detail = studio.gallery.samples.detail(sampleId);
+    if (detail === undefined) throw new Error(`Sample ${sampleId} is not in the gallery of ${options.data}; \`gallery list\` shows the ids there are.`);
+    const shown = options.json ? JSON.stringify({ sample: detail.sample, run: detail.run }, null, 2) : sampleDetailLines(detail).join('\n');
+    process.stdout.write(`${shown}\n`);
   } finally {
     await studio.close();
   }
@@ -194,6 +228,14 @@ export function galleryCommand(): Command {
     .addOption(new Option('--limit <n>', 'samples per page').argParser(wholeNumber('--limit', 1)).default(20))
     .option('--json', 'print the page as JSON')
     .action((options: ListOptions) => listSamples(options));
+
+  gallery
+    .command('show')
+    .description("one sample's settings, the provider that drew it (and why, when it is not the one asked for) and how its run ended")
+    .argument('<sampleId>', 'the sample (see gallery list)', wholeNumber('sample id', 1))
+    .addOption(dataOption())
+    .option('--json', 'print the sample and its run as JSON')
+    .action((sampleId: number, options: { data: string; json?: boolean }) => showSample(sampleId, options));
 
   gallery
     .command('export')
