@@ -10,6 +10,7 @@ import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ModelManifest } from '../../common/models/manifest';
+import { ensureServeProgramBuilt } from '../../electron/serve/program-build';
 import { launchChromium, openStudioPage, screenshot } from './browser';
 import { builtInModelFolder, cpuSecondsOf, repositoryRoot, startServe, type RunningServe } from './serve-process';
 import { setField } from './studio-session';
@@ -72,6 +73,8 @@ let cpuAtPageLoaded: number | null;
 
 beforeAll(async () => {
   dataDir = mkdtempSync(path.join(tmpdir(), 'gds-startup-'));
+  // A launch after the sources changed builds the serve program once; the launch measured is a later one, as the renderer's is.
+  await ensureServeProgramBuilt(() => undefined);
   // The browser is open before the studio starts, as a user's is, so its own start is not counted.
   browser = await launchChromium();
   launchedAt = Date.now();
@@ -134,6 +137,8 @@ describe('startup: launch to the first images', () => {
       serveCpuSeconds: { toReady: cpuAtReady, toPageLoaded: cpuAtPageLoaded, toImages: cpuAtImages },
       /** Whether this launch paid a renderer build (it should not: the run builds one before the first test). */
       launchBuiltRenderer: serve.output().includes('Building the renderer'),
+      /** Whether this launch built the serve program (only when a source changed since the build made before it). */
+      launchBuiltProgram: serve.output().includes('Building the serve program'),
       loadAverage: loadavg().map((load) => Number(load.toFixed(2))),
       at: new Date().toISOString(),
     };
@@ -143,7 +148,7 @@ describe('startup: launch to the first images', () => {
       [
         '',
         `STARTUP (${manifest.id}, DDIM 25, ${imageCount} images; load average ${figures.loadAverage.join(' ')})`,
-        `  launch → ready:         ${seconds(figures.launchToReadyMs)}${figures.launchBuiltRenderer ? ' (with a renderer build)' : ''}`,
+        `  launch → ready:         ${seconds(figures.launchToReadyMs)}${figures.launchBuiltRenderer ? ' (with a renderer build)' : ''}${figures.launchBuiltProgram ? ' (with a serve program build)' : ''}`,
         `  ready → page loaded:    ${seconds(figures.readyToPageLoadedMs)} (shown after ${seconds(figures.readyToPageShownMs)}, Generate usable after that)`,
         `  click → first preview:  ${figures.clickToFirstPreviewMs === null ? 'none shown' : seconds(figures.clickToFirstPreviewMs)}`,
         `  click → ${imageCount} images:       ${seconds(figures.clickToImagesMs)}`,

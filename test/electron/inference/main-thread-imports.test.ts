@@ -59,7 +59,7 @@ function onnxruntimeChains(entry: string): string[] {
 }
 
 describe('onnxruntime stays in the inference worker', () => {
-  it.each(['electron/main/main.ts', 'electron/serve/main.ts', 'electron/cli/main.ts', 'electron/service/open-studio.ts', 'electron/inference/index.ts'])(
+  it.each(['electron/main/main.ts', 'electron/serve/main.ts', 'electron/serve/serve-program.ts', 'electron/cli/main.ts', 'electron/service/open-studio.ts', 'electron/inference/index.ts'])(
     '%s never loads sessions.ts or onnxruntime-node on its own thread',
     (entry) => {
       expect(onnxruntimeChains(entry)).toEqual([]);
