@@ -31,6 +31,13 @@ where the per-step figures are the time of one batched network call. FLOPs are c
 matrix products; elementwise work is not counted). The matmul peak is the best rate of a
 2048² float32 ``torch.mm`` on the same threads.
 
+With ``--serve`` it loads the weights once and answers JSON-lines requests on stdin
+instead ("warm up variant V at batch B", "time one sampling run", …; the protocol is in
+``studio_tools.bench.reference_server``), so the bench can alternate it with the engine
+round by round. ``--compile-cache DIR`` keeps Inductor's FX graph and AOTAutograd caches
+in DIR (``studio_tools.bench.compile_cache``), so a later run's compile warm-up loads what
+an earlier one built.
+
 CONFIG.json is the model configuration written beside the weights (architecture
 arguments of the UNet and the classifier, diffusion settings, classes); its format is
 documented in ``studio_tools.diffusion.torch_model``. UNET.pt and CLS.pt are state_dicts.
@@ -53,6 +60,8 @@ from torch.utils.flop_counter import FlopCounterMode
 from ..diffusion import guided_functions, sample
 from ..diffusion.sampling import GuidanceMode
 from ..diffusion.torch_model import ModelConfig, load_models, read_config
+from .compile_cache import use_compile_cache
+from .reference_server import ReferenceServer, SamplingRun, serve_stdio
 from .weights_from_onnx import cached_or_rebuilt
 
 VARIANTS = ("eager", "channels-last", "compile")
@@ -102,6 +111,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--flops", action="store_true", help="count the FLOPs of one call of each network")
     parser.add_argument("--matmul-peak", action="store_true", help="time a float32 matrix product on the threads")
+    parser.add_argument("--serve", action="store_true",
+                        help="answer JSON-lines requests on stdin (--batch and --variant are then ignored)")
+    parser.add_argument("--compile-cache", type=Path,
+                        help="folder for Inductor's on-disk caches, e.g. .cache/torchinductor")
     args = parser.parse_args(argv)
     from_files = (args.config, args.unet, args.classifier)
     if args.model_folder is not None:
@@ -127,8 +140,10 @@ def variant_of(network: torch.nn.Module, variant: str) -> torch.nn.Module:
     if variant == "channels-last":
         return network.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
     if variant == "compile":
-        # OptimizedModule is a Module; torch types torch.compile's result loosely.
-        return torch.compile(network)  # type: ignore[return-value]
+        # Static shapes: each batch size gets its own graph, specialised like the first. Left to
+        # itself, Dynamo recompiles at the second batch size with symbolic shapes, a slower
+        # compile of slower kernels. OptimizedModule is a Module; torch types the result loosely.
+        return torch.compile(network, dynamic=False)  # type: ignore[return-value]
     return network
 
 
@@ -225,20 +240,47 @@ def matmul_peak(size: int = MATMUL_SIZE, repeats: int = 8) -> float:
     return 2 * size**3 / best
 
 
+def weight_files(args: argparse.Namespace) -> tuple[Path, Path, Path, dict[str, Any]]:
+    """config.json, the UNet's and the classifier's state_dicts, and (when rebuilt) where they came from."""
+    if args.model_folder is None:
+        return args.config, args.unet, args.classifier, {}
+    weights = cached_or_rebuilt(args.model_folder, args.cache)
+    return weights.config, weights.unet, weights.classifier, {"weights": {
+        "folder": str(weights.folder), "reused": weights.reused,
+        "unet_relative_error": weights.unet_relative_error,
+        "classifier_relative_error": weights.classifier_relative_error,
+    }}
+
+
+def reference_server(args: argparse.Namespace) -> tuple[ReferenceServer, dict[str, Any]]:
+    config_path, unet_path, classifier_path, about = weight_files(args)
+    config = read_config(config_path)
+
+    def run_sampling(
+        unet: torch.nn.Module, classifier: torch.nn.Module, batch: int, steps: str, channels_last: bool
+    ) -> SamplingRun:
+        total, unet_time, classifier_time, step_count = run_once(
+            config, unet, classifier, args, batch, steps, channels_last
+        )
+        return SamplingRun(total, unet_time.ms_per_call, classifier_time.ms_per_call, step_count)
+
+    server = ReferenceServer(
+        config, unet_path, classifier_path, steps=args.steps, warmup_steps=WARMUP_STEPS, variants=VARIANTS,
+        prepare=lambda network, variant: variant_of(frozen(network), variant), run_sampling=run_sampling,
+        flops=flops_per_image, matmul_peak=matmul_peak,
+    )
+    server.networks_of("eager")  # now, so that weights that do not load are reported on the ready line
+    return server, {**about, "compile_cache_folder": str(args.compile_cache) if args.compile_cache else None}
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     torch.set_num_threads(args.threads)
-    report: dict[str, Any] = {}
-    if args.model_folder is not None:
-        weights = cached_or_rebuilt(args.model_folder, args.cache)
-        config_path, unet_path, classifier_path = weights.config, weights.unet, weights.classifier
-        report["weights"] = {
-            "folder": str(weights.folder), "reused": weights.reused,
-            "unet_relative_error": weights.unet_relative_error,
-            "classifier_relative_error": weights.classifier_relative_error,
-        }
-    else:
-        config_path, unet_path, classifier_path = args.config, args.unet, args.classifier
+    if args.compile_cache is not None:
+        args.compile_cache = use_compile_cache(args.compile_cache)
+    if args.serve:
+        return serve_stdio(lambda: reference_server(args), args)
+    config_path, unet_path, classifier_path, report = weight_files(args)
     config = read_config(config_path)
     runs = timed_runs(config, unet_path, classifier_path, args)
     first = runs[0]
