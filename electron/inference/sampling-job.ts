@@ -55,7 +55,7 @@ function graphBatchSize(batchOption: 'dynamic' | number[], requested: number): n
 }
 
 /** Copies rows `rows` of a [.., N, perRow] block array into a [.., rows.length, perRow] one. */
-function gatherRows(source: Float32Array, blocks: number, rowsPerBlock: number, perRow: number, rows: readonly number[]): Float32Array {
+export function gatherRows(source: Float32Array, blocks: number, rowsPerBlock: number, perRow: number, rows: readonly number[]): Float32Array {
   const out = new Float32Array(blocks * rows.length * perRow);
   for (let block = 0; block < blocks; block++) {
     rows.forEach((row, position) => {
