@@ -13,6 +13,8 @@
  *     previewIntervalMs: 100,                                // and at least this long apart (first and last step always)
  *     noise: { initial, steps },                             // replay x_T and per-step z instead of the seeds
  *   });                                                      // RunResult: samples, provider, fallbacks, timings
+ *   // request.stepsOn ("auto" | "device" | "host") places the reverse steps; a GPU provider that fails
+ *   // part way is replaced by the CPU for the seeds left, and the failure joins result.fallbacks.
  *   const evaluator = await engine.openEvaluator(modelDir);  // the evaluator, opened in the worker
  *   const scores = await evaluator.score(images, classes, signal); // FID, precision, recall, IS, accuracy
  *   await engine.close();
