@@ -90,6 +90,10 @@ describe('sample --steps-on', () => {
       expect(detail.run.request.stepsOn).toBe('device');
       // Where the steps ran changes no pixel beyond rounding, so a re-run from the PNG's recipe does not ask for it.
       expect(studio.gallery.exportPng(sample!.id).recipe).not.toHaveProperty('stepsOn');
+      // A fork keeps its trajectory, which only the host path records: it leaves the placement to "auto" rather than being refused.
+      const { jobId } = await studio.forkSample({ sampleId: sample!.id, step: 10, changes: { classIndex: 2 } });
+      const forkRun = studio.queue.view().entries.find((entry) => entry.jobId === jobId);
+      expect(forkRun).toBeDefined();
     } finally {
       await studio.close();
     }

@@ -158,6 +158,8 @@ describe('a run that asks for CUDA on this machine', () => {
 
     const shown = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'electron/cli/main.ts', 'gallery', 'show', String(sampleId), '--data', dataDir]);
     expect(shown.stdout).toMatch(/^Provider fallback: {2}CUDA did not start: .+; ran on the CPU\.$/m);
+    const asJson = JSON.parse((await promisify(execFile)(process.execPath, ['--import', 'tsx', 'electron/cli/main.ts', 'gallery', 'show', String(sampleId), '--data', dataDir, '--json'])).stdout) as { run: { provider: string; providerFallback: string } };
+    expect(asJson.run).toMatchObject({ provider: 'cpu', providerFallback: expect.stringMatching(/^CUDA did not start: /) as unknown as string });
     const missing = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'electron/cli/main.ts', 'gallery', 'show', '999', '--data', dataDir]).catch((error: { code: number; stderr: string }) => error);
     expect(missing).toMatchObject({ code: 1 });
     expect((missing as { stderr: string }).stderr).toContain(`Sample 999 is not in the gallery of ${dataDir}; \`gallery list\` shows the ids there are.`);
