@@ -42,15 +42,15 @@ function remainingNoise(noise: ReplayNoise, from: number, total: number, perSamp
 
 /**
  * Runs the job on `model`; should a call fail on a provider other than the CPU, reopens the model
- * with `reopenOnCpu` and draws the seeds left there, events numbered as in the whole request. A
- * failure on the CPU, a cancel or a diverged sample ends the job with its own error.
+ * with `reopenOnCpu` (told the failure) and draws the seeds left there, events numbered as in the
+ * whole request. A failure on the CPU, a cancel or a diverged sample ends the job with its own error.
  */
 export async function sampleFallingBackToCpu(
   model: LoadedModel,
   request: RunRequest,
   options: JobOptions,
   events: JobEvents,
-  reopenOnCpu: () => Promise<LoadedModel>,
+  reopenOnCpu: (failure: ProviderAttempt) => Promise<LoadedModel>,
 ): Promise<FailoverResult> {
   const started = performance.now();
   const plan = options.plan ?? planRun(model.folder.manifest, request);
@@ -73,7 +73,7 @@ export async function sampleFallingBackToCpu(
   } catch (error) {
     if (model.unet.provider === 'cpu' || !isProviderFailure(error) || options.cancelled?.() === true || options.signal?.aborted === true) throw error;
     const failure: ProviderAttempt = { provider: model.unet.provider, error: firstLine(error), failedAt: { step: Math.min(stepsDoneInBatch + 1, stepCount), steps: stepCount } };
-    const cpu = await reopenOnCpu();
+    const cpu = await reopenOnCpu(failure);
     const total = request.seeds.length;
     // Batches end with all their samples, so the finished ones are whole batches at the front.
     const batchesDone = Math.floor(finished / Math.min(request.batchSize, total));

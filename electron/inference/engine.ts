@@ -266,6 +266,13 @@ export function createEngine(options: EngineOptions = {}): Engine {
                 callerFailed(error);
               }
               return;
+            case 'provider':
+              try {
+                sampleOptions.onProvider?.(message.provider, message.fallbacks);
+              } catch (error) {
+                callerFailed(error);
+              }
+              return;
             case 'sample':
               samples.push(message.sample);
               try {

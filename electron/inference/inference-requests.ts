@@ -71,6 +71,7 @@ export function serveInferenceRequests(port: Pick<MessagePort, 'on' | 'postMessa
         const model = await modelFor(message.dir, message.request.provider);
         // Kept before a fallback reopens the folder on the CPU and releases these sessions.
         const openFallbacks = model.unet.fallbacks;
+        post({ type: 'provider', id: message.id, provider: model.unet.provider, fallbacks: openFallbacks });
         const { timings, model: finishedOn, failure: midRunFailure } = await sampleFallingBackToCpu(
           model,
           message.request,
@@ -88,7 +89,11 @@ export function serveInferenceRequests(port: Pick<MessagePort, 'on' | 'postMessa
             progress: (event) => post({ type: 'progress', id: message.id, event }),
             sample: (sample) => post({ type: 'sample', id: message.id, sample }),
           },
-          () => modelFor(message.dir, 'cpu'),
+          async (midRunFailure) => {
+            const cpu = await modelFor(message.dir, 'cpu');
+            post({ type: 'provider', id: message.id, provider: cpu.unet.provider, fallbacks: [...openFallbacks, midRunFailure] });
+            return cpu;
+          },
         );
         const fallbacks = midRunFailure === null ? openFallbacks : [...openFallbacks, midRunFailure];
         return { type: 'done', id: message.id, timings, provider: finishedOn.unet.provider, fallbacks };

@@ -27,9 +27,10 @@ export function providerLabel(provider: ConcreteProvider): string {
 
 /**
  * Why a job ran on `used` rather than on what it asked for, in one sentence ("CUDA failed at
- * step 12 of 50: …; finished on the CPU"); null when nothing fell back.
+ * step 12 of 50: …; finished on the CPU"); null when nothing fell back. A job still `running`
+ * (or one that then failed) says it continued there rather than finished.
  */
-export function fallbackReason(attempts: readonly ProviderAttempt[], used: ConcreteProvider): string | null {
+export function fallbackReason(attempts: readonly ProviderAttempt[], used: ConcreteProvider, stage: 'running' | 'finished' = 'finished'): string | null {
   if (attempts.length === 0) return null;
   const parts = attempts.map((attempt) => {
     // Each reason goes on after its colon, so its own closing full stop is dropped.
@@ -38,7 +39,7 @@ export function fallbackReason(attempts: readonly ProviderAttempt[], used: Concr
       ? `${providerLabel(attempt.provider)} did not start: ${error}`
       : `${providerLabel(attempt.provider)} failed at step ${attempt.failedAt.step} of ${attempt.failedAt.steps}: ${error}`;
   });
-  const ending = attempts.some((attempt) => attempt.failedAt !== undefined) ? 'finished' : 'ran';
+  const ending = !attempts.some((attempt) => attempt.failedAt !== undefined) ? 'ran' : stage === 'finished' ? 'finished' : 'continued';
   return `${parts.join('; ')}; ${ending} on the ${providerLabel(used)}.`;
 }
 

@@ -55,6 +55,11 @@ export interface SampleOptions {
   signal?: AbortSignal;
   onProgress?: (event: ProgressEvent) => void;
   onSample?: (sample: SampleResult) => void;
+  /**
+   * Where the job is drawn and the providers that failed before, once the model is open and again
+   * when a provider that fails part way hands the rest to the CPU.
+   */
+  onProvider?: (provider: ConcreteProvider, fallbacks: ProviderAttempt[]) => void;
   /** Keep xₜ and x̂₀ of every step of every sample. */
   trajectory?: boolean;
   /** Send x̂₀ previews every this many steps (0: none; default 1). The last step always has them. */

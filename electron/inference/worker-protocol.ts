@@ -88,6 +88,8 @@ export type FromWorker =
   | { type: 'loaded'; id: number; provider: ConcreteProvider; fallbacks: ProviderAttempt[]; unetPrecision: UnetGraphPrecision }
   | { type: 'progress'; id: number; event: ProgressEvent }
   | { type: 'sample'; id: number; sample: SampleResult }
+  /** Where a sampling job is drawn: once its model is open, and again when a failing provider hands it to the CPU. */
+  | { type: 'provider'; id: number; provider: ConcreteProvider; fallbacks: ProviderAttempt[] }
   | { type: 'done'; id: number; timings: RunTimings; provider: ConcreteProvider; fallbacks: ProviderAttempt[] }
   | { type: 'evaluatorOpened'; id: number; evaluator: EvaluatorInfo }
   | { type: 'evaluated'; id: number; features: FeatureMatrix; logits: FeatureMatrix }

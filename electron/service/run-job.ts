@@ -18,7 +18,7 @@ import { messageForUser, UserFacingError } from './user-facing-error';
 /** Previews at most this often: the page gains nothing from more, and each costs a frame. */
 const previewIntervalMs = 100;
 /** Step events at most this often (a small model takes thousands of steps a second). */
-const stepIntervalMs = 40;
+const stepIntervalMs = 100;
 
 export interface RunJob {
   jobId: number;
@@ -151,6 +151,8 @@ export async function executeRunJob(job: RunJob, context: RunJobContext, control
       previewEvery: 1,
       previewIntervalMs,
       onProgress,
+      // Kept as soon as it is known, so a run that stops later still says where it was drawn and why.
+      onProvider: (used, fallbacks) => context.gallery.runs.recordProvider(run.id, used, fallbackReason(fallbacks, used, 'running')),
       // A throw here (the sample cannot be stored) stops the engine job and fails the run below.
       onSample: (sample) => {
         if (!context.gallery.runs.holdsLease(run.id)) {

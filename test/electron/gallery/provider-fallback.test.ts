@@ -116,6 +116,9 @@ describe('the fallback sentence', () => {
     expect(fallbackReason([], 'cpu')).toBeNull();
     expect(fallbackReason([{ provider: 'cuda', error: 'libcudart.so.12: cannot open shared object file.' }], 'cpu')).toBe('CUDA did not start: libcudart.so.12: cannot open shared object file; ran on the CPU.');
     expect(fallbackReason([{ provider: 'cuda', error: 'out of memory', failedAt: { step: 12, steps: 50 } }], 'cpu')).toBe('CUDA failed at step 12 of 50: out of memory; finished on the CPU.');
+    // While the CPU is still drawing (or when it then fails), it has not finished the run.
+    expect(fallbackReason([{ provider: 'cuda', error: 'out of memory', failedAt: { step: 12, steps: 50 } }], 'cpu', 'running')).toBe('CUDA failed at step 12 of 50: out of memory; continued on the CPU.');
+    expect(fallbackReason([{ provider: 'cuda', error: 'no GPU' }], 'cpu', 'running')).toBe('CUDA did not start: no GPU; ran on the CPU.');
     expect(fallbackReason([{ provider: 'cuda', error: 'no GPU' }, { provider: 'webgpu', error: 'device lost', failedAt: { step: 2, steps: 10 } }], 'cpu')).toBe('CUDA did not start: no GPU; WEBGPU failed at step 2 of 10: device lost; finished on the CPU.');
   });
 
@@ -132,6 +135,27 @@ describe('the fallback sentence', () => {
 });
 
 describe('a run that asks for CUDA on this machine', () => {
+  it('keeps the reason from its first step, so a run cancelled part way still has it', async () => {
+    const studio = openStudio({ dataDir: path.join(folder.dir, 'cancelled'), modelDirs: [TINY_MODEL], threads: 1, carryOnQueue: false });
+    try {
+      let jobId: number | null = null;
+      const finished = new Promise<string>((resolve) => {
+        studio.onRunEvent((event) => {
+          if (event.jobId !== jobId) return;
+          if (event.type === 'step') void studio.cancelRun({ jobId: event.jobId });
+          if (event.type === 'finished') resolve(event.status);
+        });
+      });
+      jobId = (await studio.startRun({ request: testRequest({ modelId: 'tiny-test', classIndex: 1, mode: 'unconditional+classifier', scale: 3, sampler: 'ddim', steps: 'ddim10', seeds: [1, 2, 3, 4], batchSize: 1, provider: 'cuda' }), recordTrajectory: false })).jobId;
+      expect(await finished).toBe('cancelled');
+      const [run] = studio.gallery.runs.list();
+      expect(run).toMatchObject({ status: 'cancelled', provider: 'cpu' });
+      expect(run!.providerFallback).toMatch(/^CUDA did not start: \S.*; ran on the CPU\.$/);
+    } finally {
+      await studio.close();
+    }
+  });
+
   it('runs on the CPU, and the gallery keeps and shows why', async () => {
     const dataDir = path.join(folder.dir, 'data');
     const drawn = await runSampleCommand({

@@ -25,8 +25,8 @@ beforeAll(async () => {
 });
 afterAll(() => rm(root, { recursive: true, force: true }));
 
-const request = (provider: RunRequest['provider']): RunRequest => ({
-  modelId: 'tiny-test', classIndex: 1, mode: 'unconditional+classifier', scale: 3, sampler: 'ddim', steps: 'ddim10', eta: 0, clipDenoised: true, seeds: [5, 6, 7], batchSize: 2, provider,
+const request = (provider: RunRequest['provider'], seeds = [5, 6, 7]): RunRequest => ({
+  modelId: 'tiny-test', classIndex: 1, mode: 'unconditional+classifier', scale: 3, sampler: 'ddim', steps: 'ddim10', eta: 0, clipDenoised: true, seeds, batchSize: 2, provider,
 });
 
 /** Queues the run and resolves with its `finished` event. */
@@ -101,6 +101,14 @@ describe('a GPU provider that fails part way through a run', () => {
       expect(studio.gallery.runs.missingSeeds(run!.id)).toEqual([7]);
       // The worker is still there for the next request.
       expect((await studio.listModels()).map((model) => model.id)).toEqual(['tiny-test']);
+
+      // CUDA fails in batch 2, the CPU that takes over fails in its own batch 2: the run fails, and says where it was drawn.
+      const handedOver = await drawn(studio, request('cuda', [5, 6, 7, 8, 9, 10]));
+      expect(handedOver).toMatchObject({ status: 'failed', sampleCount: 4 });
+      const failedOnCpu = studio.gallery.runs.list().find((candidate) => candidate.request.provider === 'cuda')!;
+      expect(failedOnCpu).toMatchObject({ status: 'failed', provider: 'cpu', sampleCount: 4, error: handedOver.message });
+      expect(failedOnCpu.providerFallback).toMatch(new RegExp(`^CUDA failed at step 3 of 10: The UNet graph failed on inputs .*: ${OUT_OF_MEMORY}; continued on the CPU\\.$`));
+      expect(studio.gallery.runs.missingSeeds(failedOnCpu.id)).toEqual([9, 10]);
     } finally {
       await studio.close();
     }
