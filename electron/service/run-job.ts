@@ -18,7 +18,7 @@ import { messageForUser, UserFacingError } from './user-facing-error';
 /** Previews at most this often: the page gains nothing from more, and each costs a frame. */
 const previewIntervalMs = 100;
 /** Step events at most this often (a small model takes thousands of steps a second). */
-const stepIntervalMs = 100;
+const stepIntervalMs = 40;
 
 export interface RunJob {
   jobId: number;
