@@ -66,9 +66,12 @@ export function quoteStart(text: string): string {
   return `"${shown}${cut ? '…' : ''}"`;
 }
 
+/** One formatter for every count: toLocaleString builds a new one per call, and the schemas format hundreds of bounds as they load. */
+const digitGroups = new Intl.NumberFormat('en-US');
+
 /** A count for a sentence: digit groups for whole numbers, three significant digits for anything else. */
 export function formatCount(value: number): string {
-  if (Number.isSafeInteger(value)) return value.toLocaleString('en-US');
+  if (Number.isSafeInteger(value)) return digitGroups.format(value);
   return Number.isFinite(value) ? value.toPrecision(3) : String(value);
 }
 

@@ -63,11 +63,12 @@ export async function runServe(launch: ServeLaunch = {}): Promise<void> {
     ...(launch.workerEntry ? { workerEntry: launch.workerEntry } : {}),
     ...(options.queue ? { evaluation: { queueUrl: options.queue } } : {}),
   });
+  // At once: the worker and the model open on their own thread while the bridge starts and the page loads,
+  // and the page's first Generate waits for the model, not for the page.
+  void service.preloadDefaultModel();
   const token = options.token ?? storedToken(options.data, options.rotateToken, log);
   const bridge = await startBridge({ service, rendererDir, token, port: options.port, log });
   process.stdout.write(`Studio ready at ${bridge.url}\n`);
-  // After the address is out, so the page starts loading while the model opens.
-  void service.preloadDefaultModel();
 
   let stopping = false;
   const stop = (): void => {
