@@ -8,8 +8,7 @@ import onnx
 import onnxruntime as ort
 import pytest
 import torch
-from torch.nn import functional as F
-
+from onnx import numpy_helper
 from studio_tools.adm import ClassifierConfig
 from studio_tools.export import export_classifier_grad
 from studio_tools.export.gradient import (
@@ -22,6 +21,7 @@ from studio_tools.export.gradient import (
 )
 from studio_tools.export.random_weights import randomize
 from studio_tools.export.weights_from_onnx import classifier_from_gradient_graph
+from torch.nn import functional as F
 
 SIZE = 8
 CLASSES = 5
@@ -173,20 +173,59 @@ def test_exported_graph_matches_autograd(exported) -> None:
     assert relative_error(logits, expected_logits) <= 1e-5
 
 
-def test_exported_graph_convolves_backward_with_stored_flipped_kernels(exported) -> None:
+def stored_weights(model: onnx.ModelProto) -> list[tuple[str, np.ndarray]]:
+    """The float initializers of rank ≥ 2: the kernels and matrices, not the shapes and scalars."""
+    arrays = [(i.name, numpy_helper.to_array(i)) for i in model.graph.initializer]
+    return [(name, array) for name, array in arrays if array.dtype == np.float32 and array.ndim >= 2]
+
+
+def test_exported_graph_stores_each_weight_once(exported) -> None:
+    classifier, path = exported
+    weights = stored_weights(onnx.load(str(path)))
+    # Random weights: two initializers with the same values are one weight stored twice, rearranged.
+    values = [np.sort(array.ravel()).tobytes() for _, array in weights]
+    assert len(set(values)) == len(values), "a weight is stored twice"
+    parameter_entries = sum(p.numel() for p in classifier.parameters())
+    assert sum(array.size for _, array in weights) <= parameter_entries
+
+
+def onnxruntime_optimised(path: Path, folder: Path) -> onnx.ModelProto:
+    """The graph as onnxruntime runs it, after the optimisations it applies when it creates a session."""
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.optimized_model_filepath = str(folder / "optimised.onnx")
+    ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    return onnx.load(str(folder / "optimised.onnx"))
+
+
+def test_onnxruntime_folds_the_flipped_kernels_when_it_creates_the_session(exported, tmp_path: Path) -> None:
+    classifier, path = exported
+    stored = onnx.load(str(path))
+    stored_initializers = {i.name for i in stored.graph.initializer}
+    rearranged = [
+        node for node in stored.graph.node
+        if node.op_type in ("Slice", "Transpose") and node.input[0] in stored_initializers
+    ]
+    # The file flips the kernels in the graph, from the weights the forward pass reads.
+    assert any(node.op_type == "Slice" for node in rearranged)
+    optimised = onnxruntime_optimised(path, tmp_path)
+    initializers = {i.name for i in optimised.graph.initializer}
+    left = [node.op_type for node in optimised.graph.node if node.input and all(i in initializers for i in node.input)]
+    assert left == [], f"onnxruntime left these ops on constants unfolded: {left}"
+    convolutions = [node for node in optimised.graph.node if node.op_type in ("Conv", "FusedConv")]
+    # Each layer runs forward once and backward once, except those the gradient never reaches
+    # (the head's last projection only feeds the logits); every one convolves with a constant kernel.
+    convolution_layers = sum(isinstance(m, (torch.nn.Conv1d, torch.nn.Conv2d)) for m in classifier.modules())
+    assert len(convolutions) >= 2 * convolution_layers - 2
+    assert all(node.input[1] in initializers for node in convolutions)
+
+
+def test_exported_graph_has_no_transposed_convolution_or_norm_kernel(exported) -> None:
     _, path = exported
-    model = onnx.load(str(path))
-    op_types = [node.op_type for node in model.graph.node]
-    initializers = {i.name for i in model.graph.initializer}
-    convolutions = [node for node in model.graph.node if node.op_type == "Conv"]
+    op_types = [node.op_type for node in onnx.load(str(path)).graph.node]
     # Stride-1 convolutions and average pooling only: no transposed convolution, no norm kernel
     # whose statistics the backward pass would have to recompute.
     assert "ConvTranspose" not in op_types and "InstanceNormalization" not in op_types
-    convolution_layers = sum(isinstance(m, (torch.nn.Conv1d, torch.nn.Conv2d)) for m in exported[0].modules())
-    # Each layer runs forward once and backward once, except those the gradient never reaches
-    # (the head's last projection only feeds the logits).
-    assert len(convolutions) >= 2 * convolution_layers - 2
-    assert all(node.input[1] in initializers for node in convolutions)
 
 
 def test_weights_read_back_from_an_exported_graph(exported) -> None:

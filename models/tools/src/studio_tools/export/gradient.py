@@ -6,8 +6,9 @@ of the ADM classifier a closed form in forward operators that inference runtimes
 fast:
 
 - a stride-1 convolution's input gradient is a convolution with the kernel flipped
-  spatially and its in/out channels swapped (a constant folded at export, since the
-  weights are constants); a strided one stays a transposed convolution;
+  spatially and its in/out channels swapped; the graph flips the stored kernel, so the
+  file holds each weight once, and onnxruntime folds the flip into a constant when it
+  creates the session; a strided one stays a transposed convolution;
 - group norm's input gradient is rstd·(g − mean(g) − x̂·mean(g·x̂)) per group, with
   g = ∂L/∂y·γ, sharing x̂ and rstd with the forward pass;
 - SiLU's is g·(s + y·(1 − s)), sharing s = σ(x) and y = x·s with the forward pass;
@@ -263,10 +264,14 @@ def _avg_pool2d_input_grad_repeated(
 
 
 def _fold_constants(graph_module: fx.GraphModule) -> None:
-    """Evaluate every op whose inputs are all constants (the flipped, channel-swapped kernels).
+    """Evaluate every op whose inputs are all constants that nothing else reads.
 
-    An op is folded only when its result is no larger than its inputs, so no broadcast
-    of a weight over a fixed shape is written into the file.
+    An op is folded only when its result replaces its inputs in the file: no larger than
+    them (no broadcast of a weight over a fixed shape), and none of them still needed by
+    another op. A weight the forward pass reads as it is and the backward pass reads
+    rearranged (a kernel flipped for its input gradient, a linear layer's transpose) is
+    stored once and rearranged by the graph, which onnxruntime folds into a constant when
+    it creates the session.
     """
     constants: dict[fx.Node, torch.Tensor] = {}
     for node in list(graph_module.graph.nodes):
@@ -277,6 +282,8 @@ def _fold_constants(graph_module: fx.GraphModule) -> None:
             continue
         inputs = node.all_input_nodes
         if node.op != "call_function" or not inputs or any(n not in constants for n in inputs):
+            continue
+        if any(set(n.users) != {node} for n in inputs):
             continue
         args, kwargs = fx.node.map_arg((node.args, node.kwargs), lambda n: constants[n])
         with torch.no_grad():
@@ -325,9 +332,31 @@ def trace_log_prob_gradient(
             parameter.requires_grad_(True)
         classifier.train(was_training)
     if lean:
+        _share_constants(graph_module)
         graph_module = _shared_subexpressions(graph_module)
         _fold_constants(graph_module)
     return graph_module
+
+
+def _share_constants(graph_module: fx.GraphModule) -> None:
+    """One graph constant per weight: the tracer names a weight anew each time it is read."""
+    first_read: dict[int, fx.Node] = {}
+    renamed: set[str] = set()
+    for node in list(graph_module.graph.nodes):
+        if node.op != "get_attr":
+            continue
+        value = getattr(graph_module, str(node.target))
+        if not isinstance(value, torch.Tensor):
+            continue
+        first = first_read.setdefault(id(value), node)
+        if first is not node:
+            node.replace_all_uses_with(first)
+            graph_module.graph.erase_node(node)
+            renamed.add(str(node.target))
+    still_read = {str(node.target) for node in graph_module.graph.nodes if node.op == "get_attr"}
+    for name in renamed - still_read:
+        delattr(graph_module, name)
+    graph_module.recompile()
 
 
 def _shared_subexpressions(graph_module: fx.GraphModule) -> fx.GraphModule:

@@ -72,11 +72,22 @@ def _no_step(step: str) -> None:
     pass
 
 
+def _folds_without_copying_a_weight(node: onnx_ir.Node) -> bool | None:
+    """Refuse to fold a rearrangement of a weight another node still reads as stored (a kernel
+    flipped for its input gradient): folded, the file would hold the weight twice; onnxruntime
+    folds it when it creates the session instead. None leaves the decision to the default rules."""
+    for value in node.inputs:
+        weight = None if value is None else value.const_value
+        if weight is not None and len(weight.shape) >= 2 and len(value.uses()) > 1:
+            return False
+    return None
+
+
 def _optimise(model: onnx_ir.Model) -> None:
     """What torch.onnx's optimize=True runs (constant folding, redundancy elimination, fusions), without
     ONNX shape inference: the exporter already gives every value its type and shape from the traced
     program, so inferring them again, node by node, finds nothing new at a cost that grows with the graph."""
-    onnxscript.optimizer.optimize_ir(model, onnx_shape_inference=False)
+    onnxscript.optimizer.optimize_ir(model, onnx_shape_inference=False, should_fold=_folds_without_copying_a_weight)
     onnx_fusions.fuse(model)
 
 
