@@ -6,6 +6,7 @@ import os from 'node:os';
 import { isMainThread } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
 import type { ProviderName } from '../../common/contract/run-request';
+import { withOptimizedGraph } from './optimized-graph-cache';
 import { autoProviderOrder, type ConcreteProvider, type ProviderAttempt } from './provider-order';
 import { intraOpThreads } from './thread-policy';
 
@@ -82,7 +83,7 @@ export async function openSession(
   const threads = sessionThreads(settings);
   for (const provider of order) {
     try {
-      const session = await createSession(typeof modelPath === 'string' ? modelPath : modelPath(provider), {
+      const session = await withOptimizedGraph(provider, createSession)(typeof modelPath === 'string' ? modelPath : modelPath(provider), {
         executionProviders: [provider],
         intraOpNumThreads: threads,
         interOpNumThreads: 1,
