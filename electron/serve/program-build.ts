@@ -32,8 +32,13 @@ const externalPackages = ['onnxruntime-node', 'better-sqlite3', 'vite', 'bullmq'
 /** Files whose change asks for a new build besides the modules themselves: the locked package versions. */
 const dependencyFiles = [path.join(repositoryRoot, 'package.json'), path.join(repositoryRoot, 'package-lock.json')];
 
-/** Builds that stopped being current are kept this long, so a serve still running one can load its later chunks. */
+/**
+ * Builds other than the current one are kept a day, so a serve launched on one can still load its
+ * later chunks; of those, only the newest few are kept past an hour, since every edit makes one.
+ */
 const KEEP_OLD_BUILDS_MS = 24 * 60 * 60 * 1000;
+const KEEP_MANY_BUILDS_MS = 60 * 60 * 1000;
+const MANY_BUILDS = 8;
 
 export interface BuiltFile {
   file: string;
@@ -174,14 +179,18 @@ export function writeCurrent(buildsDir: string, record: CurrentBuild): void {
   renameSync(written, currentFileIn(buildsDir));
 }
 
-/** Removes the builds that stopped being current more than KEEP_OLD_BUILDS_MS before `now`. */
+/** Removes the builds past their time (see KEEP_OLD_BUILDS_MS); `keep`, the current one, always stays. */
 export function removeOldBuilds(buildsDir: string, keep: string, now: number): void {
-  for (const entry of readdirSync(buildsDir, { withFileTypes: true })) {
-    const dir = path.join(buildsDir, entry.name);
-    if (!entry.isDirectory() || dir === keep) continue;
-    const age = now - (statOf(dir)?.mtimeMs ?? now);
-    if (age > KEEP_OLD_BUILDS_MS) rmSync(dir, { recursive: true, force: true });
-  }
+  const others = readdirSync(buildsDir, { withFileTypes: true })
+    .filter((entry) => entry.isDirectory() && path.join(buildsDir, entry.name) !== keep)
+    .map((entry) => {
+      const dir = path.join(buildsDir, entry.name);
+      return { dir, age: now - (statOf(dir)?.mtimeMs ?? now) };
+    })
+    .sort((a, b) => a.age - b.age);
+  others.forEach(({ dir, age }, newer) => {
+    if (age > KEEP_OLD_BUILDS_MS || (newer >= MANY_BUILDS && age > KEEP_MANY_BUILDS_MS)) rmSync(dir, { recursive: true, force: true });
+  });
 }
 
 /** The current build, made first when there is none or its sources changed. */

@@ -156,6 +156,11 @@ describe('when a launch builds again', () => {
       writeFileSync(path.join(folder, 'current.json'), '{}');
       removeOldBuilds(folder, current, now);
       expect(readdirSync(folder).sort()).toEqual(['build-current', 'build-recent', 'current.json']);
+
+      // Of many builds, the newest eight stay for a day and the others only for an hour.
+      const hours = Array.from({ length: 10 }, (_, index) => made(`build-hours-${index}`, (2 + index) * 60 * 60 * 1000));
+      removeOldBuilds(folder, current, now);
+      expect(readdirSync(folder).sort()).toEqual(['build-current', ...hours.slice(0, 7).map((dir) => path.basename(dir)), 'build-recent', 'current.json'].sort());
     } finally {
       rmSync(folder, { recursive: true, force: true });
     }
