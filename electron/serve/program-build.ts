@@ -13,8 +13,8 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const repositoryRoot = fileURLToPath(new URL('../../', import.meta.url));
-/** Where serve's builds go; the tests build into folders of their own. */
-export const serveBuildsDir = path.join(repositoryRoot, '.cache', 'serve');
+/** Where serve's builds go: STUDIO_SERVE_BUILDS when set (the tests' own folders), else .cache/serve. */
+export const serveBuildsDir = process.env.STUDIO_SERVE_BUILDS ?? path.join(repositoryRoot, '.cache', 'serve');
 const currentFileIn = (buildsDir: string): string => path.join(buildsDir, 'current.json');
 
 /** The entries of a build: the program (serve-program.ts) and the worker that owns onnxruntime. */

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -172,5 +173,28 @@ describe('when a launch builds again', () => {
     expect(currentServeBuild(buildsDir)).toEqual(rebuilt);
     // The build before it is less than a day old and stays for a serve that may still run it.
     expect(existsSync(fileURLToPath(built.programUrl))).toBe(true);
+  }, 120_000);
+});
+
+describe('a launch whose build fails', () => {
+  it('says so and runs the program from its sources', () => {
+    const scratch = mkdtempSync(path.join(tmpdir(), 'gds-serve-unbuildable-'));
+    try {
+      // A file where the builds folder should be: nothing can be built there.
+      const blocked = path.join(scratch, 'not-a-folder');
+      writeFileSync(blocked, '');
+      const run = spawnSync(process.execPath, ['--import', 'tsx', path.join(repositoryRoot, 'electron/serve/main.ts'), '--help'], {
+        cwd: repositoryRoot,
+        encoding: 'utf8',
+        timeout: 120_000,
+        env: { ...process.env, STUDIO_SERVE_BUILDS: path.join(blocked, 'serve') },
+      });
+      expect(run.stderr).toContain('Building the serve program…');
+      expect(run.stderr).toMatch(/The serve program could not be built \(.*ENOTDIR.*\); it runs from its sources instead\./);
+      expect(run.stdout).toContain('Usage: serve');
+      expect(run.status).toBe(0);
+    } finally {
+      rmSync(scratch, { recursive: true, force: true });
+    }
   }, 120_000);
 });
