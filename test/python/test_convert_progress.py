@@ -14,7 +14,7 @@ from studio_tools.__main__ import main as studio_tools_main
 from studio_tools.adm import ClassifierConfig, UNetConfig
 from studio_tools.convert import PRESETS
 from studio_tools.convert.out_folder import OutFolderError, refuse_unless_writable, staged
-from studio_tools.convert.parity import ParityError, check_unet
+from studio_tools.convert.parity import ParityError, check_unet, unet_reference
 from studio_tools.convert.progress import ConversionProgress, ProgressEvent, ProgressSink, Stage, Step
 from studio_tools.convert.progress_display import BarsSink, PlainLinesSink, sink_for
 from studio_tools.export import verify_model_folder
@@ -91,9 +91,9 @@ def test_the_converted_folder_verifies_and_nothing_is_left_beside_it(converted) 
 def test_the_comparison_with_pytorch_refuses_a_graph_of_another_network(converted) -> None:
     graph = converted["folder"] / "unet.onnx"
     size = int(TINY["image_size"])
-    assert check_unet(tiny_unet(seed=3), graph, image_size=size, channels=3, num_classes=1000) <= 1e-4
+    assert check_unet(unet_reference(tiny_unet(seed=3), image_size=size, channels=3, num_classes=1000), graph) <= 1e-4
     with pytest.raises(ParityError, match=r"^unet.onnx disagrees with the PyTorch network \(largest difference"):
-        check_unet(tiny_unet(seed=4), graph, image_size=size, channels=3, num_classes=1000)
+        check_unet(unet_reference(tiny_unet(seed=4), image_size=size, channels=3, num_classes=1000), graph)
 
 
 def test_the_classifier_gradient_exported_beside_the_unet_matches_autograd(tmp_path: Path) -> None:
@@ -107,8 +107,9 @@ def test_the_classifier_gradient_exported_beside_the_unet_matches_autograd(tmp_p
     ])
     assert code == 0, stderr
     events = [json.loads(line) for line in stdout.splitlines()]
+    # The worker starts before the checkpoints are read, so that both cores work from the first second.
     assert list(dict.fromkeys(event["stage"] for event in events)) == [
-        "read", "check", "classifier", "unet", "write", "done"]
+        "classifier", "read", "check", "unet", "write", "done"]
     # The worker's own steps reach the parent's progress, in order, whatever the UNet does meanwhile.
     assert [e["step"] for e in events if e["stage"] == "classifier"] == [
         "trace the gradient", "trace the gradient", "export to ONNX", "optimise", "save", "compare with PyTorch"]

@@ -9,24 +9,23 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from torch import nn
 
 from ..adm import ClassifierConfig, UNetConfig
 from ..diffusion.torch_model import DiffusionSettings
 from ..export import (
     SamplingDefaults,
     build_manifest,
-    export_unet,
-    export_unet_fp16,
     write_model_folder,
 )
 from ..export.manifest import CLASSIFIER_FILE, UNET_FILE, UNET_FP16_FILE
-from ..export.onnx_graphs import STEP_TRACE_GRADIENT
+from ..export.onnx_graphs import STEP_TRACE_GRADIENT, UNetProgram
 from . import stages
 from .checkpoint import CheckpointError, compare, load_into, load_state_dict, shapes_of
 from .classifier_worker import GradientJob, GradientWorker
 from .diagnosis import likely_causes
 from .out_folder import refuse_unless_writable, staged
-from .parity import FLOAT16_TOLERANCE, check_unet
+from .parity import FLOAT16_TOLERANCE, check_unet, unet_reference
 from .presets import Preset
 from .progress import ConversionProgress, SilentSink
 
@@ -82,15 +81,15 @@ def _defaults(conversion: Conversion) -> SamplingDefaults:
 
 
 @dataclass(frozen=True)
-class _Checked:
+class _Architecture:
     unet_config: UNetConfig
     unet_flags: dict[str, Any]
-    unet: torch.nn.Module
     classifier_config: ClassifierConfig | None
     classifier_flags: dict[str, Any]
 
 
-def _read_and_check(conversion: Conversion, progress: ConversionProgress) -> _Checked:
+def _architecture(conversion: Conversion) -> _Architecture:
+    """The networks the flags describe, refused before any checkpoint is read when they cannot work together."""
     preset = conversion.preset
     unet_flags = {**preset.diffusion_flags, **conversion.diffusion_overrides}
     classifier_flags = {**preset.classifier_flags, **conversion.classifier_overrides}
@@ -103,6 +102,12 @@ def _read_and_check(conversion: Conversion, progress: ConversionProgress) -> _Ch
             f"the classifier reads {classifier_config.image_size}×{classifier_config.image_size} images but the "
             f"UNet makes {unet_config.image_size}×{unet_config.image_size}; give both the same image_size"
         )
+    return _Architecture(unet_config, unet_flags, classifier_config, classifier_flags)
+
+
+def _read_and_check(conversion: Conversion, architecture: _Architecture, progress: ConversionProgress) -> nn.Module:
+    """The UNet with the checkpoint's weights, once both checkpoints are found to fit the architecture."""
+    preset = conversion.preset
     progress.begin(stages.READ, stages.STEP_READ_DIFFUSION)
     unet_state = load_state_dict(conversion.diffusion, "diffusion")
     classifier_state = None
@@ -110,28 +115,36 @@ def _read_and_check(conversion: Conversion, progress: ConversionProgress) -> _Ch
         progress.begin(stages.READ, stages.STEP_READ_CLASSIFIER)
         classifier_state = load_state_dict(conversion.classifier, "classifier")
     progress.begin(stages.CHECK, stages.STEP_CHECK)
-    unet = _checked_model(unet_config, unet_state, "diffusion", conversion.diffusion, preset, unet_flags)
+    unet = _checked_model(architecture.unet_config, unet_state, "diffusion", conversion.diffusion, preset,
+                          architecture.unet_flags)
     del unet_state
+    classifier_config = architecture.classifier_config
     if classifier_config is not None and classifier_state is not None and conversion.classifier is not None:
-        # The worker that exports it reads the checkpoint again; here it is only checked.
+        # The worker that exports it reads the checkpoint itself; here it is only checked.
         _checked_model(classifier_config, classifier_state, "classifier", conversion.classifier, preset,
-                       classifier_flags)
-    return _Checked(unet_config, unet_flags, unet, classifier_config, classifier_flags)
+                       architecture.classifier_flags)
+    return unet
 
 
-def _export_unets(checked: _Checked, folder: Path, fp16: bool, progress: ConversionProgress) -> None:
-    config, unet = checked.unet_config, checked.unet
-    size, channels, classes = config.image_size, config.in_channels, config.num_classes
-    graph = export_unet(unet, folder / UNET_FILE, on_step=lambda step: progress.begin(stages.UNET, step))
+def _export_unets(unet: nn.Module, config: UNetConfig, folder: Path, fp16: bool,
+                  progress: ConversionProgress) -> None:
+    def unet_step(step: str) -> None:
+        progress.begin(stages.UNET, step)
+
+    def half_step(step: str) -> None:
+        progress.begin(stages.UNET_FP16, step)
+
+    program = UNetProgram(unet, on_step=unet_step)
+    graph = program.save(folder / UNET_FILE, on_step=unet_step)
     progress.begin(stages.UNET, stages.STEP_COMPARE)
-    check_unet(unet, graph.path, image_size=size, channels=channels, num_classes=classes)
+    # One PyTorch run serves both graphs: they come from the same network.
+    reference = unet_reference(unet, image_size=config.image_size, channels=config.in_channels,
+                               num_classes=config.num_classes)
+    check_unet(reference, graph.path)
     if fp16:
-        half = export_unet_fp16(
-            unet, folder / UNET_FP16_FILE, on_step=lambda step: progress.begin(stages.UNET_FP16, step)
-        )
+        half = program.save_float16(folder / UNET_FP16_FILE, on_step=half_step)
         progress.begin(stages.UNET_FP16, stages.STEP_COMPARE)
-        check_unet(unet, half.path, image_size=size, channels=channels, num_classes=classes,
-                   tolerance=FLOAT16_TOLERANCE)
+        check_unet(reference, half.path, tolerance=FLOAT16_TOLERANCE)
 
 
 def convert(conversion: Conversion, progress: ConversionProgress | None = None) -> dict[str, Any]:
@@ -145,18 +158,21 @@ def convert(conversion: Conversion, progress: ConversionProgress | None = None) 
         progress = ConversionProgress(
             stages.conversion_stages(fp16=conversion.fp16, classifier=conversion.classifier is not None), SilentSink()
         )
-    checked = _read_and_check(conversion, progress)
-    config = checked.unet_config
+    architecture = _architecture(conversion)
+    config = architecture.unet_config
 
     with staged(out) as folder:
         worker = None
         if conversion.classifier is not None:
-            worker = GradientWorker(GradientJob(conversion.classifier, checked.classifier_flags,
+            # Started first, so that both cores work from the first second; stopped if a check below fails.
+            worker = GradientWorker(GradientJob(conversion.classifier, architecture.classifier_flags,
                                                 folder / CLASSIFIER_FILE), progress)
             progress.begin(stages.CLASSIFIER, STEP_TRACE_GRADIENT)
             worker.start()
         try:
-            _export_unets(checked, folder, conversion.fp16, progress)
+            unet = _read_and_check(conversion, architecture, progress)
+            _export_unets(unet, config, folder, conversion.fp16, progress)
+            del unet
             if worker is not None:
                 worker.result()
         finally:
@@ -174,10 +190,10 @@ def convert(conversion: Conversion, progress: ConversionProgress | None = None) 
             class_names=names,
             class_synonyms=synonyms,
             diffusion=DiffusionSettings(
-                steps=int(checked.unet_flags.get("diffusion_steps", 1000)),
-                noise_schedule=str(checked.unet_flags.get("noise_schedule", "linear")),
+                steps=int(architecture.unet_flags.get("diffusion_steps", 1000)),
+                noise_schedule=str(architecture.unet_flags.get("noise_schedule", "linear")),
                 learn_sigma=config.learn_sigma,
-                rescale_timesteps=bool(checked.unet_flags.get("rescale_timesteps", False)),
+                rescale_timesteps=bool(architecture.unet_flags.get("rescale_timesteps", False)),
             ),
             class_cond=config.num_classes is not None,
             fp16=conversion.fp16,

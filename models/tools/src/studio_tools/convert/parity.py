@@ -6,6 +6,7 @@ that computes something else; the exporter tests hold the precision over many mo
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -57,14 +58,25 @@ def _refuse_if_apart(name: str, got: np.ndarray, expected: np.ndarray, tolerance
     return error
 
 
-def check_unet(unet: nn.Module, path: Path, *, image_size: int, channels: int, num_classes: int | None,
-               tolerance: float = FLOAT32_TOLERANCE) -> float:
-    """The largest difference between the graph's output and the network's on the probe inputs."""
+@dataclass(frozen=True)
+class UNetReference:
+    """The PyTorch network's output on the probe inputs, computed once for every UNet graph made from it."""
+
+    inputs: dict[str, np.ndarray]
+    output: np.ndarray
+
+
+def unet_reference(unet: nn.Module, *, image_size: int, channels: int, num_classes: int | None) -> UNetReference:
     values = probe_inputs(image_size, channels, num_classes)
     with torch.no_grad():
         expected = unet(*(torch.from_numpy(v) for v in values.values())).double().numpy()
-    (got,) = _session(path).run(None, values)
-    return _refuse_if_apart(path.name, got, expected, tolerance, float(np.abs(expected).max()))
+    return UNetReference(values, expected)
+
+
+def check_unet(reference: UNetReference, path: Path, *, tolerance: float = FLOAT32_TOLERANCE) -> float:
+    """The largest difference between the graph's output and the network's on the probe inputs."""
+    (got,) = _session(path).run(None, reference.inputs)
+    return _refuse_if_apart(path.name, got, reference.output, tolerance, float(np.abs(reference.output).max()))
 
 
 def check_classifier_gradient(classifier: nn.Module, path: Path, *, image_size: int, channels: int,

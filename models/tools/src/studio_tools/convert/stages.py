@@ -8,7 +8,7 @@ measured on the way (progress.py).
 
 from __future__ import annotations
 
-from ..export.onnx_graphs import STEP_EXPORT, STEP_OPTIMISE, STEP_SAVE, STEP_TRACE_GRADIENT
+from ..export.onnx_graphs import STEP_EXPORT, STEP_HALF, STEP_OPTIMISE, STEP_SAVE, STEP_TRACE_GRADIENT
 from .progress import Stage, Step
 
 READ, CHECK, UNET, UNET_FP16, CLASSIFIER, WRITE = "read", "check", "unet", "unet-fp16", "classifier", "write"
@@ -21,21 +21,24 @@ STEP_HASH = "hash the files"
 
 def conversion_stages(*, fp16: bool, classifier: bool) -> list[Stage]:
     reads = [Step(STEP_READ_DIFFUSION, 4.3)] + ([Step(STEP_READ_CLASSIFIER, 0.8)] if classifier else [])
-    stages = [
-        Stage(READ, "Read checkpoints", tuple(reads)),
-        Stage(CHECK, "Check", (Step(STEP_CHECK, 1.3),)),
-    ]
+    stages: list[Stage] = []
     if classifier:
-        # Exported in a worker process while the UNets are (classifier_worker.py).
+        # Exported in a worker process from the first second, while the parent reads, checks and exports the
+        # UNets (classifier_worker.py).
         stages.append(Stage(CLASSIFIER, "Classifier gradient", (
             Step(STEP_TRACE_GRADIENT, 50.0), Step(STEP_EXPORT, 41.0), Step(STEP_OPTIMISE, 24.0),
             Step(STEP_SAVE, 1.5), Step(STEP_COMPARE, 5.0)), beside=True))
+    stages += [
+        Stage(READ, "Read checkpoints", tuple(reads)),
+        Stage(CHECK, "Check", (Step(STEP_CHECK, 1.3),)),
+    ]
     stages += [
         Stage(UNET, "UNet", (Step(STEP_EXPORT, 25.3), Step(STEP_OPTIMISE, 8.0), Step(STEP_SAVE, 6.5),
                              Step(STEP_COMPARE, 11.0))),
     ]
     if fp16:
-        stages.append(Stage(UNET_FP16, "UNet float16", (Step(STEP_EXPORT, 24.0), Step(STEP_OPTIMISE, 11.0),
-                                                         Step(STEP_SAVE, 3.3), Step(STEP_COMPARE, 9.5))))
+        # Converted from the exported float32 graph, not traced again.
+        stages.append(Stage(UNET_FP16, "UNet float16", (Step(STEP_HALF, 2.0), Step(STEP_SAVE, 3.3),
+                                                         Step(STEP_COMPARE, 5.0))))
     stages.append(Stage(WRITE, "Write the folder", (Step(STEP_HASH, 3.4),)))
     return stages

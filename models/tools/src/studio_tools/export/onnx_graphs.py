@@ -8,7 +8,6 @@ one external data file beside it.
 
 from __future__ import annotations
 
-import copy
 import logging
 import warnings
 from collections.abc import Callable
@@ -16,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
 
+import numpy as np
 import onnx
 import onnx_ir
 import onnxscript
@@ -31,12 +31,15 @@ from .operators import assert_inference_operators
 EXTERNAL_DATA_THRESHOLD_BYTES = 1_800_000_000
 OPSET = 18
 MAX_BATCH = 4096
+# The blocks the release runs in half precision (guided_diffusion's UNetModel.convert_to_fp16).
+TRUNK_BLOCKS = frozenset({"input_blocks", "middle_block", "output_blocks"})
 
 # The steps of an export, in order, for a caller that shows progress (the gradient graph traces first).
 STEP_TRACE_GRADIENT = "trace the gradient"
 STEP_EXPORT = "export to ONNX"
 STEP_OPTIMISE = "optimise"
 STEP_SAVE = "save"
+STEP_HALF = "convert to float16"
 EXPORT_STEPS = (STEP_EXPORT, STEP_OPTIMISE, STEP_SAVE)
 GRADIENT_EXPORT_STEPS = (STEP_TRACE_GRADIENT, *EXPORT_STEPS)
 
@@ -51,12 +54,6 @@ class ExportedGraph:
     files: tuple[Path, ...]
     input_names: tuple[str, ...]
     output_names: tuple[str, ...]
-
-
-def _parameter_bytes(module: nn.Module) -> int:
-    return sum(p.numel() * p.element_size() for p in module.parameters()) + sum(
-        b.numel() * b.element_size() for b in module.buffers()
-    )
 
 
 def _example_inputs(image_size: int, channels: int, batch: int, num_classes: int | None) -> tuple[torch.Tensor, ...]:
@@ -78,7 +75,7 @@ def _folds_without_copying_a_weight(node: onnx_ir.Node) -> bool | None:
     folds it when it creates the session instead. None leaves the decision to the default rules."""
     for value in node.inputs:
         weight = None if value is None else value.const_value
-        if weight is not None and len(weight.shape) >= 2 and len(value.uses()) > 1:
+        if value is not None and weight is not None and len(weight.shape) >= 2 and len(value.uses()) > 1:
             return False
     return None
 
@@ -91,19 +88,14 @@ def _optimise(model: onnx_ir.Model) -> None:
     onnx_fusions.fuse(model)
 
 
-def _save(
+def _export(
     model: nn.Module | torch.fx.GraphModule,
     example: tuple[torch.Tensor, ...],
-    path: Path,
     input_names: tuple[str, ...],
     output_names: tuple[str, ...],
-    weight_bytes: int,
-    on_step: StepListener = _no_step,
-) -> ExportedGraph:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    on_step: StepListener,
+) -> onnx_ir.Model:
     batch = torch.export.Dim("batch", min=1, max=MAX_BATCH)
-    external = weight_bytes > EXTERNAL_DATA_THRESHOLD_BYTES
     on_step(STEP_EXPORT)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -123,13 +115,38 @@ def _save(
         assert program is not None, "torch.onnx.export(dynamo=True) returns the exported program"
         on_step(STEP_OPTIMISE)
         _optimise(program.model)
+    return program.model
+
+
+def _weight_bytes(model: onnx_ir.Model) -> int:
+    return sum(value.const_value.nbytes for value in model.graph.initializers.values() if value.const_value is not None)
+
+
+def _write(model: onnx_ir.Model, path: Path, on_step: StepListener) -> ExportedGraph:
+    """One .onnx file, or a .onnx beside one .onnx.data file when the weights pass the protobuf limit."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     on_step(STEP_SAVE)
     data_path = path.with_name(path.name + ".data")
     data_path.unlink(missing_ok=True)
-    program.save(path, external_data=external)
+    external = _weight_bytes(model) > EXTERNAL_DATA_THRESHOLD_BYTES
+    onnx_ir.save(model, path, external_data=data_path.name if external else None)
     files = (path, data_path) if external else (path,)
     assert_inference_operators(onnx.load(path, load_external_data=False))
-    return ExportedGraph(path, files, input_names, output_names)
+    inputs = tuple(value.name or "" for value in model.graph.inputs)
+    outputs = tuple(value.name or "" for value in model.graph.outputs)
+    return ExportedGraph(path, files, inputs, outputs)
+
+
+def _save(
+    model: nn.Module | torch.fx.GraphModule,
+    example: tuple[torch.Tensor, ...],
+    path: Path,
+    input_names: tuple[str, ...],
+    output_names: tuple[str, ...],
+    on_step: StepListener = _no_step,
+) -> ExportedGraph:
+    return _write(_export(model, example, input_names, output_names, on_step), path, on_step)
 
 
 class _UNetGraph(nn.Module):
@@ -143,26 +160,60 @@ class _UNetGraph(nn.Module):
         return self.unet(x, t) if y is None else self.unet(x, t, y)
 
 
-class _HalfPrecisionUNet(nn.Module):
-    """The UNet with float16 convolutions in its trunk and float32 inputs and output.
+def _in_trunk(weight_name: str) -> bool:
+    """A weight of the input, middle or output blocks ("unet.input_blocks.3.0.in_layers.2.weight")."""
+    return weight_name.removeprefix("unet.").split(".", 1)[0] in TRUNK_BLOCKS
 
-    As the release's ``convert_to_fp16``: only the convolutions of the input, middle and
-    output blocks run in half precision; the time and label embeddings, group norm
-    statistics, attention softmax and the output head (norm, SiLU, last convolution) stay
-    float32.
-    """
 
-    def __init__(self, unet: UNetModel):
-        super().__init__()
-        self.unet = copy.deepcopy(unet)
-        for trunk in (self.unet.input_blocks, self.unet.middle_block, self.unet.output_blocks):
-            for module in trunk.modules():
-                if isinstance(module, (nn.Conv1d, nn.Conv2d, nn.Conv3d)):
-                    module.half()
-        self.unet.trunk_dtype = torch.float16
+def _cast(value: onnx_ir.Value, dtype: onnx_ir.DataType) -> onnx_ir.Node:
+    cast = onnx_ir.node("Cast", [value], {"to": dtype})
+    cast.outputs[0].dtype = dtype
+    cast.outputs[0].shape = value.shape
+    return cast
 
-    def forward(self, x: torch.Tensor, t: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
-        return self.unet(x, t) if y is None else self.unet(x, t, y)
+
+def _to_float16(value: onnx_ir.Value) -> None:
+    weight = value.const_value
+    assert weight is not None, f"{value.name} is a weight of the graph"
+    value.const_value = onnx_ir.tensor(weight.numpy().astype(np.float16), name=value.name)
+    value.dtype = onnx_ir.DataType.FLOAT16
+
+
+def _half_precision_trunk(model: onnx_ir.Model) -> int:
+    """As the release's ``convert_to_fp16``: the convolutions of the input, middle and output blocks
+    (their weights and biases) in float16; everything else (the time and label embeddings, group norm,
+    the attention softmax, the output head) stays float32. Each such convolution reads its input cast to
+    float16 and hands on its output cast back to float32, so the graph's inputs and output stay float32.
+    Returns the number of convolutions converted."""
+    graph = model.graph
+    # One cast per activation, shared by the convolutions that read it.
+    halves: dict[int, onnx_ir.Value] = {}
+    converted = 0
+    for node in list(graph):
+        weight = node.inputs[1] if node.op_type == "Conv" and len(node.inputs) > 1 else None
+        if weight is None or not weight.is_initializer() or not _in_trunk(weight.name or ""):
+            continue
+        parameters = [value for value in node.inputs[1:] if value is not None]
+        if any(len(value.uses()) > 1 for value in parameters):
+            raise RuntimeError(f"{weight.name} is read by more than one node; float16 would change the others")
+        for value in parameters:
+            _to_float16(value)
+        activation = node.inputs[0]
+        assert activation is not None, "a Conv reads an input"
+        if id(activation) not in halves:
+            cast_in = _cast(activation, onnx_ir.DataType.FLOAT16)
+            graph.insert_before(node, cast_in)
+            halves[id(activation)] = cast_in.outputs[0]
+        node.replace_input_with(0, halves[id(activation)])
+        output = node.outputs[0]
+        uses = list(output.uses())
+        output.dtype = onnx_ir.DataType.FLOAT16
+        cast_out = _cast(output, onnx_ir.DataType.FLOAT)
+        graph.insert_after(node, cast_out)
+        for use in uses:
+            use.node.replace_input_with(use.idx, cast_out.outputs[0])
+        converted += 1
+    return converted
 
 
 def _unet_signature(unet: nn.Module) -> tuple[int, int, int | None]:
@@ -170,27 +221,47 @@ def _unet_signature(unet: nn.Module) -> tuple[int, int, int | None]:
     return int(model.image_size), int(model.in_channels), model.num_classes
 
 
-def export_unet(unet: nn.Module, path: Path, *, batch: int = 2, on_step: StepListener = _no_step) -> ExportedGraph:
-    """unet.onnx: x [B,C,H,W] float32, t [B] int64, y [B] int64 when class-conditional → out."""
+def _unet_program(unet: nn.Module, batch: int, on_step: StepListener) -> onnx_ir.Model:
     unet = unet.eval()
     size, channels, num_classes = _unet_signature(unet)
     example = _example_inputs(size, channels, batch, num_classes)
     inputs = ("x", "t") if num_classes is None else ("x", "t", "y")
-    return _save(_UNetGraph(unet), example, path, inputs, ("out",), _parameter_bytes(unet), on_step)
+    return _export(_UNetGraph(unet), example, inputs, ("out",), on_step)
+
+
+class UNetProgram:
+    """The UNet exported to ONNX once: unet.onnx is written from it and then its float16 variant,
+    converted from the same graph rather than traced a second time."""
+
+    def __init__(self, unet: nn.Module, *, batch: int = 2, on_step: StepListener = _no_step):
+        self.model = _unet_program(unet, batch, on_step)
+        self.half = False
+
+    def save(self, path: Path, on_step: StepListener = _no_step) -> ExportedGraph:
+        if self.half:
+            raise RuntimeError("the graph is already float16; save the float32 graph before save_float16")
+        return _write(self.model, path, on_step)
+
+    def save_float16(self, path: Path, on_step: StepListener = _no_step) -> ExportedGraph:
+        on_step(STEP_HALF)
+        if not self.half:
+            _half_precision_trunk(self.model)
+            self.half = True
+        return _write(self.model, path, on_step)
+
+
+def export_unet(unet: nn.Module, path: Path, *, batch: int = 2, on_step: StepListener = _no_step) -> ExportedGraph:
+    """unet.onnx: x [B,C,H,W] float32, t [B] int64, y [B] int64 when class-conditional → out."""
+    return UNetProgram(unet, batch=batch, on_step=on_step).save(path, on_step)
 
 
 def export_unet_fp16(
     unet: nn.Module, path: Path, *, batch: int = 2, on_step: StepListener = _no_step
 ) -> ExportedGraph:
     """The UNet with float16 convolution weights for GPU providers; same inputs and output as unet.onnx."""
-    unet = unet.eval()
-    size, channels, num_classes = _unet_signature(unet)
-    example = _example_inputs(size, channels, batch, num_classes)
-    inputs = ("x", "t") if num_classes is None else ("x", "t", "y")
     if not isinstance(unet, UNetModel):
         raise TypeError(f"the float16 export takes an ADM UNetModel, got {type(unet).__name__}")
-    half = _HalfPrecisionUNet(unet).eval()
-    return _save(half, example, path, inputs, ("out",), _parameter_bytes(half), on_step)
+    return UNetProgram(unet, batch=batch, on_step=on_step).save_float16(path, on_step)
 
 
 def export_classifier_grad(
@@ -207,7 +278,7 @@ def export_classifier_grad(
     example = _example_inputs(image_size, channels, batch, num_classes)
     on_step(STEP_TRACE_GRADIENT)
     graph = trace_log_prob_gradient(classifier, example)
-    return _save(graph, example, path, ("x", "t", "y"), ("grad", "logits"), _parameter_bytes(classifier), on_step)
+    return _save(graph, example, path, ("x", "t", "y"), ("grad", "logits"), on_step)
 
 
 class _EvaluatorGraph(nn.Module):
@@ -226,4 +297,4 @@ def export_evaluator(
     """evaluator.onnx for a clean classifier whose forward(x) returns (features [B,D], logits [B,K])."""
     network = network.eval()
     (x, _) = _example_inputs(image_size, channels, batch, None)
-    return _save(_EvaluatorGraph(network), (x,), path, ("x",), ("features", "logits"), _parameter_bytes(network))
+    return _save(_EvaluatorGraph(network), (x,), path, ("x",), ("features", "logits"))
