@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import onnx
+import onnx_ir
 import pytest
 import torch
 from torch import nn
@@ -18,7 +19,7 @@ from studio_tools.__main__ import main as studio_tools_main
 from studio_tools.adm import ClassifierConfig, UNetConfig, UNetModel
 from studio_tools.convert import PRESETS
 from studio_tools.convert.parity import FLOAT16_TOLERANCE, ParityError, check_unet, unet_reference
-from studio_tools.export import verify_model_folder
+from studio_tools.export import onnx_graphs, verify_model_folder
 from studio_tools.export.onnx_graphs import UNetProgram
 from studio_tools.export.random_weights import randomize
 
@@ -170,3 +171,15 @@ def test_a_classifier_that_does_not_fit_is_refused_with_the_worker_already_start
     assert events[0]["stage"] == "classifier" and events[-1]["stage"] == "failed"
     assert stderr.startswith("convert: classifier.pt does not fit the classifier of preset '64': ")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["classifier.pt", "model.pt"]
+
+
+def test_a_graph_with_an_operator_outside_the_inference_set_is_refused_when_written(tmp_path: Path) -> None:
+    graph = onnx.helper.make_graph(
+        [onnx.helper.make_node("FusedConv", ["x"], ["y"], domain="com.microsoft"),
+         onnx.helper.make_node("Relu", ["y"], ["z"])],
+        "g", [onnx.helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [1])],
+        [onnx.helper.make_tensor_value_info("z", onnx.TensorProto.FLOAT, [1])],
+    )
+    model = onnx_ir.from_proto(onnx.helper.make_model(graph))
+    with pytest.raises(RuntimeError, match=r"operators an inference runtime may lack: com.microsoft::FusedConv$"):
+        onnx_graphs._write(model, tmp_path / "graph.onnx", lambda step: None)
