@@ -13,8 +13,9 @@ runs one batch of DDIM (or ``--sampler ddpm``) sampling with the classifier's gr
 * ``eager``: the modules as they are;
 * ``channels-last``: weights and images in NHWC memory format, which oneDNN's
   convolutions prefer on x86;
-* ``compile``: ``torch.compile`` (inductor) of the UNet and of the classifier, whose
-  backward pass AOTAutograd compiles too; its compile time is reported, not timed.
+* ``compile``: ``torch.compile`` (inductor, default mode, static shapes) of the UNet and of
+  the classifier, whose backward pass AOTAutograd compiles too: three Inductor graphs per
+  batch size; its compile time is reported, not timed.
 
 Each run follows an untimed two-step run of the same batch (allocator, oneDNN primitive
 choice, compilation). Neither network computes weight gradients: the classifier's
