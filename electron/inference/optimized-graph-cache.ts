@@ -4,8 +4,11 @@
  * creation (some 60 ms of CPU, 130 ms of a 2-core start); a graph opened from its optimised copy
  * runs the same fused kernels, so it draws the same images. The copy is written the first time a
  * graph opens on this machine, and is named by all it depends on: every file of the graph's folder
- * (external weights live there too), the onnxruntime version, and the processor, whose instruction
- * set the CPU layout transformations are made for.
+ * (external weights live there too), the onnxruntime version, and the processor's instruction set,
+ * which the CPU layout transformations are made for (NCHWc blocks of 8 floats with AVX2, 16 with
+ * AVX-512). Many virtual machines name every processor "Intel(R) Xeon(R) Processor", so on Linux
+ * the name takes /proc/cpuinfo's flags too; where nothing but such a generic name is known, graphs
+ * are opened as they are.
  */
 import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync } from 'node:fs';
@@ -13,6 +16,7 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import type { InferenceSession } from 'onnxruntime-node';
+import { studioCacheDir } from './user-cache-dir';
 
 type SessionOptions = InferenceSession.SessionOptions;
 type CreateSession<S> = (graph: string | Uint8Array, options: SessionOptions) => Promise<S>;
@@ -22,17 +26,49 @@ const MAX_CACHED_FOLDER_BYTES = 1024 * 1024 * 1024;
 /** The cache keeps the copies used last within this many bytes (every model folder moved or edited leaves one behind). */
 const CACHE_BUDGET_BYTES = 1024 * 1024 * 1024;
 
-/** STUDIO_GRAPH_CACHE when set, else the platform's per-user cache folder. */
+/** STUDIO_GRAPH_CACHE when set, else the studio's folder in the platform's per-user cache. */
 export function optimizedGraphsDir(): string {
-  if (process.env.STUDIO_GRAPH_CACHE) return process.env.STUDIO_GRAPH_CACHE;
-  const home = os.homedir();
-  const userCache =
-    process.platform === 'win32'
-      ? (process.env.LOCALAPPDATA ?? path.join(home, 'AppData', 'Local'))
-      : process.platform === 'darwin'
-        ? path.join(home, 'Library', 'Caches')
-        : (process.env.XDG_CACHE_HOME ?? path.join(home, '.cache'));
-  return path.join(userCache, 'guided-diffusion-studio', 'optimized-graphs');
+  return process.env.STUDIO_GRAPH_CACHE || path.join(studioCacheDir(), 'optimized-graphs');
+}
+
+/** The processor as its name and the instruction-set flags the system lists for it. */
+export interface ProcessorIdentity {
+  model: string;
+  /** /proc/cpuinfo's `flags` (x86) or `Features` (Arm) line; null where the system gives none. */
+  flags: string | null;
+}
+
+/** The first processor's flags line of a /proc/cpuinfo text, its flags in a fixed order. */
+export function cpuinfoFlags(cpuinfo: string): string | null {
+  const line = /^(?:flags|Features)\s*:(.*)$/m.exec(cpuinfo);
+  return line ? line[1]!.trim().split(/\s+/).sort().join(' ') : null;
+}
+
+let processor: ProcessorIdentity | null = null;
+
+function thisProcessor(): ProcessorIdentity {
+  if (processor !== null) return processor;
+  let flags: string | null = null;
+  if (process.platform === 'linux') {
+    try {
+      flags = cpuinfoFlags(readFileSync('/proc/cpuinfo', 'utf8'));
+    } catch {
+      flags = null;
+    }
+  }
+  processor = { model: os.cpus()[0]?.model ?? '', flags };
+  return processor;
+}
+
+/**
+ * What names the instruction set: the flags where known, else a model name that names a model
+ * (it has a number, as "Core i7-9750H" and "Apple M2" do, and is no hypervisor's stand-in); null
+ * when only a generic name is known, so a copy made for one instruction set is never opened on another.
+ */
+export function instructionSetKey(identity: ProcessorIdentity): string | null {
+  if (identity.flags !== null && identity.flags !== '') return `${identity.model}|${identity.flags}`;
+  const generic = !/\d/.test(identity.model) || /qemu|kvm|virtual/i.test(identity.model);
+  return generic ? null : identity.model;
 }
 
 let runtimeVersion: string | null = null;
@@ -42,8 +78,10 @@ function onnxruntimeVersion(): string {
   return runtimeVersion;
 }
 
-/** The copy's file name for `graph` as its folder is now, or null when the folder is too large to copy. */
-function copyName(graph: string, options: SessionOptions): string | null {
+/** The copy's file name for `graph` as its folder is now, or null when the folder is too large to copy or the instruction set is unknown. */
+function copyName(graph: string, options: SessionOptions, identity: ProcessorIdentity): string | null {
+  const instructionSet = instructionSetKey(identity);
+  if (instructionSet === null) return null;
   const folder = path.dirname(graph);
   const files = readdirSync(folder, { withFileTypes: true })
     .filter((entry) => entry.isFile())
@@ -57,7 +95,7 @@ function copyName(graph: string, options: SessionOptions): string | null {
     graph: path.resolve(graph),
     files,
     onnxruntime: onnxruntimeVersion(),
-    cpu: os.cpus()[0]?.model ?? 'unknown',
+    instructionSet,
     arch: process.arch,
     level: options.graphOptimizationLevel ?? 'all',
   });
@@ -113,13 +151,21 @@ function exists(file: string): boolean {
  * open). Any other provider, a graph given as bytes, and any failure of the copy go to `create`
  * unchanged: the cache can make a start faster, never make it fail.
  */
-export function withOptimizedGraph<S>(provider: string, create: CreateSession<S>, cacheDir = optimizedGraphsDir(), budgetBytes = CACHE_BUDGET_BYTES): CreateSession<S> {
+export interface GraphCacheOptions {
+  cacheDir?: string;
+  budgetBytes?: number;
+  /** The processor the copies are made for; this machine's unless given. */
+  processor?: ProcessorIdentity;
+}
+
+export function withOptimizedGraph<S>(provider: string, create: CreateSession<S>, cache: GraphCacheOptions = {}): CreateSession<S> {
   if (provider !== 'cpu') return create;
+  const { cacheDir = optimizedGraphsDir(), budgetBytes = CACHE_BUDGET_BYTES } = cache;
   return async (graph, options) => {
     if (typeof graph !== 'string') return create(graph, options);
     let name: string | null;
     try {
-      name = copyName(graph, options);
+      name = copyName(graph, options, cache.processor ?? thisProcessor());
     } catch {
       name = null;
     }

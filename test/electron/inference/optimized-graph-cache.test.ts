@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { RunRequest } from '../../../common/contract/run-request';
 import { createEngine, type RunResult } from '../../../electron/inference';
-import { withOptimizedGraph } from '../../../electron/inference/optimized-graph-cache';
+import { cpuinfoFlags, withOptimizedGraph, type ProcessorIdentity } from '../../../electron/inference/optimized-graph-cache';
 import { ort } from '../../../electron/inference/sessions';
 
 const fixtures = path.join(import.meta.dirname, '..', '..', 'fixtures');
@@ -53,7 +53,7 @@ describe('optimised graph copies', () => {
     const unet = path.join(modelDir, 'unet.onnx');
     const plain = await unetOutput(await ort.InferenceSession.create(unet, options));
     const { calls, create } = recordingCreate();
-    const open = withOptimizedGraph('cpu', create, cacheDir);
+    const open = withOptimizedGraph('cpu', create, { cacheDir });
 
     const first = await open(unet, options);
     expect(readdirSync(cacheDir)).toHaveLength(1);
@@ -70,7 +70,7 @@ describe('optimised graph copies', () => {
 
   it('makes a new copy when any file of the model folder changed, so new weights are never run from an old copy', async () => {
     const unet = path.join(modelDir, 'unet.onnx');
-    const open = withOptimizedGraph('cpu', recordingCreate().create, cacheDir);
+    const open = withOptimizedGraph('cpu', recordingCreate().create, { cacheDir });
     await open(unet, options);
     appendFileSync(path.join(modelDir, 'manifest.json'), '\n');
     await open(unet, options);
@@ -79,7 +79,7 @@ describe('optimised graph copies', () => {
 
   it('opens the original when the copy is damaged, and writes a sound copy in its place', async () => {
     const unet = path.join(modelDir, 'unet.onnx');
-    const open = withOptimizedGraph('cpu', recordingCreate().create, cacheDir);
+    const open = withOptimizedGraph('cpu', recordingCreate().create, { cacheDir });
     await open(unet, options);
     const copy = path.join(cacheDir, readdirSync(cacheDir)[0]!);
     const soundSize = statSync(copy).size;
@@ -94,9 +94,9 @@ describe('optimised graph copies', () => {
   it('leaves other providers and graphs given as bytes to onnxruntime as they are', async () => {
     const { calls, create } = recordingCreate();
     const unet = path.join(modelDir, 'unet.onnx');
-    await expect(withOptimizedGraph('webgpu', create, cacheDir)(unet, { ...options, executionProviders: ['webgpu'] })).rejects.toThrow();
+    await expect(withOptimizedGraph('webgpu', create, { cacheDir })(unet, { ...options, executionProviders: ['webgpu'] })).rejects.toThrow();
     const bytes = new Uint8Array(await import('node:fs/promises').then((fs) => fs.readFile(unet)));
-    await withOptimizedGraph('cpu', create, cacheDir)(bytes, options);
+    await withOptimizedGraph('cpu', create, { cacheDir })(bytes, options);
     expect(calls.map((call) => [typeof call.graph === 'string' ? call.graph : 'bytes', call.options.graphOptimizationLevel, call.options.optimizedModelFilePath])).toEqual([
       [unet, 'all', undefined],
       ['bytes', 'all', undefined],
@@ -108,9 +108,54 @@ describe('optimised graph copies', () => {
     const blocked = path.join(cacheDir, 'file-in-the-way');
     writeFileSync(blocked, '');
     const { calls, create } = recordingCreate();
-    const session = await withOptimizedGraph('cpu', create, path.join(blocked, 'graphs'))(path.join(modelDir, 'unet.onnx'), options);
+    const session = await withOptimizedGraph('cpu', create, { cacheDir: path.join(blocked, 'graphs') })(path.join(modelDir, 'unet.onnx'), options);
     expect(session.inputNames.length).toBeGreaterThan(0);
     expect(calls.at(-1)?.options.optimizedModelFilePath).toBeUndefined();
+  });
+});
+
+/** Two /proc/cpuinfo texts of one virtual machine's generic processor, on an AVX2 host and on an AVX-512 one. */
+const cpuinfoOf = (extraFlags: string): string =>
+  `processor\t: 0\nvendor_id\t: GenuineIntel\nmodel name\t: Intel(R) Xeon(R) Processor\nflags\t\t: fpu sse sse2 ssse3 sse4_1 sse4_2 avx avx2 fma${extraFlags}\nbogomips\t: 4400.00\n\nprocessor\t: 1\nflags\t\t: fpu\n`;
+const avx2Host: ProcessorIdentity = { model: 'Intel(R) Xeon(R) Processor', flags: cpuinfoFlags(cpuinfoOf('')) };
+const avx512Host: ProcessorIdentity = { model: 'Intel(R) Xeon(R) Processor', flags: cpuinfoFlags(cpuinfoOf(' avx512f avx512bw avx512vl')) };
+
+describe('the processor a copy is made for', () => {
+  it('reads the first processor\'s flags line of /proc/cpuinfo, whatever their order', () => {
+    expect(cpuinfoFlags(cpuinfoOf(''))).toBe('avx avx2 fma fpu sse sse2 sse4_1 sse4_2 ssse3');
+    expect(cpuinfoFlags('processor\t: 0\nFeatures\t: fp asimd evtstrm\n')).toBe('asimd evtstrm fp');
+    expect(cpuinfoFlags('processor\t: 0\nmodel name\t: Intel(R) Xeon(R) Processor\n')).toBeNull();
+  });
+
+  it('makes another copy when the same processor name lists other instruction-set flags, and reopens each host\'s own', async () => {
+    const unet = path.join(modelDir, 'unet.onnx');
+    const { calls, create } = recordingCreate();
+    await withOptimizedGraph('cpu', create, { cacheDir, processor: avx2Host })(unet, options);
+    const [avx2Copy] = readdirSync(cacheDir);
+    await withOptimizedGraph('cpu', create, { cacheDir, processor: avx512Host })(unet, options);
+    expect(readdirSync(cacheDir)).toHaveLength(2);
+    const avx512Copy = readdirSync(cacheDir).find((name) => name !== avx2Copy);
+    await withOptimizedGraph('cpu', create, { cacheDir, processor: avx2Host })(unet, options);
+    await withOptimizedGraph('cpu', create, { cacheDir, processor: avx512Host })(unet, options);
+    expect(calls.map((call) => [typeof call.graph === 'string' ? path.basename(call.graph) : 'bytes', call.options.graphOptimizationLevel])).toEqual([
+      ['unet.onnx', 'all'],
+      ['unet.onnx', 'all'],
+      [avx2Copy, 'disabled'],
+      [avx512Copy, 'disabled'],
+    ]);
+  });
+
+  it('opens graphs as they are, caching nothing, where only a generic processor name is known', async () => {
+    const unet = path.join(modelDir, 'unet.onnx');
+    for (const model of ['Intel(R) Xeon(R) Processor', 'QEMU Virtual CPU version 2.5+', 'Common KVM processor']) {
+      const { calls, create } = recordingCreate();
+      await withOptimizedGraph('cpu', create, { cacheDir, processor: { model, flags: null } })(unet, options);
+      expect(calls.map((call) => [call.graph, call.options.optimizedModelFilePath]), model).toEqual([[unet, undefined]]);
+    }
+    expect(readdirSync(cacheDir)).toEqual([]);
+    // A name that names a model is enough where the system lists no flags.
+    await withOptimizedGraph('cpu', recordingCreate().create, { cacheDir, processor: { model: 'Apple M2', flags: null } })(unet, options);
+    expect(readdirSync(cacheDir)).toHaveLength(1);
   });
 });
 
@@ -157,7 +202,7 @@ describe('the cache budget', () => {
   it('removes the copies opened longest ago once the cache passes its budget, never the one just written', async () => {
     const unet = path.join(modelDir, 'unet.onnx');
     const classifier = path.join(modelDir, 'classifier_grad.onnx');
-    const unlimited = withOptimizedGraph('cpu', recordingCreate().create, cacheDir);
+    const unlimited = withOptimizedGraph('cpu', recordingCreate().create, { cacheDir });
     await unlimited(unet, options);
     await unlimited(classifier, options);
     const [classifierCopy, unetCopy] = readdirSync(cacheDir).sort();
@@ -167,7 +212,7 @@ describe('the cache budget', () => {
     await unlimited(classifier, options);
     appendFileSync(path.join(modelDir, 'manifest.json'), '\n');
     const budget = statSync(path.join(cacheDir, classifierCopy!)).size * 2 + 1;
-    await withOptimizedGraph('cpu', recordingCreate().create, cacheDir, budget)(classifier, options);
+    await withOptimizedGraph('cpu', recordingCreate().create, { cacheDir, budgetBytes: budget })(classifier, options);
     const left = readdirSync(cacheDir);
     expect(left).toHaveLength(2);
     expect(left).toContain(classifierCopy);
