@@ -2,6 +2,9 @@
  * Provider names and the UNet precision choice, apart from onnxruntime itself, so the main
  * thread can name them without loading the runtime that only the inference worker uses.
  */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
 import type { ProviderName } from '../../common/contract/run-request';
 
 export type ConcreteProvider = Exclude<ProviderName, 'auto'>;
@@ -11,6 +14,48 @@ export function autoProviderOrder(platform: NodeJS.Platform = process.platform):
   if (platform === 'win32') return ['dml', 'webgpu', 'cpu'];
   if (platform === 'darwin') return ['coreml', 'webgpu', 'cpu'];
   return ['cuda', 'webgpu', 'cpu'];
+}
+
+/** The providers a request tries in turn: "auto" the platform's order, a named GPU provider then the CPU. */
+export function providerAttemptOrder(requested: ProviderName, platform: NodeJS.Platform = process.platform): ConcreteProvider[] {
+  if (requested === 'auto') return autoProviderOrder(platform);
+  return requested === 'cpu' ? ['cpu'] : [requested, 'cpu'];
+}
+
+/** The folder onnxruntime-node loads its binding and native libraries from; null when it cannot be found. */
+export function onnxruntimeBindingDir(platform: NodeJS.Platform = process.platform, arch: string = process.arch): string | null {
+  try {
+    const packageDir = path.dirname(createRequire(import.meta.url).resolve('onnxruntime-node/package.json'));
+    return path.join(packageDir, 'bin', 'napi-v6', platform, arch);
+  } catch {
+    return null;
+  }
+}
+
+/** onnxruntime's CUDA provider library on each platform; it loads it from its own folder. */
+function cudaProviderLibrary(platform: NodeJS.Platform): string {
+  if (platform === 'win32') return 'onnxruntime_providers_cuda.dll';
+  return platform === 'darwin' ? 'libonnxruntime_providers_cuda.dylib' : 'libonnxruntime_providers_cuda.so';
+}
+
+const BINDING_FILE = 'onnxruntime_binding.node';
+
+/**
+ * Why `provider` cannot start here, known from the files installed, without asking onnxruntime (a
+ * CUDA attempt costs tens of milliseconds of failed library loads at every model load); null when it
+ * may start and has to be tried. CUDA needs its provider library beside the binding, an optional
+ * download this repository skips (README, "GPUs"). Where the binding itself is not found in
+ * `bindingDir`, nothing is concluded.
+ */
+export function missingProviderReason(
+  provider: ConcreteProvider,
+  bindingDir: string | null = onnxruntimeBindingDir(),
+  platform: NodeJS.Platform = process.platform,
+): string | null {
+  if (provider !== 'cuda' || bindingDir === null || !existsSync(path.join(bindingDir, BINDING_FILE))) return null;
+  const library = cudaProviderLibrary(platform);
+  if (existsSync(path.join(bindingDir, library))) return null;
+  return `CUDA is not installed (${bindingDir} has no ${library}; \`ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node\` adds it, see the README's GPUs section)`;
 }
 
 export interface ProviderAttempt {

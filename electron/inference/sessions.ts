@@ -7,7 +7,7 @@ import { isMainThread } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
 import type { ProviderName } from '../../common/contract/run-request';
 import { withOptimizedGraph } from './optimized-graph-cache';
-import { autoProviderOrder, type ConcreteProvider, type ProviderAttempt } from './provider-order';
+import { missingProviderReason, providerAttemptOrder, type ConcreteProvider, type ProviderAttempt } from './provider-order';
 import { intraOpThreads } from './thread-policy';
 
 // Failed provider probes are reported through OpenedSession.fallbacks; keep onnxruntime's own log quiet.
@@ -78,10 +78,14 @@ export async function openSession(
   label: string,
   settings: SessionSettings,
 ): Promise<OpenedSession> {
-  const order = settings.provider === 'auto' ? autoProviderOrder() : settings.provider === 'cpu' ? ['cpu' as const] : [settings.provider, 'cpu' as const];
   const fallbacks: ProviderAttempt[] = [];
   const threads = sessionThreads(settings);
-  for (const provider of order) {
+  for (const provider of providerAttemptOrder(settings.provider)) {
+    const missing = missingProviderReason(provider);
+    if (missing !== null) {
+      fallbacks.push({ provider, error: missing });
+      continue;
+    }
     try {
       const session = await withOptimizedGraph(provider, createSession)(typeof modelPath === 'string' ? modelPath : modelPath(provider), {
         executionProviders: [provider],
