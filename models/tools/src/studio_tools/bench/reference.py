@@ -141,9 +141,10 @@ def variant_of(network: torch.nn.Module, variant: str) -> torch.nn.Module:
     if variant == "channels-last":
         return network.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
     if variant == "compile":
-        # Static shapes: each batch size gets its own graph, specialised like the first. Left to
-        # itself, Dynamo recompiles at the second batch size with symbolic shapes, a slower
-        # compile of slower kernels. OptimizedModule is a Module; torch types the result loosely.
+        # Static shapes: each batch size gets its own graph and its own cache entry, the same
+        # whichever batches ran before. Left to itself, Dynamo recompiles at the second batch
+        # size with symbolic shapes, so what `--batch 64` alone compiles and caches differs from
+        # what `--batch 16 64` does. OptimizedModule is a Module; torch types the result loosely.
         return torch.compile(network, dynamic=False)  # type: ignore[return-value]
     return network
 
