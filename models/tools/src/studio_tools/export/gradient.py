@@ -10,7 +10,7 @@ fast:
   file holds each weight once, and onnxruntime folds the flip into a constant when it
   creates the session; a strided one stays a transposed convolution;
 - group norm's input gradient is rstd·(g − mean(g) − x̂·mean(g·x̂)) per group, with
-  g = ∂L/∂y·γ, sharing x̂ and rstd with the forward pass;
+  g = ∂L/∂y·γ, sharing x̂ and rstd with the forward pass, in five full-size operations;
 - SiLU's is g·(s + y·(1 − s)), sharing s = σ(x) and y = x·s with the forward pass;
 - non-overlapping average pooling's spreads g/k² over each window (a broadcast).
 
@@ -88,7 +88,10 @@ def _convolution_input_grad(
 
     For y = W ⋆ x (cross-correlation, padding p), ∂L/∂x = W' ⋆ ∂L/∂y with W' the kernel
     rotated by 180° and its channel axes swapped, padded by d·(k − 1) − p. Runtimes run a
-    plain convolution far faster than a transposed one, whose col2im scatter dominates.
+    plain convolution far faster than a transposed one, whose col2im scatter dominates: on the
+    full-size 64×64 classifier onnxruntime's ConvTranspose took 1.2–2.5× the Conv's kernel time
+    on every 3×3 layer at batch 1 and 4, and no 1×1 layer was faster by it at both batch sizes,
+    so every stride-1 layer convolves.
     """
     if transposed or output_mask[1] or output_mask[2]:
         raise NotImplementedError("only the input gradient of a plain convolution is traced")
@@ -157,16 +160,33 @@ def _group_norm_input_grad(
     group: int,
     output_mask: Sequence[bool],
 ) -> tuple[torch.Tensor | None, None, None]:
-    """∂L/∂x = rstd·(g − mean(g) − x̂·mean(g·x̂)) per group, g = ∂L/∂y·γ."""
+    """∂L/∂x = rstd·(g − mean(g) − x̂·mean(g·x̂)) per group, g = ∂L/∂y·γ.
+
+    Written as a·∂L/∂y − b − x̂·c with a = rstd·γ per channel and b = rstd·mean(g), c = rstd·mean(g·x̂)
+    per group: γ enters through per-channel means of ∂L/∂y and ∂L/∂y·x̂ rather than as a product
+    of its own over the whole tensor, and the tensors stay [N, G, C/G, H·W] so every
+    coefficient broadcasts without being expanded.
+    """
     if output_mask[1] or output_mask[2]:
         raise NotImplementedError("only the input gradient of a group norm is traced")
     if not output_mask[0]:
         return None, None, None
-    scaled = grad_output if weight is None else grad_output * _per_channel(weight, input)
-    g = _grouped(scaled, group)
-    normalized = _normalized(input, mean, rstd, group)
-    centred_grad = g - g.mean(-1, keepdim=True) - normalized * (g * normalized).mean(-1, keepdim=True)
-    return (centred_grad * rstd[..., None]).reshape(input.shape), None, None
+    n, channels_per_group = input.shape[0], C // group
+    grad_y = grad_output.reshape(n, group, channels_per_group, -1)
+    normalized = _normalized(input, mean, rstd, group).reshape(grad_y.shape)
+    # Every channel of a group has H·W entries: the group's mean is the mean of its channels' means.
+    per_channel_grad = grad_y.mean(-1, keepdim=True)
+    per_channel_grad_normalized = (grad_y * normalized).mean(-1, keepdim=True)
+    # From the forward pass's [C, 1, …] view of γ, so that the file stores γ once.
+    gamma = None if weight is None else _per_channel(weight, input).reshape(group, channels_per_group, 1)
+    if gamma is not None:
+        per_channel_grad = per_channel_grad * gamma
+        per_channel_grad_normalized = per_channel_grad_normalized * gamma
+    group_rstd = rstd.reshape(n, group, 1, 1)
+    a = group_rstd if gamma is None else group_rstd * gamma
+    b = group_rstd * per_channel_grad.mean(-2, keepdim=True)
+    c = group_rstd * per_channel_grad_normalized.mean(-2, keepdim=True)
+    return (grad_y * a - b - normalized * c).reshape(input.shape), None, None
 
 
 def _silu(input: torch.Tensor) -> torch.Tensor:

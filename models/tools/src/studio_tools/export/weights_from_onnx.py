@@ -48,7 +48,7 @@ def _labelled_graph(config: ClassifierConfig, lean: bool, folder: Path) -> tuple
     example = onnx_graphs._example_inputs(config.image_size, config.in_channels, 2, config.out_channels)
     graph = trace_log_prob_gradient(model, example, lean=lean)
     path = folder / "labelled.onnx"
-    onnx_graphs._save(graph, example, path, ("x", "t", "y"), ("grad", "logits"), onnx_graphs._parameter_bytes(model))
+    onnx_graphs._save(graph, example, path, ("x", "t", "y"), ("grad", "logits"))
     return _initializers(path), count
 
 
