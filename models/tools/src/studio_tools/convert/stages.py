@@ -1,7 +1,7 @@
 """The stages of a conversion and what each step weighs.
 
 Weights are CPU seconds measured converting the full-size 64×64 pair (random weights, 296 M +
-65 M parameters) on a loaded 2-core machine, scaled to the figures of its least loaded run.
+65 M parameters) on a 2-core machine at a load average of 7 to 9.
 They only need to be right relative to one another, since the ETA rescales them by the pace
 measured on the way (progress.py).
 """
@@ -20,25 +20,26 @@ STEP_HASH = "hash the files"
 
 
 def conversion_stages(*, fp16: bool, classifier: bool) -> list[Stage]:
-    reads = [Step(STEP_READ_DIFFUSION, 4.3)] + ([Step(STEP_READ_CLASSIFIER, 0.8)] if classifier else [])
+    reads = [Step(STEP_READ_DIFFUSION, 1.0)] + ([Step(STEP_READ_CLASSIFIER, 0.3)] if classifier else [])
     stages: list[Stage] = []
     if classifier:
         # Exported in a worker process from the first second, while the parent reads, checks and exports the
         # UNets (classifier_worker.py).
         stages.append(Stage(CLASSIFIER, "Classifier gradient", (
-            Step(STEP_TRACE_GRADIENT, 50.0), Step(STEP_EXPORT, 41.0), Step(STEP_OPTIMISE, 24.0),
-            Step(STEP_SAVE, 1.5), Step(STEP_COMPARE, 5.0)), beside=True))
+            Step(STEP_TRACE_GRADIENT, 52.0), Step(STEP_EXPORT, 65.0), Step(STEP_OPTIMISE, 74.0),
+            Step(STEP_SAVE, 1.9), Step(STEP_COMPARE, 12.0)), beside=True))
     stages += [
         Stage(READ, "Read checkpoints", tuple(reads)),
         Stage(CHECK, "Check", (Step(STEP_CHECK, 1.3),)),
     ]
     stages += [
-        Stage(UNET, "UNet", (Step(STEP_EXPORT, 25.3), Step(STEP_OPTIMISE, 8.0), Step(STEP_SAVE, 6.5),
-                             Step(STEP_COMPARE, 11.0))),
+        # The comparison runs the PyTorch network once, for this graph and the float16 one.
+        Stage(UNET, "UNet", (Step(STEP_EXPORT, 30.0), Step(STEP_OPTIMISE, 9.7), Step(STEP_SAVE, 7.8),
+                             Step(STEP_COMPARE, 19.5))),
     ]
     if fp16:
         # Converted from the exported float32 graph, not traced again.
-        stages.append(Stage(UNET_FP16, "UNet float16", (Step(STEP_HALF, 2.0), Step(STEP_SAVE, 3.3),
-                                                         Step(STEP_COMPARE, 5.0))))
-    stages.append(Stage(WRITE, "Write the folder", (Step(STEP_HASH, 3.4),)))
+        stages.append(Stage(UNET_FP16, "UNet float16", (Step(STEP_HALF, 1.0), Step(STEP_SAVE, 3.9),
+                                                         Step(STEP_COMPARE, 8.5))))
+    stages.append(Stage(WRITE, "Write the folder", (Step(STEP_HASH, 3.7),)))
     return stages
