@@ -2,9 +2,9 @@
 
 Tracing and exporting are single-threaded Python, so on a machine with two cores the
 gradient graph (the longest of the three) costs no time beyond the UNet's. The worker
-reads the checkpoint again rather than receiving the network: the parent has already
-checked that it fits, and a 250 MB state_dict sent through a pipe is no faster than read
-from disk.
+starts before the parent reads anything and reads the checkpoint itself rather than
+receiving the network (a 250 MB state_dict sent through a pipe is no faster than read from
+disk); the parent checks meanwhile that it fits, and stops the worker when it does not.
 """
 
 from __future__ import annotations
