@@ -51,7 +51,7 @@ function joined(parts: readonly Float32Array[]): Float32Array {
 }
 
 export async function openEvaluatorSession(modelDir: string, options: EvaluatorSessionOptions): Promise<EvaluatorSession> {
-  const folder = await openModelFolder(modelDir);
+  const folder = await openModelFolder(modelDir, { parts: ['evaluator'] });
   const { manifest } = folder;
   const evaluator = manifest.evaluator;
   if (evaluator === null) {

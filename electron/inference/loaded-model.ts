@@ -1,6 +1,7 @@
 /** A verified model folder with its sessions open and their inputs checked against the manifest. */
 import type { ProviderName } from '../../common/contract/run-request';
-import { openModelFolder, type ModelFolder } from './model-folder';
+import { openModelFolder, type ModelFolder, type ModelPart } from './model-folder';
+import { missingProviderReason, providerAttemptOrder } from './provider-order';
 import { checkGraphInputs, openSession, type ConcreteProvider, type OpenedSession, type UnetGraphPrecision, type UnetPrecision } from './sessions';
 
 export interface LoadedModel {
@@ -17,7 +18,10 @@ export function wantsFp16(precision: UnetPrecision, provider: ConcreteProvider):
 }
 
 export async function loadModel(folderPath: string, provider: ProviderName, threads: number, precision: UnetPrecision = 'auto'): Promise<LoadedModel> {
-  const folder = await openModelFolder(folderPath);
+  // Only the graphs a provider that will be tried opens are verified: the float16 UNet only where one wants it.
+  const tried = providerAttemptOrder(provider).filter((candidate) => missingProviderReason(candidate) === null);
+  const parts: ModelPart[] = ['unet', 'classifier', ...(tried.some((candidate) => wantsFp16(precision, candidate)) ? (['unet-fp16'] as const) : [])];
+  const folder = await openModelFolder(folderPath, { parts });
   const { manifest } = folder;
   const { file, fp16_file: fp16File } = manifest.unet;
   /** The float16 graph's file where the model has one and it is wanted on `candidate`, else null. */
