@@ -9,6 +9,8 @@ import onnxruntime as ort
 import pytest
 import torch
 from onnx import numpy_helper
+from torch.nn import functional as F
+
 from studio_tools.adm import ClassifierConfig
 from studio_tools.export import export_classifier_grad
 from studio_tools.export.gradient import (
@@ -21,7 +23,6 @@ from studio_tools.export.gradient import (
 )
 from studio_tools.export.random_weights import randomize
 from studio_tools.export.weights_from_onnx import classifier_from_gradient_graph
-from torch.nn import functional as F
 
 SIZE = 8
 CLASSES = 5

@@ -8,6 +8,7 @@ import onnx
 import onnxruntime as ort
 import pytest
 from onnx import numpy_helper
+
 from studio_tools.export import verify_model_folder
 from studio_tools.export.graph_outputs import TIMESTEPS, graph_outputs
 from studio_tools.train.architectures import classifier_config
