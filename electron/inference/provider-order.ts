@@ -2,7 +2,7 @@
  * Provider names and the UNet precision choice, apart from onnxruntime itself, so the main
  * thread can name them without loading the runtime that only the inference worker uses.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { ProviderName } from '../../common/contract/run-request';
@@ -39,23 +39,66 @@ function cudaProviderLibrary(platform: NodeJS.Platform): string {
 }
 
 const BINDING_FILE = 'onnxruntime_binding.node';
+/** The Vulkan loader, which WebGPU (Dawn) opens on Linux; without it there is no adapter. */
+const VULKAN_LOADER = 'libvulkan.so.1';
+
+/** What decides whether a provider's libraries can be found: the platform, onnxruntime's folder and where the dynamic loader looks. */
+export interface ProviderEnvironment {
+  platform: NodeJS.Platform;
+  /** onnxruntime-node's binding folder; null when it cannot be found. */
+  bindingDir: string | null;
+  /** The contents of /etc/ld.so.cache, the libraries the dynamic loader knows by name; null where there is none (not glibc Linux). */
+  ldSoCache: Buffer | null;
+  /** The folders the dynamic loader searches besides its cache: LD_LIBRARY_PATH's, the binding's, the default ones. */
+  libraryDirs: readonly string[];
+}
+
+let thisMachine: ProviderEnvironment | null = null;
+
+/** This process's environment, read once: the loader's paths cannot change for a running process. */
+export function providerEnvironment(): ProviderEnvironment {
+  if (thisMachine !== null) return thisMachine;
+  const bindingDir = onnxruntimeBindingDir();
+  let ldSoCache: Buffer | null = null;
+  if (process.platform === 'linux') {
+    try {
+      ldSoCache = readFileSync('/etc/ld.so.cache');
+    } catch {
+      ldSoCache = null;
+    }
+  }
+  const fromEnvironment = (process.env.LD_LIBRARY_PATH ?? '').split(':').filter((dir) => dir !== '');
+  const libraryDirs = [...fromEnvironment, ...(bindingDir === null ? [] : [bindingDir]), '/lib', '/usr/lib', '/lib64', '/usr/lib64'];
+  thisMachine = { platform: process.platform, bindingDir, ldSoCache, libraryDirs };
+  return thisMachine;
+}
+
+/** Whether the dynamic loader would find `library`; null where that cannot be told without trying (no loader cache). */
+export function loaderFinds(library: string, environment: ProviderEnvironment): boolean | null {
+  if (environment.ldSoCache === null) return null;
+  if (environment.ldSoCache.includes(Buffer.from(`${library}\0`))) return true;
+  return environment.libraryDirs.some((dir) => existsSync(path.join(dir, library)));
+}
 
 /**
  * Why `provider` cannot start here, known from the files installed, without asking onnxruntime (a
- * CUDA attempt costs tens of milliseconds of failed library loads at every model load); null when it
- * may start and has to be tried. CUDA needs its provider library beside the binding, an optional
- * download this repository skips (README, "GPUs"). Where the binding itself is not found in
- * `bindingDir`, nothing is concluded.
+ * CUDA attempt costs failed library loads at every model load, a WebGPU one without Vulkan prints
+ * Dawn's warning); null when it may start and has to be tried. CUDA needs its provider library
+ * beside the binding, an optional download this repository skips (README, "GPUs"); WebGPU on Linux
+ * needs the Vulkan loader. Where the binding or the loader's cache is not found, nothing is concluded.
  */
-export function missingProviderReason(
-  provider: ConcreteProvider,
-  bindingDir: string | null = onnxruntimeBindingDir(),
-  platform: NodeJS.Platform = process.platform,
-): string | null {
-  if (provider !== 'cuda' || bindingDir === null || !existsSync(path.join(bindingDir, BINDING_FILE))) return null;
-  const library = cudaProviderLibrary(platform);
-  if (existsSync(path.join(bindingDir, library))) return null;
-  return `CUDA is not installed (${bindingDir} has no ${library}; \`ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node\` adds it, see the README's GPUs section)`;
+export function missingProviderReason(provider: ConcreteProvider, environment: ProviderEnvironment = providerEnvironment()): string | null {
+  const { bindingDir, platform } = environment;
+  if (bindingDir === null || !existsSync(path.join(bindingDir, BINDING_FILE))) return null;
+  if (provider === 'cuda') {
+    const library = cudaProviderLibrary(platform);
+    if (existsSync(path.join(bindingDir, library))) return null;
+    return `CUDA is not installed (${bindingDir} has no ${library}; \`ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node\` adds it, see the README's GPUs section)`;
+  }
+  if (provider === 'webgpu' && platform === 'linux' && loaderFinds(VULKAN_LOADER, environment) === false) {
+    return `WebGPU needs Vulkan, and its loader ${VULKAN_LOADER} is not installed (install the Vulkan loader, e.g. Debian's libvulkan1, and the GPU's Vulkan driver)`;
+  }
+  return null;
 }
 
 export interface ProviderAttempt {
