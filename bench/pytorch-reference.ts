@@ -74,6 +74,7 @@ function checkpointWeights(modelDir: string, modelId: string): string | null {
 export class PytorchReference {
   private readonly lines: AsyncIterator<string>;
   private exit: string | null = null;
+  private readonly exited: Promise<string>;
 
   private constructor(
     private readonly child: ChildProcessByStdio<Writable, Readable, null>,
@@ -81,7 +82,7 @@ export class PytorchReference {
     lines: AsyncIterator<string>,
   ) {
     this.lines = lines;
-    child.on('exit', (code, signal) => (this.exit = `the reference process ended (${signal ?? `code ${code}`}; its message is above)`));
+    this.exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve((this.exit = `the reference process ended (${signal ? `killed by ${signal}` : `code ${code}`}; its message, if any, is above)`))));
   }
 
   /** Starts the server and waits for its ready line; a string says why there is no PyTorch side. */
@@ -126,9 +127,8 @@ export class PytorchReference {
 
   async close(): Promise<void> {
     if (this.exit !== null) return;
-    const exited = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
     this.child.stdin.end(`${JSON.stringify({ op: 'quit' })}\n`);
-    await exited;
+    await this.exited;
   }
 
   /** One request, one reply; requests never overlap, since each caller awaits its reply. */
@@ -136,7 +136,8 @@ export class PytorchReference {
     if (this.exit !== null) throw new Error(this.exit);
     this.child.stdin.write(`${JSON.stringify(request)}\n`);
     const line = await this.lines.next();
-    if (line.done) throw new Error(this.exit ?? 'the reference closed its output');
+    // Its output ends before the exit event comes; wait for that, which says how it ended.
+    if (line.done) throw new Error(`PyTorch reference, ${JSON.stringify(request)}: ${await this.exited}`);
     const parsed = parseReply(line.value, schema);
     if (typeof parsed === 'string') throw new Error(`PyTorch reference, ${JSON.stringify(request)}: ${parsed}`);
     return parsed;
