@@ -1,7 +1,7 @@
 """The stages of a conversion and what each step weighs.
 
 Weights are CPU seconds measured converting the full-size 64×64 pair (random weights, 296 M +
-65 M parameters) on a 2-core machine at a load average of 7 to 9.
+65 M parameters) on a 2-core machine at a load average of 3 to 5.
 They only need to be right relative to one another, since the ETA rescales them by the pace
 measured on the way (progress.py).
 """
@@ -26,20 +26,20 @@ def conversion_stages(*, fp16: bool, classifier: bool) -> list[Stage]:
         # Exported in a worker process from the first second, while the parent reads, checks and exports the
         # UNets (classifier_worker.py).
         stages.append(Stage(CLASSIFIER, "Classifier gradient", (
-            Step(STEP_TRACE_GRADIENT, 52.0), Step(STEP_EXPORT, 65.0), Step(STEP_OPTIMISE, 74.0),
-            Step(STEP_SAVE, 1.9), Step(STEP_COMPARE, 12.0)), beside=True))
+            Step(STEP_TRACE_GRADIENT, 39.0), Step(STEP_EXPORT, 48.0), Step(STEP_OPTIMISE, 3.7),
+            Step(STEP_SAVE, 1.4), Step(STEP_COMPARE, 11.0)), beside=True))
     stages += [
         Stage(READ, "Read checkpoints", tuple(reads)),
-        Stage(CHECK, "Check", (Step(STEP_CHECK, 1.3),)),
+        Stage(CHECK, "Check", (Step(STEP_CHECK, 0.8),)),
     ]
     stages += [
         # The comparison runs the PyTorch network once, for this graph and the float16 one.
-        Stage(UNET, "UNet", (Step(STEP_EXPORT, 30.0), Step(STEP_OPTIMISE, 9.7), Step(STEP_SAVE, 7.8),
-                             Step(STEP_COMPARE, 19.5))),
+        Stage(UNET, "UNet", (Step(STEP_EXPORT, 21.4), Step(STEP_OPTIMISE, 1.5), Step(STEP_SAVE, 6.5),
+                             Step(STEP_COMPARE, 17.5))),
     ]
     if fp16:
         # Converted from the exported float32 graph, not traced again.
-        stages.append(Stage(UNET_FP16, "UNet float16", (Step(STEP_HALF, 1.0), Step(STEP_SAVE, 3.9),
-                                                         Step(STEP_COMPARE, 8.5))))
-    stages.append(Stage(WRITE, "Write the folder", (Step(STEP_HASH, 3.7),)))
+        stages.append(Stage(UNET_FP16, "UNet float16", (Step(STEP_HALF, 0.9), Step(STEP_SAVE, 3.2),
+                                                         Step(STEP_COMPARE, 6.5))))
+    stages.append(Stage(WRITE, "Write the folder", (Step(STEP_HASH, 3.3),)))
     return stages
