@@ -7,7 +7,7 @@ const nodeBuiltins = ['node:*', 'fs', 'path', 'os', 'crypto', 'worker_threads', 
 const runtimePackages = ['electron', 'onnxruntime-node', 'better-sqlite3', 'ws'];
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', 'out/', '.vite/', '.venv/', 'models/tools/', 'test-results/', 'renderer/dist/'] },
+  { ignores: ['node_modules/', 'dist/', 'out/', '.vite/', '.venv/', 'models/tools/', 'test-results/', 'renderer/dist/', '.cache/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   ...svelte.configs.recommended,
