@@ -8,7 +8,7 @@ import type { RunRequest } from '../../common/contract/run-request';
 import { SamplingDivergedError } from '../../common/diffusion/sampler';
 import { planRun, RunRequestError } from '../../common/models/run-plan';
 import type { LoadedModel } from './loaded-model';
-import type { ProviderAttempt } from './provider-order';
+import { firstLine, type ProviderAttempt } from './provider-order';
 import { gatherRows, runSamplingJob, type JobEvents, type JobOptions } from './sampling-job';
 import type { ReplayNoise, RunTimings } from './types';
 
@@ -25,10 +25,6 @@ export interface FailoverResult {
 function isProviderFailure(error: unknown): boolean {
   if (!(error instanceof Error)) return true;
   return error.name !== 'AbortError' && !(error instanceof RunRequestError) && !(error instanceof SamplingDivergedError);
-}
-
-function firstLine(error: unknown): string {
-  return (String(error instanceof Error ? error.message : error).split('\n')[0] ?? '').slice(0, 300);
 }
 
 /** Rows `from` … N − 1 of the replayed noise, for the seeds still to draw. */

@@ -135,3 +135,8 @@ export function fallbackReason(attempts: readonly ProviderAttempt[], used: Concr
 export type UnetPrecision = 'auto' | 'fp32' | 'fp16';
 /** The UNet graph that really runs once "auto" is decided. */
 export type UnetGraphPrecision = Exclude<UnetPrecision, 'auto'>;
+
+/** An error's first line, at most 300 characters: how a provider's failure is told in a fallback reason or a load error. */
+export function firstLine(error: unknown): string {
+  return String(error instanceof Error ? error.message : error).split('\n')[0]?.slice(0, 300) ?? '';
+}

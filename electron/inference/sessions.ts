@@ -7,7 +7,7 @@ import { isMainThread } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
 import type { ProviderName } from '../../common/contract/run-request';
 import { withOptimizedGraph } from './optimized-graph-cache';
-import { missingProviderReason, providerAttemptOrder, type ConcreteProvider, type ProviderAttempt } from './provider-order';
+import { firstLine, missingProviderReason, providerAttemptOrder, type ConcreteProvider, type ProviderAttempt } from './provider-order';
 import { intraOpThreads } from './thread-policy';
 
 // Failed provider probes are reported through OpenedSession.fallbacks; keep onnxruntime's own log quiet.
@@ -62,10 +62,6 @@ async function createSession(graph: string | Uint8Array, options: ort.InferenceS
   const session = typeof graph === 'string' ? await ort.InferenceSession.create(graph, options) : await ort.InferenceSession.create(graph, options);
   sessionsOpened += 1;
   return session;
-}
-
-function firstLine(error: unknown): string {
-  return String(error instanceof Error ? error.message : error).split('\n')[0]?.slice(0, 300) ?? '';
 }
 
 /**
